@@ -1,0 +1,52 @@
+# abs — make demo | test | bench | build. Each target installs what is missing first.
+.PHONY: all deps build build-asan build-fuzz test unit-tests asan-tests fuzz-smoke compat-tests demo bench format clean
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+JOBS       ?= $(shell nproc)
+CMAKE_GEN  := -G Ninja
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DABS_SANITIZE=ON -DABS_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD_ASAN) -j $(JOBS) --target unit_tests
+
+build-fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DABS_FUZZ=ON -DABS_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
+
+unit-tests: build
+	@cd $(BUILD) && ctest --output-on-failure
+
+asan-tests: build-asan
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/bin/unit_tests --gtest_brief=1
+
+# Each fuzz target runs briefly on its seed corpus so a crashing decoder fails the build.
+fuzz-smoke: build-fuzz
+	@bash scripts/fuzz-smoke.sh $(BUILD_FUZZ)/bin
+
+compat-tests: build
+	@ABS_BIN=$(BUILD)/bin node --test tests/compat/
+
+test: unit-tests asan-tests fuzz-smoke compat-tests
+
+demo: build
+	@bash scripts/demo.sh
+
+bench: build
+	@bash scripts/bench.sh $(BUILD)/bin
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -1,0 +1,94 @@
+#include "common/base64.h"
+
+#include <array>
+#include <cstdint>
+
+namespace absvc {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<int8_t, 256> MakeDecodeTable() {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr auto kDecode = MakeDecodeTable();
+
+}  // namespace
+
+size_t Base64EncodedSize(size_t n) { return (n + 2) / 3 * 4; }
+
+void Base64EncodeAppend(std::string_view bytes, std::string& out) {
+  size_t start = out.size();
+  out.resize(start + Base64EncodedSize(bytes.size()));
+  char* o = out.data() + start;
+  auto in = reinterpret_cast<const uint8_t*>(bytes.data());
+  size_t n = bytes.size(), i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    *o++ = kAlphabet[v >> 18];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = kAlphabet[(v >> 6) & 63];
+    *o++ = kAlphabet[v & 63];
+  }
+  if (i < n) {
+    uint32_t v = uint32_t{in[i]} << 16;
+    if (i + 1 < n) v |= uint32_t{in[i + 1]} << 8;
+    *o++ = kAlphabet[v >> 18];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = i + 1 < n ? kAlphabet[(v >> 6) & 63] : '=';
+    *o++ = '=';
+  }
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out;
+  Base64EncodeAppend(bytes, out);
+  return out;
+}
+
+bool Base64DecodeAppend(std::string_view text, std::string& out) {
+  if (text.size() % 4 != 0) return false;
+  size_t n = text.size();
+  size_t pad = 0;
+  if (n >= 1 && text[n - 1] == '=') ++pad;
+  if (n >= 2 && text[n - 2] == '=') ++pad;
+  size_t start = out.size();
+  out.resize(start + n / 4 * 3 - pad);
+  char* o = out.data() + start;
+  for (size_t i = 0; i < n; i += 4) {
+    bool last = i + 4 == n;
+    int8_t a = kDecode[static_cast<uint8_t>(text[i])];
+    int8_t b = kDecode[static_cast<uint8_t>(text[i + 1])];
+    int8_t c = kDecode[static_cast<uint8_t>(text[i + 2])];
+    int8_t d = kDecode[static_cast<uint8_t>(text[i + 3])];
+    if (a < 0 || b < 0) return out.resize(start), false;
+    if (last && pad > 0) {
+      if (pad == 2) {
+        if (text[i + 2] != '=' || (b & 15) != 0) return out.resize(start), false;
+        *o++ = static_cast<char>((a << 2) | (b >> 4));
+      } else {
+        if (c < 0 || (c & 3) != 0) return out.resize(start), false;
+        *o++ = static_cast<char>((a << 2) | (b >> 4));
+        *o++ = static_cast<char>(((b & 15) << 4) | (c >> 2));
+      }
+      break;
+    }
+    if (c < 0 || d < 0) return out.resize(start), false;
+    uint32_t v = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    *o++ = static_cast<char>(v >> 16);
+    *o++ = static_cast<char>(v >> 8);
+    *o++ = static_cast<char>(v);
+  }
+  return true;
+}
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  std::string out;
+  if (!Base64DecodeAppend(text, out)) return std::nullopt;
+  return out;
+}
+
+}  // namespace absvc
