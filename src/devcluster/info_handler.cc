@@ -307,9 +307,8 @@ class InfoResponder {
     if (!ns) return FormatInfoError(20, "missing 'namespace'");
     auto set = cmd.Param("set");
     if (cmd.name == "truncate-namespace" && set) return FormatInfoError(4, "unexpected set name");
-    if (cmd.name == "truncate" && (!set || set->empty())) {
-      return FormatInfoError(4, "missing 'set'");
-    }
+    // `truncate` without a set (older clients) truncates the whole namespace.
+    if (set && set->empty()) set.reset();
     uint64_t now_ms = CitrusleafNowMillis();
     uint64_t lut_ms = now_ms;
     if (auto lut = cmd.Param("lut")) {

@@ -22,10 +22,10 @@ using wire::OpView;
 using wire::ParticleType;
 
 namespace result {
-constexpr uint8_t kOk = 0, kServerError = 1, kNotFound = 2, kGeneration = 3, kParameter = 4,
+constexpr uint8_t kOk = 0, kNotFound = 2, kGeneration = 3, kParameter = 4,
                   kKeyExists = 5, kIncompatibleType = 12, kKeyMismatch = 19,
                   kNamespaceNotFound = 20, kBinName = 21, kForbidden = 22,
-                  kEnterpriseOnly = 25, kFilteredOut = 27, kNotAuthenticated = 80;
+                  kFilteredOut = 27, kNotAuthenticated = 80;
 }  // namespace result
 
 void AppendResultMessage(std::string& out, uint8_t result_code, uint8_t info3,
