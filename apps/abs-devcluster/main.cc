@@ -22,7 +22,7 @@ absvc::Result<std::vector<uint32_t>> ParseRacks(const std::string& text) {
     auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
     if (item.empty() || ec != std::errc() || p != item.data() + item.size() || v > 1000000) {
       return absvc::Status::InvalidArgument("--racks needs comma-separated rack ids, got '" + text +
-                                          "'");
+                                            "'");
     }
     racks.push_back(v);
     start = comma + 1;

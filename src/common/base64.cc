@@ -10,15 +10,19 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 constexpr std::array<int8_t, 256> MakeDecodeTable() {
   std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
+  for (auto& v : t)
+    v = -1;
+  for (int i = 0; i < 64; ++i)
+    t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
   return t;
 }
 constexpr auto kDecode = MakeDecodeTable();
 
 }  // namespace
 
-size_t Base64EncodedSize(size_t n) { return (n + 2) / 3 * 4; }
+size_t Base64EncodedSize(size_t n) {
+  return (n + 2) / 3 * 4;
+}
 
 void Base64EncodeAppend(std::string_view bytes, std::string& out) {
   size_t start = out.size();

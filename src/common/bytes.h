@@ -28,7 +28,8 @@ inline uint16_t LoadU16LE(const void* p) {
 inline uint64_t LoadU64LE(const void* p) {
   auto b = static_cast<const uint8_t*>(p);
   uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | b[i];
+  for (int i = 7; i >= 0; --i)
+    v = (v << 8) | b[i];
   return v;
 }
 inline void StoreU16BE(void* p, uint16_t v) {
@@ -55,10 +56,13 @@ inline void StoreU16LE(void* p, uint16_t v) {
 }
 inline void StoreU64LE(void* p, uint64_t v) {
   auto b = static_cast<uint8_t*>(p);
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    b[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-inline void AppendU8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
+inline void AppendU8(std::string& out, uint8_t v) {
+  out.push_back(static_cast<char>(v));
+}
 inline void AppendU16BE(std::string& out, uint16_t v) {
   char b[2];
   StoreU16BE(b, v);

@@ -4,18 +4,30 @@ namespace absvc {
 
 const char* StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid argument";
-    case StatusCode::kCorrupt: return "corrupt";
-    case StatusCode::kIo: return "i/o error";
-    case StatusCode::kNetwork: return "network error";
-    case StatusCode::kTimeout: return "timeout";
-    case StatusCode::kServer: return "server error";
-    case StatusCode::kNotFound: return "not found";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kCancelled: return "cancelled";
-    case StatusCode::kUnsupported: return "unsupported";
-    case StatusCode::kInternal: return "internal error";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid argument";
+    case StatusCode::kCorrupt:
+      return "corrupt";
+    case StatusCode::kIo:
+      return "i/o error";
+    case StatusCode::kNetwork:
+      return "network error";
+    case StatusCode::kTimeout:
+      return "timeout";
+    case StatusCode::kServer:
+      return "server error";
+    case StatusCode::kNotFound:
+      return "not found";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kCancelled:
+      return "cancelled";
+    case StatusCode::kUnsupported:
+      return "unsupported";
+    case StatusCode::kInternal:
+      return "internal error";
   }
   return "unknown";
 }

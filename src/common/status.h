@@ -17,9 +17,9 @@ enum class StatusCode {
   kIo,               // local or remote storage failed
   kNetwork,          // connect, reset, short read
   kTimeout,
-  kServer,           // the server answered with a result code (see server_code)
+  kServer,  // the server answered with a result code (see server_code)
   kNotFound,
-  kUnavailable,      // partition or node not available right now; retryable
+  kUnavailable,  // partition or node not available right now; retryable
   kCancelled,
   kUnsupported,
   kInternal,
@@ -34,7 +34,9 @@ class Status {
       : code_(code), server_code_(server_code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status Corrupt(std::string m) { return {StatusCode::kCorrupt, std::move(m)}; }
   static Status Io(std::string m) { return {StatusCode::kIo, std::move(m)}; }
   static Status Network(std::string m) { return {StatusCode::kNetwork, std::move(m)}; }
@@ -70,7 +72,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}                         // NOLINT implicit
+  Result(T value) : value_(std::move(value)) {}                                  // NOLINT implicit
   Result(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
 
   bool ok() const { return value_.has_value(); }
@@ -96,14 +98,14 @@ class Result {
 // Returns the Status from the enclosing function when `expr` is not ok.
 #define ABS_RETURN_IF_ERROR(expr)              \
   do {                                         \
-    ::absvc::Status abs_status_ = (expr);        \
+    ::absvc::Status abs_status_ = (expr);      \
     if (!abs_status_.ok()) return abs_status_; \
   } while (0)
 
 // `ABS_ASSIGN_OR_RETURN(auto x, ComputeX());`
 #define ABS_ASSIGN_OR_RETURN(lhs, expr) \
   ABS_ASSIGN_OR_RETURN_IMPL(ABS_CONCAT(abs_result_, __LINE__), lhs, expr)
-#define ABS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)  \
-  auto tmp = (expr);                               \
-  if (!tmp.ok()) return std::move(tmp).status();   \
+#define ABS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return std::move(tmp).status();  \
   lhs = std::move(tmp).value()

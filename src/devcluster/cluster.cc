@@ -14,7 +14,8 @@ namespace absvc::devcluster {
 
 int ClusterView::alive_count() const {
   int n = 0;
-  for (bool a : alive) n += a ? 1 : 0;
+  for (bool a : alive)
+    n += a ? 1 : 0;
   return n;
 }
 
@@ -69,7 +70,9 @@ Result<NamespaceConfig> ParseNamespaceSpec(std::string_view spec) {
 
 DevCluster::DevCluster(ClusterOptions options) : options_(std::move(options)) {}
 
-DevCluster::~DevCluster() { Stop(); }
+DevCluster::~DevCluster() {
+  Stop();
+}
 
 Result<std::unique_ptr<DevCluster>> DevCluster::Create(ClusterOptions options) {
   if (options.nodes < 1 || options.nodes > 64) {
@@ -104,7 +107,8 @@ Result<std::unique_ptr<DevCluster>> DevCluster::Create(ClusterOptions options) {
   }
   c->partition_gen_ = std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(o.nodes));
   c->peers_gen_ = std::make_unique<std::atomic<uint64_t>[]>(static_cast<size_t>(o.nodes));
-  for (const auto& ns : o.namespaces) c->stores_.push_back(std::make_unique<NamespaceStore>(ns));
+  for (const auto& ns : o.namespaces)
+    c->stores_.push_back(std::make_unique<NamespaceStore>(ns));
   if (!o.tls_cert_file.empty()) {
     ABS_ASSIGN_OR_RETURN(c->tls_, TlsServerContext::Create(o.tls_cert_file, o.tls_key_file));
     c->tls_name_ = o.tls_name.empty() ? c->tls_->common_name() : o.tls_name;
@@ -152,7 +156,8 @@ void DevCluster::Rebalance() {
                        PartitionMap::Compute(placements, store->config().replication_factor));
   }
   uint64_t key = 0xCAFE;
-  for (const auto& p : placements) key = key * 31 + p.id_hash;
+  for (const auto& p : placements)
+    key = key * 31 + p.id_hash;
   view->cluster_key = key == 0 ? 1 : key;
   rebalance_gen_.fetch_add(1);
   for (int i = 0; i < node_count(); ++i) {
@@ -184,7 +189,8 @@ Status DevCluster::Start() {
 }
 
 void DevCluster::Stop() {
-  for (auto& s : servers_) s->Stop();
+  for (auto& s : servers_)
+    s->Stop();
   servers_.clear();
 }
 

@@ -26,15 +26,15 @@ class TlsServerContext;
 
 struct ClusterOptions {
   int nodes = 3;
-  uint16_t base_port = 3000;      // node i listens on base_port + i
+  uint16_t base_port = 3000;  // node i listens on base_port + i
   std::string host = "127.0.0.1";
-  std::vector<uint32_t> racks;    // rack of node i = racks[i % size]; empty = all rack 0
+  std::vector<uint32_t> racks;  // rack of node i = racks[i % size]; empty = all rack 0
   std::vector<NamespaceConfig> namespaces;
-  std::string user;               // when set, every connection must log in
+  std::string user;  // when set, every connection must log in
   std::string password;
-  std::string tls_cert_file;      // when set, the service ports speak TLS only
+  std::string tls_cert_file;  // when set, the service ports speak TLS only
   std::string tls_key_file;
-  std::string tls_name;           // advertised in peers-tls-std; default: certificate CN
+  std::string tls_name;  // advertised in peers-tls-std; default: certificate CN
   std::string build = "8.1.0.0";
   std::string cluster_name = "abs-devcluster";
 };
@@ -78,7 +78,9 @@ class DevCluster {
   uint16_t port(int i) const { return static_cast<uint16_t>(options_.base_port + i); }
   uint32_t rack(int i) const;
   bool racks_configured() const { return !options_.racks.empty(); }
-  int64_t partition_generation(int i) const { return partition_gen_[static_cast<size_t>(i)].load(); }
+  int64_t partition_generation(int i) const {
+    return partition_gen_[static_cast<size_t>(i)].load();
+  }
   uint64_t peers_generation(int i) const { return peers_gen_[static_cast<size_t>(i)].load(); }
   uint64_t rebalance_generation() const { return rebalance_gen_.load(); }
   NodeFaults& faults(int i) { return *faults_[static_cast<size_t>(i)]; }

@@ -39,8 +39,7 @@ class InfoResponder {
     if (n == "version") return "Aerospike Enterprise Edition build " + c_.options().build;
     if (n == "edition") return "Aerospike Enterprise Edition";
     if (n == "release") {
-      return "arch=x86_64;edition=Enterprise;os=linux;sha=devcluster;version=" +
-             c_.options().build;
+      return "arch=x86_64;edition=Enterprise;os=linux;sha=devcluster;version=" + c_.options().build;
     }
     if (n == "features") return kFeatures;
     if (n == "cluster-name") return c_.options().cluster_name;
@@ -59,7 +58,7 @@ class InfoResponder {
     if (n == "service-tls-std" || n == "service-tls-alt") {
       return c_.tls_enabled() ? Endpoint(ctx_.node) : "";
     }
-    if (n == "service" || n == "service-clear" ) return Endpoint(ctx_.node);
+    if (n == "service" || n == "service-clear") return Endpoint(ctx_.node);
     if (n == "services" || n == "services-alumni") return Services();
     if (n == "namespaces") return Namespaces();
     if (n == "namespace") return Namespace(cmd);
@@ -104,7 +103,8 @@ class InfoResponder {
       ns.columns.resize(columns);
       for (uint32_t pid = 0; pid < wire::kPartitionCount; ++pid) {
         int r = map.ReplicaIndex(pid, ctx_.node);
-        if (r >= 0 && static_cast<uint32_t>(r) < columns) ns.columns[static_cast<size_t>(r)].Set(pid);
+        if (r >= 0 && static_cast<uint32_t>(r) < columns)
+          ns.columns[static_cast<size_t>(r)].Set(pid);
       }
       out.push_back(std::move(ns));
     }
@@ -275,7 +275,8 @@ class InfoResponder {
         if (!first || !ns_filter) s += ":";
         first = false;
         s += "rack_" + std::to_string(rack) + "=";
-        for (size_t j = 0; j < ids.size(); ++j) s += (j ? "," : "") + ids[j];
+        for (size_t j = 0; j < ids.size(); ++j)
+          s += (j ? "," : "") + ids[j];
       }
     }
     return s;
@@ -419,8 +420,9 @@ class InfoResponder {
     for (const auto& [name, content] : c_.udfs()) {
       unsigned char sha[SHA_DIGEST_LENGTH];
       SHA1(reinterpret_cast<const unsigned char*>(content.data()), content.size(), sha);
-      s += "filename=" + name + ",hash=" +
-           HexEncode(std::string_view(reinterpret_cast<char*>(sha), sizeof sha)) + ",type=LUA;";
+      s += "filename=" + name +
+           ",hash=" + HexEncode(std::string_view(reinterpret_cast<char*>(sha), sizeof sha)) +
+           ",type=LUA;";
     }
     return s;
   }
@@ -481,7 +483,8 @@ class InfoResponder {
       return st.ok() ? "ok" : FormatInfoError(4, st.message());
     }
     if (*what == "latency") {
-      c_.faults(node).latency_ms.store(static_cast<uint32_t>(std::atoi(cmd.Param("ms").value_or("0").c_str())));
+      c_.faults(node).latency_ms.store(
+          static_cast<uint32_t>(std::atoi(cmd.Param("ms").value_or("0").c_str())));
       return "ok";
     }
     if (*what == "drop-scan") {
@@ -508,7 +511,8 @@ std::string HandleInfo(RequestContext& ctx, std::string_view body) {
   size_t off = wire::BeginProto(out);
   auto commands = wire::SplitInfoRequest(body);
   if (!ctx.session.authenticated) {
-    for (auto c : commands) wire::AppendInfoAnswer(out, c, FormatInfoError(80, "not authenticated"));
+    for (auto c : commands)
+      wire::AppendInfoAnswer(out, c, FormatInfoError(80, "not authenticated"));
     if (commands.empty()) out += FormatInfoError(80, "not authenticated") + "\n";
   } else if (commands.empty()) {
     // The legacy summary dump, abbreviated.

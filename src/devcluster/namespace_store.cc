@@ -33,7 +33,8 @@ std::vector<NamespaceStore::SetStats> NamespaceStore::Sets(uint32_t now) const {
     }
   }
   std::vector<SetStats> out;
-  for (auto& [name, s] : sets) out.push_back(std::move(s));
+  for (auto& [name, s] : sets)
+    out.push_back(std::move(s));
   return out;
 }
 

@@ -47,8 +47,8 @@ struct StorePartition {
 struct NamespaceConfig {
   std::string name;
   uint32_t replication_factor = 2;
-  uint32_t default_ttl = 0;     // seconds; 0 = never expire
-  uint32_t nsup_period = 120;   // 0 forbids TTLs, as on a real server
+  uint32_t default_ttl = 0;    // seconds; 0 = never expire
+  uint32_t nsup_period = 120;  // 0 forbids TTLs, as on a real server
 };
 
 class NamespaceStore {

@@ -54,7 +54,8 @@ void NodeServer::Stop() {
     ::close(listen_fd_);
     listen_fd_ = -1;
   }
-  for (Connection* c : connections_) c->Shutdown();
+  for (Connection* c : connections_)
+    c->Shutdown();
   lock.unlock();
   if (accept_thread_.joinable()) accept_thread_.join();
   lock.lock();

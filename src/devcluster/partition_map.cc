@@ -42,7 +42,8 @@ PartitionMap PartitionMap::Compute(const std::vector<NodePlacement>& nodes,
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
     // Master: the first node in succession that still has room.
     size_t master_pos = 0;
-    while (master_count[order[master_pos]] >= master_cap) ++master_pos;
+    while (master_count[order[master_pos]] >= master_cap)
+      ++master_pos;
     std::rotate(order.begin(), order.begin() + static_cast<long>(master_pos),
                 order.begin() + static_cast<long>(master_pos) + 1);
     ++master_count[order[0]];

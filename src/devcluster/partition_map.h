@@ -16,8 +16,8 @@ namespace absvc::devcluster {
 inline constexpr int kMaxReplicas = 8;
 
 struct NodePlacement {
-  int index = 0;        // the node's index in the cluster
-  uint64_t id_hash = 0; // stable per node
+  int index = 0;         // the node's index in the cluster
+  uint64_t id_hash = 0;  // stable per node
   uint32_t rack = 0;
 };
 
@@ -31,8 +31,7 @@ class PartitionMap {
   PartitionMap() : owners_(wire::kPartitionCount) {}
 
   // `nodes` are the live nodes; an empty list gives a map where nobody owns anything.
-  static PartitionMap Compute(const std::vector<NodePlacement>& nodes,
-                              uint32_t replication_factor);
+  static PartitionMap Compute(const std::vector<NodePlacement>& nodes, uint32_t replication_factor);
 
   const PartitionOwners& owners(uint32_t pid) const { return owners_[pid]; }
   int Master(uint32_t pid) const { return owners_[pid].count ? owners_[pid].nodes[0] : -1; }

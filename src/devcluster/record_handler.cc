@@ -22,14 +22,13 @@ using wire::OpView;
 using wire::ParticleType;
 
 namespace result {
-constexpr uint8_t kOk = 0, kNotFound = 2, kGeneration = 3, kParameter = 4,
-                  kKeyExists = 5, kIncompatibleType = 12, kKeyMismatch = 19,
-                  kNamespaceNotFound = 20, kBinName = 21, kForbidden = 22,
-                  kFilteredOut = 27, kNotAuthenticated = 80;
+constexpr uint8_t kOk = 0, kNotFound = 2, kGeneration = 3, kParameter = 4, kKeyExists = 5,
+                  kIncompatibleType = 12, kKeyMismatch = 19, kNamespaceNotFound = 20, kBinName = 21,
+                  kForbidden = 22, kFilteredOut = 27, kNotAuthenticated = 80;
 }  // namespace result
 
-void AppendResultMessage(std::string& out, uint8_t result_code, uint8_t info3,
-                         uint32_t generation, uint32_t transaction_ttl) {
+void AppendResultMessage(std::string& out, uint8_t result_code, uint8_t info3, uint32_t generation,
+                         uint32_t transaction_ttl) {
   MsgHeader h;
   h.result_code = result_code;
   h.info3 = info3;
@@ -56,7 +55,8 @@ void DecodeBins(const StoredRecord& r, std::vector<Bin>& bins) {
     uint32_t size = LoadU32BE(b.data() + pos);
     uint8_t type = static_cast<uint8_t>(b[pos + 5]);
     uint8_t name_len = static_cast<uint8_t>(b[pos + 7]);
-    bins.push_back({b.substr(pos + 8, name_len), type, b.substr(pos + 8 + name_len, size - 4 - name_len)});
+    bins.push_back(
+        {b.substr(pos + 8, name_len), type, b.substr(pos + 8 + name_len, size - 4 - name_len)});
     pos += 4 + size;
   }
 }
@@ -77,7 +77,8 @@ Bin* FindBin(std::vector<Bin>& bins, std::string_view name) {
   return nullptr;
 }
 
-bool FindEncodedBin(const void* ctx, std::string_view name, uint8_t* type, std::string_view* value) {
+bool FindEncodedBin(const void* ctx, std::string_view name, uint8_t* type,
+                    std::string_view* value) {
   const std::string& b = *static_cast<const std::string*>(ctx);
   size_t pos = 0;
   while (pos + 8 <= b.size()) {
@@ -161,8 +162,8 @@ uint8_t ApplyModify(Bin* bin, std::vector<Bin>& bins, const OpView& op) {
     return result::kParameter;
   }
   // APPEND / PREPEND: strings and blobs.
-  bool textual = op.particle_type == wire::ToByte(ParticleType::kString) ||
-                 wire::IsBlobType(op.particle_type);
+  bool textual =
+      op.particle_type == wire::ToByte(ParticleType::kString) || wire::IsBlobType(op.particle_type);
   if (!textual) return result::kParameter;
   if (!bin) {
     bins.push_back({std::string(op.name), op.particle_type, std::string(op.value)});
@@ -183,9 +184,9 @@ struct ResponseOp {
   std::string value;
 };
 
-void AppendRecordResponse(std::string& out, uint8_t result_code, uint8_t info1,
-                          uint32_t generation, uint32_t void_time, uint32_t index,
-                          const std::vector<ResponseOp>& ops, const StoredRecord* all_bins) {
+void AppendRecordResponse(std::string& out, uint8_t result_code, uint8_t info1, uint32_t generation,
+                          uint32_t void_time, uint32_t index, const std::vector<ResponseOp>& ops,
+                          const StoredRecord* all_bins) {
   MsgHeader h;
   h.info1 = info1;
   h.result_code = result_code;
@@ -193,7 +194,8 @@ void AppendRecordResponse(std::string& out, uint8_t result_code, uint8_t info1,
   h.record_ttl = void_time;
   h.transaction_ttl = index;
   wire::MessageBuilder b(out, h);
-  for (const auto& op : ops) b.Op(OpType::kRead, op.type, op.name, op.value);
+  for (const auto& op : ops)
+    b.Op(OpType::kRead, op.type, op.name, op.value);
   if (all_bins) b.RawOps(all_bins->bins, all_bins->n_bins);
   b.Finish();
 }
@@ -367,8 +369,9 @@ void ExecuteRecordCommand(DevCluster& cluster, const RecordRequest& req, uint32_
     return AppendRecordResponse(out, result::kOk, 0, 0, 0, index, responses, nullptr);
   }
   uint32_t void_time = 0;
-  uint8_t rc = ComputeVoidTime(h.record_ttl, existing != nullptr,
-                               existing ? existing->void_time : 0, store->config(), now, &void_time);
+  uint8_t rc =
+      ComputeVoidTime(h.record_ttl, existing != nullptr, existing ? existing->void_time : 0,
+                      store->config(), now, &void_time);
   if (rc != result::kOk) return AppendResultMessage(out, rc, 0, 0, index);
 
   StoredRecord* r;
@@ -378,7 +381,8 @@ void ExecuteRecordCommand(DevCluster& cluster, const RecordRequest& req, uint32_
     r = &part.records[req.digest];
   }
   uint16_t previous_generation = existing ? existing->generation : 0;
-  r->generation = static_cast<uint16_t>(previous_generation == 0xFFFF ? 1 : previous_generation + 1);
+  r->generation =
+      static_cast<uint16_t>(previous_generation == 0xFFFF ? 1 : previous_generation + 1);
   r->void_time = void_time;
   uint64_t lut = CitrusleafNowMillis();
   r->lut_ms = existing && lut <= existing->lut_ms ? existing->lut_ms + 1 : lut;
@@ -459,9 +463,9 @@ std::string HandleAdmin(RequestContext& ctx, std::string_view body) {
       ctx.session.user = user;
       std::string ttl(4, '\0');
       StoreU32BE(ttl.data(), 86400);
-      return wire::EncodeAdminMessage(
-          msg.command, ar::kOk,
-          {{AdminField::kSessionToken, ctx.cluster.NewSession(user)}, {AdminField::kSessionTtl, ttl}});
+      return wire::EncodeAdminMessage(msg.command, ar::kOk,
+                                      {{AdminField::kSessionToken, ctx.cluster.NewSession(user)},
+                                       {AdminField::kSessionTtl, ttl}});
     }
     case AdminCommand::kAuthenticate: {
       if (!ctx.cluster.CheckSession(user, msg.Field(AdminField::kSessionToken))) {

@@ -54,7 +54,8 @@ Status DecodeAdminMessage(std::string_view body, AdminMessage* out) {
     if (body.size() - pos < 5) return Status::Corrupt("admin field header truncated");
     uint32_t size = LoadU32BE(body.data() + pos);
     if (size < 1 || size - 1 > body.size() - pos - 5) {
-      return Status::Corrupt("admin field of " + std::to_string(size) + " bytes runs past the message");
+      return Status::Corrupt("admin field of " + std::to_string(size) +
+                             " bytes runs past the message");
     }
     out->fields.push_back({static_cast<AdminField>(static_cast<uint8_t>(body[pos + 4])),
                            body.substr(pos + 5, size - 1)});

@@ -98,9 +98,8 @@ bool SameAsPrevious(const BatchRowSpec& a, const BatchRowSpec& b) {
   return a.key.empty() && b.key.empty() && a.ns == b.ns && a.set == b.set &&
          a.header.info1 == b.header.info1 && a.header.info2 == b.header.info2 &&
          a.header.info3 == b.header.info3 && a.header.info4 == b.header.info4 &&
-         a.header.generation == b.header.generation &&
-         a.header.record_ttl == b.header.record_ttl && a.n_ops == b.n_ops &&
-         a.encoded_ops == b.encoded_ops;
+         a.header.generation == b.header.generation && a.header.record_ttl == b.header.record_ttl &&
+         a.n_ops == b.n_ops && a.encoded_ops == b.encoded_ops;
 }
 
 void AppendField(std::string& out, FieldType type, std::string_view data) {

@@ -54,11 +54,11 @@ Status DecodeBatchIndex(std::string_view field_data, BatchRequest* out);
 struct BatchRowSpec {
   uint32_t index = 0;
   Digest digest{};
-  MsgHeader header;                  // info1..info4, generation, record_ttl
+  MsgHeader header;  // info1..info4, generation, record_ttl
   std::string_view ns;
   std::string_view set;
-  std::string_view key;              // KEY field data (type + bytes), or empty
-  std::string_view encoded_ops;      // ops, already encoded
+  std::string_view key;          // KEY field data (type + bytes), or empty
+  std::string_view encoded_ops;  // ops, already encoded
   uint16_t n_ops = 0;
 };
 void EncodeBatchIndex(uint8_t parent_flags, const std::vector<BatchRowSpec>& rows,

@@ -24,8 +24,7 @@ struct ThreadContext {
 
 }  // namespace
 
-Digest ComputeDigest(std::string_view set, uint8_t key_particle_type,
-                     std::string_view key_bytes) {
+Digest ComputeDigest(std::string_view set, uint8_t key_particle_type, std::string_view key_bytes) {
   thread_local ThreadContext tc;
   Digest d{};
   unsigned int len = 0;

@@ -20,7 +20,9 @@ Digest ComputeDigest(std::string_view set, uint8_t key_particle_type, std::strin
 inline uint32_t PartitionIdOf(const uint8_t* digest) {
   return (uint32_t{digest[0]} | (uint32_t{digest[1]} << 8)) & (kPartitionCount - 1);
 }
-inline uint32_t PartitionIdOf(const Digest& d) { return PartitionIdOf(d.data()); }
+inline uint32_t PartitionIdOf(const Digest& d) {
+  return PartitionIdOf(d.data());
+}
 
 inline std::string_view DigestBytes(const Digest& d) {
   return std::string_view(reinterpret_cast<const char*>(d.data()), d.size());

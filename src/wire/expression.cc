@@ -16,7 +16,8 @@ std::string Op(int op, std::initializer_list<std::string_view> args) {
   MsgpackWriter w(out);
   w.ArrayHeader(static_cast<uint32_t>(1 + args.size()));
   w.Int(op);
-  for (auto a : args) out.append(a);
+  for (auto a : args)
+    out.append(a);
   return out;
 }
 
@@ -25,7 +26,8 @@ std::string OpList(int op, const std::vector<std::string_view>& args) {
   MsgpackWriter w(out);
   w.ArrayHeader(static_cast<uint32_t>(1 + args.size()));
   w.Int(op);
-  for (auto a : args) out.append(a);
+  for (auto a : args)
+    out.append(a);
   return out;
 }
 
@@ -57,15 +59,33 @@ std::string Blob(std::string_view v) {
   return out;
 }
 
-std::string LastUpdate() { return Op(exp_op::kLastUpdate, {}); }
-std::string SinceUpdate() { return Op(exp_op::kSinceUpdate, {}); }
-std::string VoidTime() { return Op(exp_op::kVoidTime, {}); }
-std::string Ttl() { return Op(exp_op::kTtl, {}); }
-std::string SetName() { return Op(exp_op::kSetName, {}); }
-std::string KeyExists() { return Op(exp_op::kKeyExists, {}); }
-std::string IsTombstone() { return Op(exp_op::kIsTombstone, {}); }
-std::string RecordSize() { return Op(exp_op::kRecordSize, {}); }
-std::string DigestModulo(int64_t mod) { return Op(exp_op::kDigestModulo, {Int(mod)}); }
+std::string LastUpdate() {
+  return Op(exp_op::kLastUpdate, {});
+}
+std::string SinceUpdate() {
+  return Op(exp_op::kSinceUpdate, {});
+}
+std::string VoidTime() {
+  return Op(exp_op::kVoidTime, {});
+}
+std::string Ttl() {
+  return Op(exp_op::kTtl, {});
+}
+std::string SetName() {
+  return Op(exp_op::kSetName, {});
+}
+std::string KeyExists() {
+  return Op(exp_op::kKeyExists, {});
+}
+std::string IsTombstone() {
+  return Op(exp_op::kIsTombstone, {});
+}
+std::string RecordSize() {
+  return Op(exp_op::kRecordSize, {});
+}
+std::string DigestModulo(int64_t mod) {
+  return Op(exp_op::kDigestModulo, {Int(mod)});
+}
 std::string Bin(ExpType type, std::string_view name) {
   std::string n;
   MsgpackWriter(n).Str(name);
@@ -76,23 +96,43 @@ std::string BinType(std::string_view name) {
   MsgpackWriter(n).Str(name);
   return Op(exp_op::kBinType, {n});
 }
-std::string Key(ExpType type) { return Op(exp_op::kKey, {Int(static_cast<int64_t>(type))}); }
+std::string Key(ExpType type) {
+  return Op(exp_op::kKey, {Int(static_cast<int64_t>(type))});
+}
 
-std::string Eq(std::string_view a, std::string_view b) { return Op(exp_op::kEq, {a, b}); }
-std::string Ne(std::string_view a, std::string_view b) { return Op(exp_op::kNe, {a, b}); }
-std::string Gt(std::string_view a, std::string_view b) { return Op(exp_op::kGt, {a, b}); }
-std::string Ge(std::string_view a, std::string_view b) { return Op(exp_op::kGe, {a, b}); }
-std::string Lt(std::string_view a, std::string_view b) { return Op(exp_op::kLt, {a, b}); }
-std::string Le(std::string_view a, std::string_view b) { return Op(exp_op::kLe, {a, b}); }
-std::string And(std::initializer_list<std::string_view> parts) { return Op(exp_op::kAnd, parts); }
-std::string Or(std::initializer_list<std::string_view> parts) { return Op(exp_op::kOr, parts); }
+std::string Eq(std::string_view a, std::string_view b) {
+  return Op(exp_op::kEq, {a, b});
+}
+std::string Ne(std::string_view a, std::string_view b) {
+  return Op(exp_op::kNe, {a, b});
+}
+std::string Gt(std::string_view a, std::string_view b) {
+  return Op(exp_op::kGt, {a, b});
+}
+std::string Ge(std::string_view a, std::string_view b) {
+  return Op(exp_op::kGe, {a, b});
+}
+std::string Lt(std::string_view a, std::string_view b) {
+  return Op(exp_op::kLt, {a, b});
+}
+std::string Le(std::string_view a, std::string_view b) {
+  return Op(exp_op::kLe, {a, b});
+}
+std::string And(std::initializer_list<std::string_view> parts) {
+  return Op(exp_op::kAnd, parts);
+}
+std::string Or(std::initializer_list<std::string_view> parts) {
+  return Op(exp_op::kOr, parts);
+}
 std::string And(const std::vector<std::string>& parts) {
   return OpList(exp_op::kAnd, std::vector<std::string_view>(parts.begin(), parts.end()));
 }
 std::string Or(const std::vector<std::string>& parts) {
   return OpList(exp_op::kOr, std::vector<std::string_view>(parts.begin(), parts.end()));
 }
-std::string Not(std::string_view a) { return Op(exp_op::kNot, {a}); }
+std::string Not(std::string_view a) {
+  return Op(exp_op::kNot, {a});
+}
 
 }  // namespace exp
 
@@ -165,7 +205,9 @@ Result<int> Expression::ParseNode(std::string_view packed, size_t* pos, int dept
   *pos += r.offset();
   Node node;
   switch (it.kind) {
-    case MsgpackKind::kNil: node.kind = Kind::kNil; break;
+    case MsgpackKind::kNil:
+      node.kind = Kind::kNil;
+      break;
     case MsgpackKind::kBool:
       node.kind = Kind::kBool;
       node.literal.b = it.b;
@@ -312,12 +354,18 @@ Expression::Value Expression::Eval(int index, const ExpRecord& rec) const {
       if (c == 2) return out;
       if (a.kind == Kind::kBool && n.op != exp_op::kEq && n.op != exp_op::kNe) return out;
       switch (n.op) {
-        case exp_op::kEq: return make_bool(c == 0);
-        case exp_op::kNe: return make_bool(c != 0);
-        case exp_op::kGt: return make_bool(c > 0);
-        case exp_op::kGe: return make_bool(c >= 0);
-        case exp_op::kLt: return make_bool(c < 0);
-        default: return make_bool(c <= 0);
+        case exp_op::kEq:
+          return make_bool(c == 0);
+        case exp_op::kNe:
+          return make_bool(c != 0);
+        case exp_op::kGt:
+          return make_bool(c > 0);
+        case exp_op::kGe:
+          return make_bool(c >= 0);
+        case exp_op::kLt:
+          return make_bool(c < 0);
+        default:
+          return make_bool(c <= 0);
       }
     }
     case exp_op::kAnd:
@@ -358,16 +406,22 @@ Expression::Value Expression::Eval(int index, const ExpRecord& rec) const {
                    (uint32_t{rec.digest[18]} << 16) | (uint32_t{rec.digest[19]} << 24);
       return make_int(static_cast<int64_t>(v % static_cast<uint64_t>(m.i)));
     }
-    case exp_op::kLastUpdate: return make_int(rec.last_update_unix_ns);
-    case exp_op::kSinceUpdate: return make_int(rec.since_update_ms);
-    case exp_op::kVoidTime: return make_int(rec.void_time_unix_ns);
-    case exp_op::kTtl: return make_int(rec.ttl_seconds);
+    case exp_op::kLastUpdate:
+      return make_int(rec.last_update_unix_ns);
+    case exp_op::kSinceUpdate:
+      return make_int(rec.since_update_ms);
+    case exp_op::kVoidTime:
+      return make_int(rec.void_time_unix_ns);
+    case exp_op::kTtl:
+      return make_int(rec.ttl_seconds);
     case exp_op::kSetName:
       out.kind = Kind::kString;
       out.bytes = rec.set_name;
       return out;
-    case exp_op::kKeyExists: return make_bool(!rec.key.empty());
-    case exp_op::kIsTombstone: return make_bool(false);
+    case exp_op::kKeyExists:
+      return make_bool(!rec.key.empty());
+    case exp_op::kIsTombstone:
+      return make_bool(false);
     case exp_op::kDeviceSize:
     case exp_op::kMemorySize:
     case exp_op::kRecordSize:
@@ -421,10 +475,12 @@ Expression::Value Expression::Eval(int index, const ExpRecord& rec) const {
           out.kind = Kind::kBlob;
           out.bytes = value;
           return out;
-        default: return out;
+        default:
+          return out;
       }
     }
-    default: return out;
+    default:
+      return out;
   }
 }
 

@@ -18,15 +18,23 @@ namespace exp_op {
 inline constexpr int kEq = 1, kNe = 2, kGt = 3, kGe = 4, kLt = 5, kLe = 6;
 inline constexpr int kAnd = 16, kOr = 17, kNot = 18, kExclusive = 19;
 inline constexpr int kDigestModulo = 64, kDeviceSize = 65, kLastUpdate = 66, kSinceUpdate = 67,
-                     kVoidTime = 68, kTtl = 69, kSetName = 70, kKeyExists = 71,
-                     kIsTombstone = 72, kMemorySize = 73, kRecordSize = 74;
+                     kVoidTime = 68, kTtl = 69, kSetName = 70, kKeyExists = 71, kIsTombstone = 72,
+                     kMemorySize = 73, kRecordSize = 74;
 inline constexpr int kKey = 80, kBin = 81, kBinType = 82;
 }  // namespace exp_op
 
 // Value types used by KEY and BIN ops.
 enum class ExpType : uint8_t {
-  kNil = 0, kBool = 1, kInt = 2, kString = 3, kList = 4, kMap = 5, kBlob = 6, kFloat = 7,
-  kGeo = 8, kHll = 9,
+  kNil = 0,
+  kBool = 1,
+  kInt = 2,
+  kString = 3,
+  kList = 4,
+  kMap = 5,
+  kBlob = 6,
+  kFloat = 7,
+  kGeo = 8,
+  kHll = 9,
 };
 
 // Packs expressions. Every function returns the packed bytes of one sub-expression.

@@ -67,9 +67,8 @@ InfoCommand ParseInfoCommand(std::string_view text) {
   cmd.name = std::string(head.substr(0, slash));
   while (slash != std::string_view::npos) {
     size_t next = head.find('/', slash + 1);
-    cmd.args.emplace_back(head.substr(slash + 1, next == std::string_view::npos
-                                                     ? std::string_view::npos
-                                                     : next - slash - 1));
+    cmd.args.emplace_back(head.substr(
+        slash + 1, next == std::string_view::npos ? std::string_view::npos : next - slash - 1));
     slash = next;
   }
   if (colon != std::string_view::npos) cmd.params = ParseKeyValues(text.substr(colon + 1));
@@ -132,7 +131,9 @@ std::string FormatInfoError(int code, std::string_view message) {
   return s;
 }
 
-std::string PartitionBitmap::ToBase64() const { return Base64Encode(bytes_); }
+std::string PartitionBitmap::ToBase64() const {
+  return Base64Encode(bytes_);
+}
 
 Result<PartitionBitmap> PartitionBitmap::FromBase64(std::string_view b64) {
   if (b64.size() != kPartitionBitmapBase64) {
@@ -150,7 +151,8 @@ Result<PartitionBitmap> PartitionBitmap::FromBase64(std::string_view b64) {
 
 uint32_t PartitionBitmap::Count() const {
   uint32_t n = 0;
-  for (unsigned char c : bytes_) n += static_cast<uint32_t>(std::popcount(c));
+  for (unsigned char c : bytes_)
+    n += static_cast<uint32_t>(std::popcount(c));
   return n;
 }
 
@@ -223,8 +225,8 @@ Result<std::vector<NamespaceReplicas>> ParseReplicas(std::string_view value) {
 }
 
 std::string FormatPeers(const PeersAnswer& answer) {
-  std::string out = std::to_string(answer.generation) + "," +
-                    std::to_string(answer.default_port) + ",[";
+  std::string out =
+      std::to_string(answer.generation) + "," + std::to_string(answer.default_port) + ",[";
   for (size_t i = 0; i < answer.peers.size(); ++i) {
     const auto& peer = answer.peers[i];
     if (i > 0) out.push_back(',');
@@ -259,17 +261,20 @@ class PeerParser {
   bool Peek(char c) const { return pos_ < s_.size() && s_[pos_] == c; }
   std::string_view Token() {
     size_t start = pos_;
-    while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != ']') ++pos_;
+    while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != ']')
+      ++pos_;
     return s_.substr(start, pos_ - start);
   }
   // An endpoint: "host", "host:port", "[v6]" or "[v6]:port".
   std::string_view Endpoint() {
     size_t start = pos_;
     if (Peek('[')) {
-      while (pos_ < s_.size() && s_[pos_] != ']') ++pos_;
+      while (pos_ < s_.size() && s_[pos_] != ']')
+        ++pos_;
       if (pos_ < s_.size()) ++pos_;
     }
-    while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != ']') ++pos_;
+    while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != ']')
+      ++pos_;
     return s_.substr(start, pos_ - start);
   }
   bool AtEnd() const { return pos_ == s_.size(); }
@@ -279,8 +284,7 @@ class PeerParser {
   size_t pos_ = 0;
 };
 
-bool SplitEndpoint(std::string_view ep, uint16_t default_port, std::string* host,
-                   uint16_t* port) {
+bool SplitEndpoint(std::string_view ep, uint16_t default_port, std::string* host, uint16_t* port) {
   *port = default_port;
   std::string_view port_text;
   if (!ep.empty() && ep[0] == '[') {
@@ -309,8 +313,7 @@ bool SplitEndpoint(std::string_view ep, uint16_t default_port, std::string* host
 
 Result<PeersAnswer> ParsePeers(std::string_view value) {
   auto bad = [&](const std::string& why) {
-    return Status::Corrupt("peers answer " + why + ": '" + std::string(value.substr(0, 200)) +
-                           "'");
+    return Status::Corrupt("peers answer " + why + ": '" + std::string(value.substr(0, 200)) + "'");
   };
   PeersAnswer a;
   PeerParser p(value);

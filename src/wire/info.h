@@ -61,8 +61,12 @@ std::vector<std::pair<std::string, std::string>> ParseKeyValues(std::string_view
 class PartitionBitmap {
  public:
   PartitionBitmap() : bytes_(kPartitionBitmapBytes, '\0') {}
-  void Set(uint32_t pid) { bytes_[pid >> 3] = static_cast<char>(bytes_[pid >> 3] | (0x80 >> (pid & 7))); }
-  bool Test(uint32_t pid) const { return (static_cast<uint8_t>(bytes_[pid >> 3]) & (0x80 >> (pid & 7))) != 0; }
+  void Set(uint32_t pid) {
+    bytes_[pid >> 3] = static_cast<char>(bytes_[pid >> 3] | (0x80 >> (pid & 7)));
+  }
+  bool Test(uint32_t pid) const {
+    return (static_cast<uint8_t>(bytes_[pid >> 3]) & (0x80 >> (pid & 7))) != 0;
+  }
   std::string ToBase64() const;
   static Result<PartitionBitmap> FromBase64(std::string_view b64);
   uint32_t Count() const;

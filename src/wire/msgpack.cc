@@ -7,8 +7,12 @@
 
 namespace absvc::wire {
 
-void MsgpackWriter::Nil() { AppendU8(out_, 0xc0); }
-void MsgpackWriter::Bool(bool v) { AppendU8(out_, v ? 0xc3 : 0xc2); }
+void MsgpackWriter::Nil() {
+  AppendU8(out_, 0xc0);
+}
+void MsgpackWriter::Bool(bool v) {
+  AppendU8(out_, v ? 0xc3 : 0xc2);
+}
 
 void MsgpackWriter::Uint(uint64_t v) {
   if (v < 128) {
@@ -121,11 +125,21 @@ void MsgpackWriter::MapHeader(uint32_t n) {
 
 void MsgpackWriter::ExtHeader(uint32_t len, uint8_t ext_type) {
   switch (len) {
-    case 1: AppendU8(out_, 0xd4); break;
-    case 2: AppendU8(out_, 0xd5); break;
-    case 4: AppendU8(out_, 0xd6); break;
-    case 8: AppendU8(out_, 0xd7); break;
-    case 16: AppendU8(out_, 0xd8); break;
+    case 1:
+      AppendU8(out_, 0xd4);
+      break;
+    case 2:
+      AppendU8(out_, 0xd5);
+      break;
+    case 4:
+      AppendU8(out_, 0xd6);
+      break;
+    case 8:
+      AppendU8(out_, 0xd7);
+      break;
+    case 16:
+      AppendU8(out_, 0xd8);
+      break;
     default:
       if (len < 256) {
         AppendU8(out_, 0xc7);
@@ -186,7 +200,9 @@ Status MsgpackReader::Next(MsgpackItem* it) {
   }
   if ((t & 0xe0) == 0xa0) return take_bytes(t & 0x1f, MsgpackKind::kStr);
   switch (t) {
-    case 0xc0: it->kind = MsgpackKind::kNil; return Status::Ok();
+    case 0xc0:
+      it->kind = MsgpackKind::kNil;
+      return Status::Ok();
     case 0xc2:
     case 0xc3:
       it->kind = MsgpackKind::kBool;
@@ -325,8 +341,8 @@ Status ValidateMsgpack(std::string_view data) {
   MsgpackReader r(data);
   ABS_RETURN_IF_ERROR(r.Skip());
   if (!r.AtEnd()) {
-    return Status::Corrupt("msgpack value followed by " +
-                           std::to_string(data.size() - r.offset()) + " extra bytes");
+    return Status::Corrupt("msgpack value followed by " + std::to_string(data.size() - r.offset()) +
+                           " extra bytes");
   }
   return Status::Ok();
 }

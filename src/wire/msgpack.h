@@ -36,8 +36,8 @@ class MsgpackWriter {
 enum class MsgpackKind : uint8_t {
   kNil,
   kBool,
-  kInt,    // signed value in i
-  kUint,   // value above INT64_MAX in u
+  kInt,   // signed value in i
+  kUint,  // value above INT64_MAX in u
   kDouble,
   kStr,
   kBin,

@@ -9,23 +9,40 @@ namespace absvc::wire {
 
 std::string ParticleTypeName(uint8_t type) {
   switch (static_cast<ParticleType>(type)) {
-    case ParticleType::kNil: return "nil";
-    case ParticleType::kInteger: return "integer";
-    case ParticleType::kFloat: return "float";
-    case ParticleType::kString: return "string";
-    case ParticleType::kBlob: return "blob";
-    case ParticleType::kJavaBlob: return "java-blob";
-    case ParticleType::kCsharpBlob: return "csharp-blob";
-    case ParticleType::kPythonBlob: return "python-blob";
-    case ParticleType::kRubyBlob: return "ruby-blob";
-    case ParticleType::kPhpBlob: return "php-blob";
-    case ParticleType::kErlangBlob: return "erlang-blob";
-    case ParticleType::kVector: return "vector";
-    case ParticleType::kBool: return "bool";
-    case ParticleType::kHll: return "hll";
-    case ParticleType::kMap: return "map";
-    case ParticleType::kList: return "list";
-    case ParticleType::kGeoJson: return "geojson";
+    case ParticleType::kNil:
+      return "nil";
+    case ParticleType::kInteger:
+      return "integer";
+    case ParticleType::kFloat:
+      return "float";
+    case ParticleType::kString:
+      return "string";
+    case ParticleType::kBlob:
+      return "blob";
+    case ParticleType::kJavaBlob:
+      return "java-blob";
+    case ParticleType::kCsharpBlob:
+      return "csharp-blob";
+    case ParticleType::kPythonBlob:
+      return "python-blob";
+    case ParticleType::kRubyBlob:
+      return "ruby-blob";
+    case ParticleType::kPhpBlob:
+      return "php-blob";
+    case ParticleType::kErlangBlob:
+      return "erlang-blob";
+    case ParticleType::kVector:
+      return "vector";
+    case ParticleType::kBool:
+      return "bool";
+    case ParticleType::kHll:
+      return "hll";
+    case ParticleType::kMap:
+      return "map";
+    case ParticleType::kList:
+      return "list";
+    case ParticleType::kGeoJson:
+      return "geojson";
   }
   return "unknown(" + std::to_string(type) + ")";
 }
@@ -34,19 +51,25 @@ bool IsKnownParticleType(uint8_t type) {
   return ParticleTypeName(type).rfind("unknown", 0) != 0;
 }
 
-bool IsBlobType(uint8_t type) { return type == 4 || (type >= 7 && type <= 12); }
+bool IsBlobType(uint8_t type) {
+  return type == 4 || (type >= 7 && type <= 12);
+}
 
 Status ValidateParticle(uint8_t type, std::string_view value) {
   auto wrong_size = [&](const char* what) {
     return Status::Corrupt(std::string(what) + " value must be " +
-                           (type == ToByte(ParticleType::kBool) ? "1 byte" : "8 bytes") +
-                           ", got " + std::to_string(value.size()));
+                           (type == ToByte(ParticleType::kBool) ? "1 byte" : "8 bytes") + ", got " +
+                           std::to_string(value.size()));
   };
   switch (static_cast<ParticleType>(type)) {
-    case ParticleType::kNil: return Status::Ok();
-    case ParticleType::kInteger: return value.size() == 8 ? Status::Ok() : wrong_size("integer");
-    case ParticleType::kFloat: return value.size() == 8 ? Status::Ok() : wrong_size("float");
-    case ParticleType::kBool: return value.size() == 1 ? Status::Ok() : wrong_size("bool");
+    case ParticleType::kNil:
+      return Status::Ok();
+    case ParticleType::kInteger:
+      return value.size() == 8 ? Status::Ok() : wrong_size("integer");
+    case ParticleType::kFloat:
+      return value.size() == 8 ? Status::Ok() : wrong_size("float");
+    case ParticleType::kBool:
+      return value.size() == 1 ? Status::Ok() : wrong_size("bool");
     case ParticleType::kGeoJson: {
       if (value.size() < 3) return Status::Corrupt("geojson value shorter than its header");
       size_t cells = LoadU16BE(value.data() + 1);
@@ -79,7 +102,9 @@ std::string EncodeFloat(double v) {
   return s;
 }
 
-std::string EncodeBool(bool v) { return std::string(1, v ? '\1' : '\0'); }
+std::string EncodeBool(bool v) {
+  return std::string(1, v ? '\1' : '\0');
+}
 
 std::string EncodeGeoJson(std::string_view json) {
   std::string s(3, '\0');

@@ -29,7 +29,9 @@ enum class ParticleType : uint8_t {
   kGeoJson = 23,
 };
 
-inline uint8_t ToByte(ParticleType t) { return static_cast<uint8_t>(t); }
+inline uint8_t ToByte(ParticleType t) {
+  return static_cast<uint8_t>(t);
+}
 
 // "integer", "string", ...; "unknown(N)" for other bytes.
 std::string ParticleTypeName(uint8_t type);

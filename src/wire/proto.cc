@@ -68,8 +68,8 @@ Result<std::string> DecompressMessageBody(std::string_view body) {
   uLongf out_len = original;
   int rc = uncompress(reinterpret_cast<Bytef*>(out.data()), &out_len,
                       reinterpret_cast<const Bytef*>(body.data() + 8), body.size() - 8);
-  if (rc != Z_OK) return Status::Corrupt("compressed proto does not inflate (zlib " +
-                                         std::to_string(rc) + ")");
+  if (rc != Z_OK)
+    return Status::Corrupt("compressed proto does not inflate (zlib " + std::to_string(rc) + ")");
   if (out_len != original) {
     return Status::Corrupt("compressed proto inflated to " + std::to_string(out_len) +
                            " bytes, declared " + std::to_string(original));

@@ -27,9 +27,9 @@ TEST(Base64, DecodeRoundTripsEveryLength) {
 }
 
 TEST(Base64, RejectsMalformedText) {
-  EXPECT_FALSE(Base64Decode("Zg=").has_value());     // not a multiple of 4
-  EXPECT_FALSE(Base64Decode("Z!==").has_value());    // bad character
-  EXPECT_FALSE(Base64Decode("Zh==").has_value());    // non-zero padding bits
+  EXPECT_FALSE(Base64Decode("Zg=").has_value());       // not a multiple of 4
+  EXPECT_FALSE(Base64Decode("Z!==").has_value());      // bad character
+  EXPECT_FALSE(Base64Decode("Zh==").has_value());      // non-zero padding bits
   EXPECT_FALSE(Base64Decode("Zg==Zg==").has_value());  // padding in the middle
 }
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <map>
 #include <random>
 #include <set>
@@ -26,7 +27,8 @@ using wire::FieldType;
 
 uint16_t PickBasePort() {
   // Ports the kernel hands out are free now; take a block above one of them.
-  std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u + static_cast<unsigned>(time(nullptr)));
+  std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u +
+                   static_cast<unsigned>(time(nullptr)));
   return static_cast<uint16_t>(20000 + (rng() % 20000));
 }
 
@@ -44,7 +46,8 @@ class RawConnection {
   bool connected() const { return connected_; }
 
   void Send(const std::string& bytes) {
-    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
   }
   // Reads one proto; returns its type and body.
   std::pair<int, std::string> Receive() {
@@ -60,7 +63,8 @@ class RawConnection {
     Send(wire::BuildInfoRequest(commands));
     auto [type, body] = Receive();
     std::map<std::string, std::string> out;
-    for (auto& p : wire::ParseInfoResponse(body)) out[p.name] = p.value;
+    for (auto& p : wire::ParseInfoResponse(body))
+      out[p.name] = p.value;
     return out;
   }
   std::string Info1(const std::string& command) { return Info({command})[command]; }
@@ -154,12 +158,14 @@ std::string ScanMessage(const std::vector<uint16_t>& pids,
   b.FieldU64(FieldType::kTaskId, 42);
   if (!pids.empty()) {
     std::string arr;
-    for (uint16_t p : pids) AppendU16LE(arr, p);
+    for (uint16_t p : pids)
+      AppendU16LE(arr, p);
     b.Field(FieldType::kPidArray, arr);
   }
   if (!resume.empty()) {
     std::string arr;
-    for (const auto& d : resume) arr += wire::DigestBytes(d);
+    for (const auto& d : resume)
+      arr += wire::DigestBytes(d);
     b.Field(FieldType::kDigestArray, arr);
   }
   b.Finish();
@@ -241,7 +247,8 @@ TEST_F(DevClusterTest, EveryPartitionHasOneMasterAndMastersAreEven) {
     per_node[m]++;
   }
   ASSERT_EQ(per_node.size(), 3u);
-  for (auto [node, count] : per_node) EXPECT_NEAR(count, 4096 / 3, 2) << node;
+  for (auto [node, count] : per_node)
+    EXPECT_NEAR(count, 4096 / 3, 2) << node;
   // Replicas live on another rack than their master.
   RawConnection c(port(0));
   auto parsed = wire::ParseReplicas(c.Info1("replicas"));
@@ -329,7 +336,8 @@ TEST_F(DevClusterTest, ScansWalkDescendingDigestsResumeStrictlyAfterAndMarkForei
 
   // Resume: the records strictly after a digest, no more, no less.
   uint16_t pid = 0;
-  while (masters[pid] != 0 || per_partition[pid] < 2) ++pid;
+  while (masters[pid] != 0 || per_partition[pid] < 2)
+    ++pid;
   RawConnection c0(port(0));
   auto full = c0.Command(ScanMessage({pid}), true);
   ASSERT_GE(full.size(), 3u);
@@ -347,7 +355,8 @@ TEST_F(DevClusterTest, ScansWalkDescendingDigestsResumeStrictlyAfterAndMarkForei
     return wire::ParseReplicas(c.Info1("replicas")).value()[0];
   };
   auto mine = owners_of(0);
-  while (mine.columns[0].Test(foreign) || mine.columns[1].Test(foreign)) ++foreign;
+  while (mine.columns[0].Test(foreign) || mine.columns[1].Test(foreign))
+    ++foreign;
   auto marker = c0.Command(ScanMessage({foreign}), true);
   ASSERT_EQ(marker.size(), 2u);
   EXPECT_TRUE(marker[0].first.info3 & wire::info3::kPartitionDone);
@@ -368,7 +377,8 @@ TEST_F(DevClusterTest, StoppedNodeMovesItsPartitionsAndChangesGenerations) {
   RawConnection dead(port(2));
   EXPECT_FALSE(dead.connected());
   auto masters = Masters();
-  for (int m : masters) EXPECT_TRUE(m == 0 || m == 1);
+  for (int m : masters)
+    EXPECT_TRUE(m == 0 || m == 1);
   ASSERT_EQ(c.Info1("dev-fault:cmd=start;node=2"), "ok");
   RawConnection back(port(2));
   EXPECT_TRUE(back.connected());
@@ -438,6 +448,86 @@ TEST_F(DevClusterTest, MalformedRequestsGetAnErrorNotACrash) {
   EXPECT_EQ(c3.Info1("node"), cluster_->node_id(0));
 }
 
+TEST_F(DevClusterTest, ScanHonoursMaxRecordsRecordsPerSecondAndBinSelection) {
+  RawConnection w(port(0));
+  for (int k = 0; k < 400; ++k)
+    w.Command(PutMessage("m", k, k), false);
+  auto masters = Masters();
+  std::vector<uint16_t> pids;
+  for (uint16_t p = 0; p < 4096; ++p) {
+    if (masters[p] == 0) pids.push_back(p);
+  }
+  auto scan = [&](uint64_t max_records, uint32_t rps, bool select_missing_bin) {
+    std::string msg;
+    wire::MsgHeader h;
+    h.info1 = wire::info1::kRead;
+    h.info3 = wire::info3::kPartitionDone;
+    wire::MessageBuilder b(msg, h);
+    b.Field(FieldType::kNamespace, "test");
+    if (rps) b.FieldU32(FieldType::kRecordsPerSecond, rps);
+    std::string arr;
+    for (uint16_t p : pids)
+      AppendU16LE(arr, p);
+    b.Field(FieldType::kPidArray, arr);
+    if (max_records) b.FieldU64(FieldType::kMaxRecords, max_records);
+    if (select_missing_bin) b.Op(wire::OpType::kRead, 0, "nope", "");
+    b.Finish();
+    RawConnection c(port(0));
+    return c.Command(msg, true).size() - 1;  // minus LAST
+  };
+  size_t all = scan(0, 0, false);
+  EXPECT_GT(all, 50u);
+  EXPECT_EQ(scan(17, 0, false), 17u);
+  EXPECT_EQ(scan(0, 0, true), 0u) << "records without the selected bins are skipped";
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(scan(0, 200, false), all);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(secs, (static_cast<double>(all) - 1) / 200 * 0.9) << "records-per-second throttles";
+}
+
+TEST_F(DevClusterTest, FaultsAddLatencyAndDropScans) {
+  RawConnection admin(port(0));
+  ASSERT_EQ(admin.Info1("dev-fault:cmd=latency;node=1;ms=150"), "ok");
+  RawConnection slow(port(1));
+  auto t0 = std::chrono::steady_clock::now();
+  slow.Info1("node");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
+  ASSERT_EQ(admin.Info1("dev-fault:cmd=clear;node=1"), "ok");
+  for (int k = 0; k < 300; ++k)
+    admin.Command(PutMessage("d", k, k), false);
+  ASSERT_EQ(admin.Info1("dev-fault:cmd=drop-scan;node=0;after=10"), "ok");
+  std::vector<uint16_t> all;
+  for (uint16_t p = 0; p < 4096; ++p)
+    all.push_back(p);
+  RawConnection c(port(0));
+  c.Send([&] {
+    std::string proto;
+    size_t off = wire::BeginProto(proto);
+    proto += ScanMessage(all);
+    wire::EndProto(proto, off, wire::ProtoType::kMessage);
+    return proto;
+  }());
+  size_t records = 0;
+  bool saw_last = false;
+  while (true) {
+    auto [type, body] = c.Receive();
+    if (type < 0) break;
+    size_t pos = 0;
+    while (pos < body.size()) {
+      wire::MessageView v;
+      size_t used;
+      ASSERT_TRUE(wire::DecodeMessage(std::string_view(body).substr(pos), &v, &used).ok());
+      pos += used;
+      if (v.header.info3 & wire::info3::kLast) saw_last = true;
+      if (!(v.header.info3 & (wire::info3::kLast | wire::info3::kPartitionDone))) ++records;
+    }
+  }
+  EXPECT_EQ(records, 10u);
+  EXPECT_FALSE(saw_last) << "a dropped scan never sends LAST";
+  EXPECT_EQ(admin.Info1("dev-fault:cmd=bogus;node=0"), "ERROR:4:unknown dev-fault cmd 'bogus'");
+  EXPECT_EQ(admin.Info1("dev-fault:cmd=stop;node=99"), "ERROR:4:unknown node '99'");
+}
+
 class SecureDevClusterTest : public DevClusterTest {
  protected:
   void SetUp() override {
@@ -454,16 +544,16 @@ TEST_F(SecureDevClusterTest, NothingWorksBeforeLogin) {
   EXPECT_EQ(c.Info1("node"), "ERROR:80:not authenticated");
   EXPECT_EQ(c.Command(GetMessage("s", 1), false)[0].first.result_code, 80);
   auto cred = wire::HashPasswordCredential("wrong");
-  c.Send(wire::EncodeAdminMessage(wire::AdminCommand::kLogin, 0,
-                                  {{wire::AdminField::kUser, "admin"},
-                                   {wire::AdminField::kCredential, *cred}}));
+  c.Send(wire::EncodeAdminMessage(
+      wire::AdminCommand::kLogin, 0,
+      {{wire::AdminField::kUser, "admin"}, {wire::AdminField::kCredential, *cred}}));
   auto [t1, bad] = c.Receive();
   EXPECT_EQ(t1, 2);
   EXPECT_EQ(static_cast<uint8_t>(bad[1]), wire::admin_result::kInvalidCredential);
   cred = wire::HashPasswordCredential("secret");
-  c.Send(wire::EncodeAdminMessage(wire::AdminCommand::kLogin, 0,
-                                  {{wire::AdminField::kUser, "admin"},
-                                   {wire::AdminField::kCredential, *cred}}));
+  c.Send(wire::EncodeAdminMessage(
+      wire::AdminCommand::kLogin, 0,
+      {{wire::AdminField::kUser, "admin"}, {wire::AdminField::kCredential, *cred}}));
   auto [t2, good] = c.Receive();
   ASSERT_EQ(t2, 2);
   wire::AdminMessage m;
@@ -474,9 +564,9 @@ TEST_F(SecureDevClusterTest, NothingWorksBeforeLogin) {
   EXPECT_EQ(c.Info1("node"), cluster_->node_id(0));
   // A second connection authenticates with the session token.
   RawConnection c2(port(1));
-  c2.Send(wire::EncodeAdminMessage(wire::AdminCommand::kAuthenticate, 0,
-                                   {{wire::AdminField::kUser, "admin"},
-                                    {wire::AdminField::kSessionToken, token}}));
+  c2.Send(wire::EncodeAdminMessage(
+      wire::AdminCommand::kAuthenticate, 0,
+      {{wire::AdminField::kUser, "admin"}, {wire::AdminField::kSessionToken, token}}));
   auto [t3, auth] = c2.Receive();
   EXPECT_EQ(static_cast<uint8_t>(auth[1]), 0);
   EXPECT_EQ(c2.Info1("node"), cluster_->node_id(1));

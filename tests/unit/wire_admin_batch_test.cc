@@ -11,7 +11,7 @@ namespace {
 TEST(Admin, EncodesLoginByteExact) {
   std::string msg = EncodeAdminMessage(AdminCommand::kLogin, 0,
                                        {{AdminField::kUser, "u"}, {AdminField::kCredential, "c"}});
-  EXPECT_EQ(HexEncode(msg), std::string("020200000000001c") +  // proto: type 2, 28 bytes
+  EXPECT_EQ(HexEncode(msg), std::string("020200000000001c") +        // proto: type 2, 28 bytes
                                 "00001402" + std::string(24, '0') +  // result 0, LOGIN, 2 fields
                                 "000000020075" + "000000020363");
   AdminMessage decoded;

@@ -7,7 +7,9 @@
 namespace absvc::wire {
 namespace {
 
-std::string Hex(const Digest& d) { return HexEncode(DigestBytes(d)); }
+std::string Hex(const Digest& d) {
+  return HexEncode(DigestBytes(d));
+}
 
 // Vectors from the Aerospike clients' key tests (set "set").
 TEST(Digest, MatchesPublishedVectors) {

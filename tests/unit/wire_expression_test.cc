@@ -11,7 +11,11 @@ namespace {
 TEST(ExpBuilder, PacksModifiedAfterAsAsbackupDoes) {
   // GE(last_update, T) = [4, [66], T]
   std::string e = exp::Ge(exp::LastUpdate(), exp::Int(1000));
-  EXPECT_EQ(HexEncode(e), "93" "04" "9142" "cd03e8");
+  EXPECT_EQ(HexEncode(e),
+            "93"
+            "04"
+            "9142"
+            "cd03e8");
   EXPECT_EQ(HexEncode(exp::DigestModulo(3)), "924003");
   EXPECT_EQ(HexEncode(exp::Eq(exp::Ttl(), exp::Int(-1))), "93019145ff");
   EXPECT_EQ(HexEncode(exp::Eq(exp::SetName(), exp::Str("ab"))), "93019146a3036162");
@@ -42,8 +46,8 @@ ExpRecord MakeRecord(int64_t lut_ns, const Digest& d) {
 
 TEST(Expression, EvaluatesLastUpdateWindows) {
   Digest d{};
-  auto e = Expression::Parse(exp::And({exp::Ge(exp::LastUpdate(), exp::Int(100)),
-                                       exp::Lt(exp::LastUpdate(), exp::Int(200))}));
+  auto e = Expression::Parse(exp::And(
+      {exp::Ge(exp::LastUpdate(), exp::Int(100)), exp::Lt(exp::LastUpdate(), exp::Int(200))}));
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_FALSE(e->Matches(MakeRecord(99, d)));
   EXPECT_TRUE(e->Matches(MakeRecord(100, d)));
@@ -55,8 +59,8 @@ TEST(Expression, EvaluatesSetNameOrAndNot) {
   Digest d{};
   auto in_demo = Expression::Parse(exp::Eq(exp::SetName(), exp::Str("demo")));
   auto not_demo = Expression::Parse(exp::Not(exp::Eq(exp::SetName(), exp::Str("demo"))));
-  auto either = Expression::Parse(exp::Or({exp::Eq(exp::SetName(), exp::Str("x")),
-                                           exp::Eq(exp::Ttl(), exp::Int(-1))}));
+  auto either = Expression::Parse(
+      exp::Or({exp::Eq(exp::SetName(), exp::Str("x")), exp::Eq(exp::Ttl(), exp::Int(-1))}));
   ASSERT_TRUE(in_demo.ok() && not_demo.ok() && either.ok());
   EXPECT_TRUE(in_demo->Matches(MakeRecord(0, d)));
   EXPECT_FALSE(not_demo->Matches(MakeRecord(0, d)));
@@ -90,13 +94,14 @@ TEST(Expression, MissingBinsAndMismatchedTypesFilterOut) {
 
 TEST(Expression, RejectsMalformedAndUnsupported) {
   EXPECT_FALSE(Expression::Parse("").ok());
-  EXPECT_FALSE(Expression::Parse(std::string("\x93\x04", 2)).ok());   // truncated
+  EXPECT_FALSE(Expression::Parse(std::string("\x93\x04", 2)).ok());      // truncated
   EXPECT_FALSE(Expression::Parse(std::string("\x92\x04\x01", 3)).ok());  // wrong arity
   EXPECT_EQ(Expression::Parse(std::string("\x91\x7f", 2)).status().code(),
             StatusCode::kUnsupported);
   EXPECT_FALSE(Expression::Parse(exp::Int(1) + "x").ok());  // trailing bytes
   std::string deep;
-  for (int i = 0; i < 100; ++i) deep += "\x92\x12";  // NOT(NOT(...))
+  for (int i = 0; i < 100; ++i)
+    deep += "\x92\x12";  // NOT(NOT(...))
   deep += "\xc3";
   EXPECT_FALSE(Expression::Parse(deep).ok());
 }

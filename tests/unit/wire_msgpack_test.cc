@@ -35,7 +35,10 @@ TEST(Msgpack, StringsCarryTheParticleTypeByte) {
   w.ParticleString(3, "ab");
   w.Str("ab");
   w.Bin("ab");
-  EXPECT_EQ(HexEncode(out), "a3036162" "a26162" "c4026162");
+  EXPECT_EQ(HexEncode(out),
+            "a3036162"
+            "a26162"
+            "c4026162");
   std::string long_str;
   MsgpackWriter(long_str).ParticleString(3, std::string(40, 'x'));
   EXPECT_EQ(HexEncode(long_str.substr(0, 3)), "d92903");
@@ -51,7 +54,14 @@ TEST(Msgpack, ContainersAndExtHeaders) {
   w.Nil();
   w.Bool(true);
   w.Double(1.5);
-  EXPECT_EQ(HexEncode(out), "92" "81" "dc0010" "c70003" "c0" "c3" "cb3ff8000000000000");
+  EXPECT_EQ(HexEncode(out),
+            "92"
+            "81"
+            "dc0010"
+            "c70003"
+            "c0"
+            "c3"
+            "cb3ff8000000000000");
 }
 
 TEST(Msgpack, ReaderReturnsEachKind) {

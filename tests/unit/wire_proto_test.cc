@@ -66,14 +66,23 @@ TEST(Message, BuildsByteExactHeaderFieldsAndOps) {
   b.Op(OpType::kWrite, ToByte(ParticleType::kInteger), "a", EncodeInteger(-1));
   b.Finish();
   EXPECT_EQ(HexEncode(out),
-            "16"              // header size 22
-            "03000100" "00"   // info1..4, result
-            "00000007"        // generation
-            "01020304"        // record ttl
-            "00000000"        // transaction ttl
-            "0001" "0001"     // n_fields, n_ops
-            "0000000500" "74657374"  // field: size 5, type 0, "test"
-            "0000000d" "02" "01" "00" "01" "61" "ffffffffffffffff");
+            "16"  // header size 22
+            "03000100"
+            "00"        // info1..4, result
+            "00000007"  // generation
+            "01020304"  // record ttl
+            "00000000"  // transaction ttl
+            "0001"
+            "0001"  // n_fields, n_ops
+            "0000000500"
+            "74657374"  // field: size 5, type 0, "test"
+            "0000000d"
+            "02"
+            "01"
+            "00"
+            "01"
+            "61"
+            "ffffffffffffffff");
   MessageView v;
   size_t consumed = 0;
   ASSERT_TRUE(DecodeMessage(out, &v, &consumed).ok());

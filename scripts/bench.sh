@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Benchmarks. Medians of repeated runs; the machines are shared and noisy.
+set -euo pipefail
+bin=${1:?usage: bench.sh <bin dir>}
+echo "== wire (median of 5)"
+"$bin/wire_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  --benchmark_display_aggregates_only=true 2>/dev/null | grep -E 'median|Benchmark'
