@@ -120,3 +120,6 @@ test('TLS service ports with a tls-name: verified by CA, plain text refused', as
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+// The client's event loop keeps the process alive until released.
+require('node:test').after(() => Aerospike.releaseEventLoop())

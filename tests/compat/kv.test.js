@@ -132,3 +132,6 @@ test('unknown namespaces and bad info commands answer like the real server', asy
   assert.equal(a['namespace/nope'], 'type=unknown')
   assert.match(a.build, /^\d+\.\d+\.\d+\.\d+$/)
 })
+
+// The client's event loop keeps the process alive until released.
+require('node:test').after(() => Aerospike.releaseEventLoop())

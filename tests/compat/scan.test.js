@@ -172,3 +172,6 @@ test('truncate of a set, then of the namespace', async () => {
   assert.match(await client.infoAny('truncate-namespace:namespace=test'), /\tok/)
   assert.equal((await collect(client.scan(NS).foreach())).length, 0)
 })
+
+// The client's event loop keeps the process alive until released.
+require('node:test').after(() => Aerospike.releaseEventLoop())
