@@ -1,0 +1,82 @@
+#include "client/host.h"
+
+#include <charconv>
+
+namespace absvc::client {
+
+std::string Host::ToString() const {
+  std::string h = name.find(':') != std::string::npos ? "[" + name + "]" : name;
+  if (!tls_name.empty()) h += ":" + tls_name;
+  return h + ":" + std::to_string(port);
+}
+
+namespace {
+
+bool ParsePort(std::string_view s, uint16_t* port) {
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 65535) {
+    return false;
+  }
+  *port = static_cast<uint16_t>(v);
+  return true;
+}
+
+}  // namespace
+
+Result<Host> ParseHost(std::string_view text, uint16_t default_port) {
+  Host h;
+  h.port = default_port;
+  auto bad = [&](const char* why) {
+    return Status::InvalidArgument("host '" + std::string(text) + "' " + why +
+                                   " (expected host, host:port or host:tls-name:port)");
+  };
+  if (text.empty()) return bad("is empty");
+  std::string_view rest;
+  if (text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return bad("has an unclosed '['");
+    h.name = std::string(text.substr(1, close - 1));
+    rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return bad("has characters after ']'");
+      rest = rest.substr(1);
+    }
+  } else {
+    size_t colon = text.find(':');
+    h.name = std::string(text.substr(0, colon));
+    if (colon != std::string_view::npos) rest = text.substr(colon + 1);
+    else rest = {};
+    if (colon != std::string_view::npos && rest.empty()) return bad("has an empty port");
+  }
+  if (h.name.empty()) return bad("has no host name");
+  if (!rest.empty()) {
+    size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) {
+      if (!ParsePort(rest, &h.port)) return bad("has a bad port");
+    } else {
+      h.tls_name = std::string(rest.substr(0, colon));
+      if (h.tls_name.empty()) return bad("has an empty tls-name");
+      if (!ParsePort(rest.substr(colon + 1), &h.port)) return bad("has a bad port");
+    }
+  }
+  return h;
+}
+
+Result<std::vector<Host>> ParseHosts(std::string_view text, uint16_t default_port) {
+  std::vector<Host> hosts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view item = text.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    ABS_ASSIGN_OR_RETURN(Host h, ParseHost(item, default_port));
+    hosts.push_back(std::move(h));
+    start = comma + 1;
+  }
+  return hosts;
+}
+
+}  // namespace absvc::client
