@@ -5,3 +5,6 @@ bin=${1:?usage: bench.sh <bin dir>}
 echo "== wire (median of 5)"
 "$bin/wire_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   --benchmark_display_aggregates_only=true 2>/dev/null | grep -E 'median|Benchmark'
+
+echo "== client: batch writes and full scans of 1M x 1 KiB on a 3-node devcluster (BENCH_RECORDS overrides)"
+ABS_ROOT="$(cd "$(dirname "$0")/.." && pwd)" "$bin/client_bench"

@@ -12,33 +12,60 @@ namespace absvc::client {
 
 std::string ResultCodeName(int code) {
   switch (code) {
-    case 0: return "ok";
-    case 1: return "server error";
-    case 2: return "record not found";
-    case 3: return "generation error";
-    case 4: return "parameter error";
-    case 5: return "record already exists";
-    case 7: return "cluster key mismatch";
-    case 8: return "server out of space";
-    case 9: return "server timeout";
-    case 11: return "partition unavailable";
-    case 12: return "incompatible bin type";
-    case 13: return "record too big";
-    case 14: return "key busy";
-    case 16: return "unsupported feature";
-    case 18: return "device overload";
-    case 19: return "key mismatch";
-    case 20: return "namespace not found";
-    case 21: return "bad bin name";
-    case 22: return "forbidden";
-    case 25: return "enterprise only";
-    case 27: return "filtered out";
-    case 80: return "not authenticated";
-    case 81: return "role violation";
-    case 83: return "quota exceeded";
-    case 151: return "batch too many keys";
-    case 152: return "batch queues full";
-    default: return "result " + std::to_string(code);
+    case 0:
+      return "ok";
+    case 1:
+      return "server error";
+    case 2:
+      return "record not found";
+    case 3:
+      return "generation error";
+    case 4:
+      return "parameter error";
+    case 5:
+      return "record already exists";
+    case 7:
+      return "cluster key mismatch";
+    case 8:
+      return "server out of space";
+    case 9:
+      return "server timeout";
+    case 11:
+      return "partition unavailable";
+    case 12:
+      return "incompatible bin type";
+    case 13:
+      return "record too big";
+    case 14:
+      return "key busy";
+    case 16:
+      return "unsupported feature";
+    case 18:
+      return "device overload";
+    case 19:
+      return "key mismatch";
+    case 20:
+      return "namespace not found";
+    case 21:
+      return "bad bin name";
+    case 22:
+      return "forbidden";
+    case 25:
+      return "enterprise only";
+    case 27:
+      return "filtered out";
+    case 80:
+      return "not authenticated";
+    case 81:
+      return "role violation";
+    case 83:
+      return "quota exceeded";
+    case 151:
+      return "batch too many keys";
+    case 152:
+      return "batch queues full";
+    default:
+      return "result " + std::to_string(code);
   }
 }
 
@@ -87,7 +114,9 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   return std::unique_ptr<Client>(new Client(std::move(cluster)));
 }
 
-Client::~Client() { cluster_->Close(); }
+Client::~Client() {
+  cluster_->Close();
+}
 
 Result<std::string> Client::Info(const std::string& node_name, const std::string& command) {
   auto node = cluster_->FindNode(node_name);
@@ -134,11 +163,20 @@ void AddKeyFields(wire::MessageBuilder& b, const Key& key, bool send_key) {
 void ApplyWritePolicy(wire::MsgHeader& h, RecordExistsAction exists, GenerationPolicy gen,
                       uint32_t generation, uint32_t ttl, bool durable_delete) {
   switch (exists) {
-    case RecordExistsAction::kUpdate: break;
-    case RecordExistsAction::kUpdateOnly: h.info3 |= wire::info3::kUpdateOnly; break;
-    case RecordExistsAction::kReplace: h.info3 |= wire::info3::kCreateOrReplace; break;
-    case RecordExistsAction::kReplaceOnly: h.info3 |= wire::info3::kReplaceOnly; break;
-    case RecordExistsAction::kCreateOnly: h.info2 |= wire::info2::kCreateOnly; break;
+    case RecordExistsAction::kUpdate:
+      break;
+    case RecordExistsAction::kUpdateOnly:
+      h.info3 |= wire::info3::kUpdateOnly;
+      break;
+    case RecordExistsAction::kReplace:
+      h.info3 |= wire::info3::kCreateOrReplace;
+      break;
+    case RecordExistsAction::kReplaceOnly:
+      h.info3 |= wire::info3::kReplaceOnly;
+      break;
+    case RecordExistsAction::kCreateOnly:
+      h.info2 |= wire::info2::kCreateOnly;
+      break;
   }
   if (gen == GenerationPolicy::kExpectEqual) h.info2 |= wire::info2::kGeneration;
   if (gen == GenerationPolicy::kExpectGreater) h.info2 |= wire::info2::kGenerationGt;
@@ -235,7 +273,8 @@ Status Client::Put(const Key& key, const std::vector<Bin>& bins, const WritePoli
   wire::MessageBuilder b(msg, h);
   AddKeyFields(b, key, p.send_key);
   if (!p.filter.empty()) b.Field(wire::FieldType::kFilterExpression, p.filter);
-  for (const auto& bin : bins) b.Op(wire::OpType::kWrite, bin.value.type, bin.name, bin.value.bytes);
+  for (const auto& bin : bins)
+    b.Op(wire::OpType::kWrite, bin.value.type, bin.name, bin.value.bytes);
   b.Finish();
   ABS_ASSIGN_OR_RETURN(std::string body,
                        KeyCommand(key, msg, true, p.total_timeout, p.max_retries, "put"));
@@ -257,7 +296,8 @@ Result<Record> Client::Get(const Key& key, const std::vector<std::string>& bins,
   wire::MessageBuilder b(msg, h);
   AddKeyFields(b, key, false);
   if (!p.filter.empty()) b.Field(wire::FieldType::kFilterExpression, p.filter);
-  for (const auto& name : bins) b.Op(wire::OpType::kRead, 0, name, "");
+  for (const auto& name : bins)
+    b.Op(wire::OpType::kRead, 0, name, "");
   b.Finish();
   ABS_ASSIGN_OR_RETURN(std::string body,
                        KeyCommand(key, msg, false, p.total_timeout, p.max_retries, "get"));
@@ -337,7 +377,8 @@ Result<Record> Client::Operate(const Key& key, const std::vector<Operation>& ops
   wire::MessageBuilder b(msg, h);
   AddKeyFields(b, key, writes && p.send_key);
   if (!p.filter.empty()) b.Field(wire::FieldType::kFilterExpression, p.filter);
-  for (const auto& op : ops) b.Op(op.op, op.value.type, op.name, op.value.bytes);
+  for (const auto& op : ops)
+    b.Op(op.op, op.value.type, op.name, op.value.bytes);
   b.Finish();
   ABS_ASSIGN_OR_RETURN(std::string body,
                        KeyCommand(key, msg, writes, p.total_timeout, p.max_retries, "operate"));
@@ -354,7 +395,8 @@ Result<Record> Client::Operate(const Key& key, const std::vector<Operation>& ops
 namespace {
 
 // Reads a multi-record answer (batch) until LAST; calls `on_message` for every message.
-Status ReadUntilLast(Connection& conn, const std::function<Status(const wire::MessageView&)>& on_message) {
+Status ReadUntilLast(Connection& conn,
+                     const std::function<Status(const wire::MessageView&)>& on_message) {
   wire::ProtoHeader h;
   std::string body;
   wire::MessageView v;
@@ -399,11 +441,13 @@ Status ForEachNodeGroup(const std::map<std::shared_ptr<Node>, std::vector<size_t
     if (i + 1 == groups.size()) {
       results[i] = work(node, idx);
     } else {
-      threads.emplace_back([&, node = node, slot = i, &idx = idx] { results[slot] = work(node, idx); });
+      threads.emplace_back(
+          [&, node = node, slot = i, &idx = idx] { results[slot] = work(node, idx); });
     }
     ++i;
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   for (const auto& st : results) {
     if (!st.ok()) return st;
   }
@@ -414,7 +458,8 @@ Status ForEachNodeGroup(const std::map<std::shared_ptr<Node>, std::vector<size_t
 
 Status Client::BatchWrite(std::vector<BatchWriteRecord>& records, const BatchPolicy& policy) {
   std::vector<size_t> pending(records.size());
-  for (size_t i = 0; i < records.size(); ++i) pending[i] = i;
+  for (size_t i = 0; i < records.size(); ++i)
+    pending[i] = i;
   Status last;
   for (int attempt = 0; attempt <= policy.max_retries && !pending.empty(); ++attempt) {
     if (attempt > 0) {
@@ -426,68 +471,70 @@ Status Client::BatchWrite(std::vector<BatchWriteRecord>& records, const BatchPol
     std::vector<size_t> unrouted;
     for (size_t i : pending) {
       auto node = table->Master(records[i].key.ns, records[i].key.partition_id());
-      if (node) groups[node].push_back(i);
-      else unrouted.push_back(i);
+      if (node)
+        groups[node].push_back(i);
+      else
+        unrouted.push_back(i);
     }
     std::mutex failed_mu;
     std::vector<size_t> failed = unrouted;
     if (!unrouted.empty()) last = Status::Unavailable("batch write: no node holds some partitions");
-    Status fatal = ForEachNodeGroup(groups, [&](const std::shared_ptr<Node>& node,
-                                                const std::vector<size_t>& idx) -> Status {
-      std::vector<wire::BatchRowSpec> rows(idx.size());
-      std::vector<std::string> keys(idx.size());
-      for (size_t r = 0; r < idx.size(); ++r) {
-        const auto& rec = records[idx[r]];
-        auto& row = rows[r];
-        row.index = static_cast<uint32_t>(r);
-        row.digest = rec.key.digest;
-        row.header.info2 = wire::info2::kWrite | wire::info2::kRespondAllOps;
-        ApplyWritePolicy(row.header, rec.exists, rec.generation_policy, rec.generation, rec.ttl,
-                         false);
-        row.ns = rec.key.ns;
-        row.set = rec.key.set;
-        if (rec.send_key) {
-          keys[r] = rec.key.KeyField();
-          row.key = keys[r];
-        }
-        row.encoded_ops = rec.ops;
-        row.n_ops = rec.n_ops;
-      }
-      std::string msg;
-      wire::MsgHeader h;
-      h.info1 = wire::info1::kBatch;
-      h.transaction_ttl = static_cast<uint32_t>(policy.total_timeout.count());
-      wire::MessageBuilder b(msg, h);
-      if (!policy.filter.empty()) b.Field(wire::FieldType::kFilterExpression, policy.filter);
-      b.BeginField(wire::FieldType::kBatchIndex);
-      wire::EncodeBatchIndex(kBatchParentFlags, rows, msg);
-      b.EndField();
-      b.Finish();
-      auto conn = node->Acquire();
-      Status st = conn.ok() ? (*conn)->WriteAll(Frame(std::move(msg))) : conn.status();
-      if (st.ok()) {
-        st = ReadUntilLast(**conn, [&](const wire::MessageView& v) -> Status {
-          uint32_t row = v.header.transaction_ttl;
-          if (row >= idx.size()) {
-            return Status::Corrupt("batch answer for row " + std::to_string(row) + " of " +
-                                   std::to_string(idx.size()));
+    Status fatal = ForEachNodeGroup(
+        groups, [&](const std::shared_ptr<Node>& node, const std::vector<size_t>& idx) -> Status {
+          std::vector<wire::BatchRowSpec> rows(idx.size());
+          std::vector<std::string> keys(idx.size());
+          for (size_t r = 0; r < idx.size(); ++r) {
+            const auto& rec = records[idx[r]];
+            auto& row = rows[r];
+            row.index = static_cast<uint32_t>(r);
+            row.digest = rec.key.digest;
+            row.header.info2 = wire::info2::kWrite | wire::info2::kRespondAllOps;
+            ApplyWritePolicy(row.header, rec.exists, rec.generation_policy, rec.generation, rec.ttl,
+                             false);
+            row.ns = rec.key.ns;
+            row.set = rec.key.set;
+            if (rec.send_key) {
+              keys[r] = rec.key.KeyField();
+              row.key = keys[r];
+            }
+            row.encoded_ops = rec.ops;
+            row.n_ops = rec.n_ops;
           }
-          records[idx[row]].result = v.header.result_code;
+          std::string msg;
+          wire::MsgHeader h;
+          h.info1 = wire::info1::kBatch;
+          h.transaction_ttl = static_cast<uint32_t>(policy.total_timeout.count());
+          wire::MessageBuilder b(msg, h);
+          if (!policy.filter.empty()) b.Field(wire::FieldType::kFilterExpression, policy.filter);
+          b.BeginField(wire::FieldType::kBatchIndex);
+          wire::EncodeBatchIndex(kBatchParentFlags, rows, msg);
+          b.EndField();
+          b.Finish();
+          auto conn = node->Acquire();
+          Status st = conn.ok() ? (*conn)->WriteAll(Frame(std::move(msg))) : conn.status();
+          if (st.ok()) {
+            st = ReadUntilLast(**conn, [&](const wire::MessageView& v) -> Status {
+              uint32_t row = v.header.transaction_ttl;
+              if (row >= idx.size()) {
+                return Status::Corrupt("batch answer for row " + std::to_string(row) + " of " +
+                                       std::to_string(idx.size()));
+              }
+              records[idx[row]].result = v.header.result_code;
+              return Status::Ok();
+            });
+          }
+          if (st.ok()) {
+            conn->Keep();
+            return Status::Ok();
+          }
+          st = st.WithContext("batch write of " + std::to_string(idx.size()) + " records on node " +
+                              node->Describe());
+          if (!Retryable(st)) return st;
+          std::lock_guard lock(failed_mu);
+          failed.insert(failed.end(), idx.begin(), idx.end());
+          last = st;
           return Status::Ok();
         });
-      }
-      if (st.ok()) {
-        conn->Keep();
-        return Status::Ok();
-      }
-      st = st.WithContext("batch write of " + std::to_string(idx.size()) + " records on node " +
-                          node->Describe());
-      if (!Retryable(st)) return st;
-      std::lock_guard lock(failed_mu);
-      failed.insert(failed.end(), idx.begin(), idx.end());
-      last = st;
-      return Status::Ok();
-    });
     if (!fatal.ok()) return fatal;
     pending = std::move(failed);
   }
@@ -501,48 +548,50 @@ Status Client::BatchRead(std::vector<BatchReadRecord>& records, const BatchPolic
   for (size_t i = 0; i < records.size(); ++i) {
     auto node = table->ReadNode(records[i].key.ns, records[i].key.partition_id(),
                                 cluster_->options().prefer_racks);
-    if (!node) return Status::Unavailable("batch read: no node holds partition " +
-                                          std::to_string(records[i].key.partition_id()));
+    if (!node)
+      return Status::Unavailable("batch read: no node holds partition " +
+                                 std::to_string(records[i].key.partition_id()));
     groups[node].push_back(i);
   }
-  return ForEachNodeGroup(groups, [&](const std::shared_ptr<Node>& node,
-                                      const std::vector<size_t>& idx) -> Status {
-    std::vector<wire::BatchRowSpec> rows(idx.size());
-    std::vector<std::string> ops(idx.size());
-    for (size_t r = 0; r < idx.size(); ++r) {
-      const auto& rec = records[idx[r]];
-      auto& row = rows[r];
-      row.index = static_cast<uint32_t>(r);
-      row.digest = rec.key.digest;
-      row.header.info1 = wire::info1::kRead | (rec.bins.empty() ? wire::info1::kGetAll : 0);
-      row.ns = rec.key.ns;
-      row.set = rec.key.set;
-      for (const auto& name : rec.bins) wire::AppendOp(ops[r], wire::OpType::kRead, 0, name, "");
-      row.encoded_ops = ops[r];
-      row.n_ops = static_cast<uint16_t>(rec.bins.size());
-    }
-    std::string msg;
-    wire::MsgHeader h;
-    h.info1 = wire::info1::kBatch;
-    wire::MessageBuilder b(msg, h);
-    b.BeginField(wire::FieldType::kBatchIndex);
-    wire::EncodeBatchIndex(kBatchParentFlags, rows, msg);
-    b.EndField();
-    b.Finish();
-    ABS_ASSIGN_OR_RETURN(PooledConnection conn, node->Acquire());
-    ABS_RETURN_IF_ERROR(conn->WriteAll(Frame(std::move(msg))));
-    Status st = ReadUntilLast(*conn, [&](const wire::MessageView& v) -> Status {
-      uint32_t row = v.header.transaction_ttl;
-      if (row >= idx.size()) return Status::Corrupt("batch answer for an unknown row");
-      auto& rec = records[idx[row]];
-      rec.result = v.header.result_code;
-      if (v.header.result_code == 0) rec.record = RecordFrom(rec.key, v);
-      return Status::Ok();
-    });
-    if (!st.ok()) return st.WithContext("batch read on node " + node->Describe());
-    conn.Keep();
-    return Status::Ok();
-  });
+  return ForEachNodeGroup(
+      groups, [&](const std::shared_ptr<Node>& node, const std::vector<size_t>& idx) -> Status {
+        std::vector<wire::BatchRowSpec> rows(idx.size());
+        std::vector<std::string> ops(idx.size());
+        for (size_t r = 0; r < idx.size(); ++r) {
+          const auto& rec = records[idx[r]];
+          auto& row = rows[r];
+          row.index = static_cast<uint32_t>(r);
+          row.digest = rec.key.digest;
+          row.header.info1 = wire::info1::kRead | (rec.bins.empty() ? wire::info1::kGetAll : 0);
+          row.ns = rec.key.ns;
+          row.set = rec.key.set;
+          for (const auto& name : rec.bins)
+            wire::AppendOp(ops[r], wire::OpType::kRead, 0, name, "");
+          row.encoded_ops = ops[r];
+          row.n_ops = static_cast<uint16_t>(rec.bins.size());
+        }
+        std::string msg;
+        wire::MsgHeader h;
+        h.info1 = wire::info1::kBatch;
+        wire::MessageBuilder b(msg, h);
+        b.BeginField(wire::FieldType::kBatchIndex);
+        wire::EncodeBatchIndex(kBatchParentFlags, rows, msg);
+        b.EndField();
+        b.Finish();
+        ABS_ASSIGN_OR_RETURN(PooledConnection conn, node->Acquire());
+        ABS_RETURN_IF_ERROR(conn->WriteAll(Frame(std::move(msg))));
+        Status st = ReadUntilLast(*conn, [&](const wire::MessageView& v) -> Status {
+          uint32_t row = v.header.transaction_ttl;
+          if (row >= idx.size()) return Status::Corrupt("batch answer for an unknown row");
+          auto& rec = records[idx[row]];
+          rec.result = v.header.result_code;
+          if (v.header.result_code == 0) rec.record = RecordFrom(rec.key, v);
+          return Status::Ok();
+        });
+        if (!st.ok()) return st.WithContext("batch read on node " + node->Describe());
+        conn.Keep();
+        return Status::Ok();
+      });
 }
 
 Status Client::Truncate(const std::string& ns, const std::string& set, int64_t before_nanos) {
@@ -551,8 +600,8 @@ Status Client::Truncate(const std::string& ns, const std::string& set, int64_t b
   if (before_nanos > 0) cmd += ";lut=" + std::to_string(before_nanos);
   ABS_ASSIGN_OR_RETURN(std::string answer, InfoAny(cmd));
   if (auto err = wire::ParseInfoError(answer)) {
-    return Status::Server(err->code, "truncate " + ns + (set.empty() ? "" : "/" + set) + ": " +
-                                         err->message);
+    return Status::Server(err->code,
+                          "truncate " + ns + (set.empty() ? "" : "/" + set) + ": " + err->message);
   }
   return Status::Ok();
 }

@@ -65,11 +65,11 @@ struct PartitionCursor {
 struct ScanRecordView {
   std::string_view ns;
   std::string_view set;
-  std::string_view user_key;  // KEY field data (type byte + bytes); empty when not stored
+  std::string_view user_key;        // KEY field data (type byte + bytes); empty when not stored
   const uint8_t* digest = nullptr;  // 20 bytes
   uint32_t partition_id = 0;
   uint16_t generation = 0;
-  uint32_t void_time = 0;  // citrusleaf seconds; 0 = never expires
+  uint32_t void_time = 0;                           // citrusleaf seconds; 0 = never expires
   const std::vector<wire::OpView>* bins = nullptr;  // name, particle type, value
 };
 
@@ -78,7 +78,7 @@ struct ScanRequest {
   std::vector<std::string> sets;  // empty = every set and records without one
   std::vector<std::string> bins;  // empty = all bins
   bool no_bins = false;
-  std::string filter;  // packed expression, and-ed with the set filter
+  std::string filter;               // packed expression, and-ed with the set filter
   uint32_t records_per_second = 0;  // for the whole scan, split across node requests
   size_t max_concurrent_nodes = 0;  // 0 = every node at once
   int max_retries = 100;            // rounds after the first

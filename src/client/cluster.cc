@@ -30,7 +30,9 @@ std::shared_ptr<Node> PartitionTable::ReadNode(std::string_view ns, uint32_t pid
 
 Cluster::Cluster(ClientOptions options) : options_(std::move(options)) {}
 
-Cluster::~Cluster() { Close(); }
+Cluster::~Cluster() {
+  Close();
+}
 
 Status Cluster::Connect() {
   if (options_.seeds.empty()) return Status::InvalidArgument("no seed hosts given");
@@ -78,8 +80,8 @@ std::shared_ptr<const PartitionTable> Cluster::partitions() const {
 }
 
 Result<std::shared_ptr<Node>> Cluster::AddNode(const Host& host, const std::string& expected) {
-  auto conn = Connection::Open(host.name, host.port, host.tls_name, tls_.get(),
-                               options_.connect_timeout);
+  auto conn =
+      Connection::Open(host.name, host.port, host.tls_name, tls_.get(), options_.connect_timeout);
   if (!conn.ok()) return conn.status();
   if (session_->enabled()) ABS_RETURN_IF_ERROR(session_->Authenticate(**conn, host.ToString()));
   ABS_ASSIGN_OR_RETURN(NodeIdentity id, ValidateNode(**conn, options_));
@@ -113,13 +115,16 @@ Status Cluster::SeedNodes() {
   }
   if (Nodes().empty()) {
     std::string msg = "cannot connect to any seed";
-    for (const auto& e : errors) msg += "; " + e;
+    for (const auto& e : errors)
+      msg += "; " + e;
     return Status::Network(msg);
   }
   return Status::Ok();
 }
 
-Status Cluster::TendNow() { return Tend(); }
+Status Cluster::TendNow() {
+  return Tend();
+}
 
 void Cluster::TendLoop() {
   std::unique_lock lock(stop_mu_);
@@ -190,8 +195,8 @@ Status Cluster::Tend() {
             std::string_view item = v.substr(start, end - start);
             size_t colon = item.find(':');
             if (colon != std::string_view::npos) {
-              node->racks[std::string(item.substr(0, colon))] =
-                  static_cast<uint32_t>(std::strtoul(std::string(item.substr(colon + 1)).c_str(), nullptr, 10));
+              node->racks[std::string(item.substr(0, colon))] = static_cast<uint32_t>(
+                  std::strtoul(std::string(item.substr(colon + 1)).c_str(), nullptr, 10));
             }
             start = end + 1;
           }
@@ -211,7 +216,8 @@ Status Cluster::Tend() {
   }
   if (peers_changed) {
     std::set<std::string> known;
-    for (const auto& n : Nodes()) known.insert(n->name());
+    for (const auto& n : Nodes())
+      known.insert(n->name());
     for (const auto& node : Nodes()) {
       auto answer = node->Info({peers_cmd});
       if (!answer.ok()) continue;
@@ -244,11 +250,13 @@ Status Cluster::Tend() {
       auto parsed = wire::ParseReplicas((*answers)["replicas"]);
       if (!parsed.ok()) continue;
       node->replicas = std::move(parsed).value();
-      node->partition_generation = std::strtoll((*answers)["partition-generation"].c_str(), nullptr, 10);
+      node->partition_generation =
+          std::strtoll((*answers)["partition-generation"].c_str(), nullptr, 10);
       table_changed = true;
     }
   }
-  for (const auto& node : Nodes()) node->ReapIdle();
+  for (const auto& node : Nodes())
+    node->ReapIdle();
   if (table_changed || !partitions()) RebuildPartitionTable();
   tend_count_.fetch_add(1);
   return Status::Ok();

@@ -26,7 +26,7 @@ inline constexpr int kMaxReplicasTracked = 3;
 struct PartitionTable {
   struct Owners {
     std::array<std::shared_ptr<Node>, kMaxReplicasTracked> replicas;  // [0] = master
-    std::array<uint32_t, kMaxReplicasTracked> racks{};  // rack of each replica's node
+    std::array<uint32_t, kMaxReplicasTracked> racks{};                // rack of each replica's node
   };
   std::map<std::string, std::vector<Owners>, std::less<>> namespaces;
 

@@ -135,7 +135,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& address,
     X509_VERIFY_PARAM_set1_host(param, tls_name.c_str(), tls_name.size());
     if (SSL_connect(c->ssl_) != 1) {
       long verify = SSL_get_verify_result(c->ssl_);
-      std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : OpenSslErrors();
+      std::string why =
+          verify != X509_V_OK ? X509_verify_cert_error_string(verify) : OpenSslErrors();
       return Status::Network("TLS handshake with " + peer + " (tls-name " + tls_name +
                              ") failed: " + why);
     }
@@ -156,7 +157,8 @@ Status Connection::WriteAll(std::string_view data) {
   while (sent < data.size()) {
     ssize_t w;
     if (ssl_) {
-      w = SSL_write(ssl_, data.data() + sent, static_cast<int>(std::min<size_t>(data.size() - sent, 1 << 30)));
+      w = SSL_write(ssl_, data.data() + sent,
+                    static_cast<int>(std::min<size_t>(data.size() - sent, 1 << 30)));
       if (w <= 0) return IoError("TLS write", errno);
     } else {
       w = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);

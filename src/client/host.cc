@@ -45,8 +45,10 @@ Result<Host> ParseHost(std::string_view text, uint16_t default_port) {
   } else {
     size_t colon = text.find(':');
     h.name = std::string(text.substr(0, colon));
-    if (colon != std::string_view::npos) rest = text.substr(colon + 1);
-    else rest = {};
+    if (colon != std::string_view::npos)
+      rest = text.substr(colon + 1);
+    else
+      rest = {};
     if (colon != std::string_view::npos && rest.empty()) return bad("has an empty port");
   }
   if (h.name.empty()) return bad("has no host name");
@@ -70,8 +72,10 @@ Result<std::vector<Host>> ParseHosts(std::string_view text, uint16_t default_por
     size_t comma = text.find(',', start);
     if (comma == std::string_view::npos) comma = text.size();
     std::string_view item = text.substr(start, comma - start);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
     ABS_ASSIGN_OR_RETURN(Host h, ParseHost(item, default_port));
     hosts.push_back(std::move(h));
     start = comma + 1;

@@ -11,7 +11,7 @@
 namespace absvc::client {
 
 struct Host {
-  std::string name;      // address or host name
+  std::string name;  // address or host name
   uint16_t port = 3000;
   std::string tls_name;  // verified against the server certificate when TLS is on
 

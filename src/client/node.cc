@@ -112,7 +112,8 @@ Result<std::map<std::string, std::string>> InfoOn(Connection& conn,
   std::map<std::string, std::string> out;
   for (auto& p : wire::ParseInfoResponse(body)) {
     bool asked = false;
-    for (const auto& c : commands) asked = asked || c == p.name;
+    for (const auto& c : commands)
+      asked = asked || c == p.name;
     if (!asked) {
       return Status::Corrupt("node " + who + " answered info '" + p.name.substr(0, 64) +
                              "' that was not asked");
@@ -141,9 +142,9 @@ Status Session::Authenticate(Connection& conn, const std::string& node) {
     wire::ProtoHeader h;
     std::string body;
     ABS_RETURN_IF_ERROR(conn.Exchange(
-        wire::EncodeAdminMessage(wire::AdminCommand::kAuthenticate, 0,
-                                 {{wire::AdminField::kUser, user_},
-                                  {wire::AdminField::kSessionToken, token}}),
+        wire::EncodeAdminMessage(
+            wire::AdminCommand::kAuthenticate, 0,
+            {{wire::AdminField::kUser, user_}, {wire::AdminField::kSessionToken, token}}),
         &h, &body));
     if (body.size() >= 2 && static_cast<uint8_t>(body[1]) == 0) return Status::Ok();
     // Expired or unknown token: log in again below.
@@ -156,9 +157,9 @@ Status Session::Login(Connection& conn, const std::string& node) {
   wire::ProtoHeader h;
   std::string body;
   ABS_RETURN_IF_ERROR(conn.Exchange(
-      wire::EncodeAdminMessage(wire::AdminCommand::kLogin, 0,
-                               {{wire::AdminField::kUser, user_},
-                                {wire::AdminField::kCredential, credential_}}),
+      wire::EncodeAdminMessage(
+          wire::AdminCommand::kLogin, 0,
+          {{wire::AdminField::kUser, user_}, {wire::AdminField::kCredential, credential_}}),
       &h, &body));
   if (h.type != wire::ProtoType::kAdmin) {
     return Status::Corrupt("node " + node + " answered login with proto type " +

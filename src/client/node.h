@@ -45,8 +45,8 @@ class PooledConnection {
 
 class Node {
  public:
-  Node(std::string name, Host host, const ClientOptions& options,
-       std::shared_ptr<TlsContext> tls, std::shared_ptr<Session> session);
+  Node(std::string name, Host host, const ClientOptions& options, std::shared_ptr<TlsContext> tls,
+       std::shared_ptr<Session> session);
   ~Node();
 
   const std::string& name() const { return name_; }

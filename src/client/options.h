@@ -37,11 +37,21 @@ struct Value {
   std::string bytes;
 
   static Value Nil() { return {}; }
-  static Value Int(int64_t v) { return {wire::ToByte(wire::ParticleType::kInteger), wire::EncodeInteger(v)}; }
-  static Value Float(double v) { return {wire::ToByte(wire::ParticleType::kFloat), wire::EncodeFloat(v)}; }
-  static Value Str(std::string v) { return {wire::ToByte(wire::ParticleType::kString), std::move(v)}; }
-  static Value Blob(std::string v) { return {wire::ToByte(wire::ParticleType::kBlob), std::move(v)}; }
-  static Value Bool(bool v) { return {wire::ToByte(wire::ParticleType::kBool), wire::EncodeBool(v)}; }
+  static Value Int(int64_t v) {
+    return {wire::ToByte(wire::ParticleType::kInteger), wire::EncodeInteger(v)};
+  }
+  static Value Float(double v) {
+    return {wire::ToByte(wire::ParticleType::kFloat), wire::EncodeFloat(v)};
+  }
+  static Value Str(std::string v) {
+    return {wire::ToByte(wire::ParticleType::kString), std::move(v)};
+  }
+  static Value Blob(std::string v) {
+    return {wire::ToByte(wire::ParticleType::kBlob), std::move(v)};
+  }
+  static Value Bool(bool v) {
+    return {wire::ToByte(wire::ParticleType::kBool), wire::EncodeBool(v)};
+  }
   bool operator==(const Value&) const = default;
 };
 

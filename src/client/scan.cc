@@ -32,7 +32,8 @@ uint64_t RandomTaskId() {
 std::string EffectiveFilter(const ScanRequest& r) {
   if (r.sets.size() <= 1) return r.filter;
   std::vector<std::string> any_set;
-  for (const auto& s : r.sets) any_set.push_back(wire::exp::Eq(wire::exp::SetName(), wire::exp::Str(s)));
+  for (const auto& s : r.sets)
+    any_set.push_back(wire::exp::Eq(wire::exp::SetName(), wire::exp::Str(s)));
   std::string sets = wire::exp::Or(any_set);
   if (r.filter.empty()) return sets;
   return wire::exp::And({std::string_view(r.filter), std::string_view(sets)});
@@ -55,7 +56,8 @@ class PartitionScanner {
         callback_(callback),
         stats_(stats),
         filter_(EffectiveFilter(request)) {
-    for (size_t i = 0; i < cursors_.size(); ++i) index_of_pid_[cursors_[i].pid] = i;
+    for (size_t i = 0; i < cursors_.size(); ++i)
+      index_of_pid_[cursors_[i].pid] = i;
   }
 
   Status Run() {
@@ -67,11 +69,10 @@ class PartitionScanner {
       }
       if (pending.empty()) return Status::Ok();
       if (round > request_.max_retries) {
-        return Status::Unavailable("scan of " + request_.ns + " gave up after " +
-                                   std::to_string(round) + " rounds with " +
-                                   std::to_string(pending.size()) + " partitions unread (first: " +
-                                   std::to_string(cursors_[pending[0]].pid) + "); last error: " +
-                                   last.ToString());
+        return Status::Unavailable(
+            "scan of " + request_.ns + " gave up after " + std::to_string(round) + " rounds with " +
+            std::to_string(pending.size()) + " partitions unread (first: " +
+            std::to_string(cursors_[pending[0]].pid) + "); last error: " + last.ToString());
       }
       if (round > 0) {
         std::this_thread::sleep_for(request_.retry_delay);
@@ -115,7 +116,7 @@ class PartitionScanner {
       }
     }
     std::vector<std::pair<std::shared_ptr<Node>, std::vector<size_t>>> work(groups.begin(),
-                                                                          groups.end());
+                                                                            groups.end());
     size_t concurrency = request_.max_concurrent_nodes == 0
                              ? work.size()
                              : std::min(request_.max_concurrent_nodes, work.size());
@@ -146,9 +147,11 @@ class PartitionScanner {
       }
     };
     std::vector<std::thread> threads;
-    for (size_t t = 1; t < concurrency; ++t) threads.emplace_back(worker);
+    for (size_t t = 1; t < concurrency; ++t)
+      threads.emplace_back(worker);
     if (concurrency > 0) worker();
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+      t.join();
     if (!first_error.ok()) return first_error;
     return missing;
   }
@@ -209,7 +212,8 @@ class PartitionScanner {
     if (!pids.empty()) b.Field(wire::FieldType::kPidArray, pids);
     if (!digests.empty()) b.Field(wire::FieldType::kDigestArray, digests);
     if (!request_.no_bins) {
-      for (const auto& bin : request_.bins) b.Op(wire::OpType::kRead, 0, bin, "");
+      for (const auto& bin : request_.bins)
+        b.Op(wire::OpType::kRead, 0, bin, "");
     }
     b.Finish();
     wire::EndProto(out, off, wire::ProtoType::kMessage);
@@ -244,7 +248,8 @@ class PartitionScanner {
         const auto& mh = v.header;
         if (mh.info3 & wire::info3::kLast) {
           if (mh.result_code != 0 && mh.result_code != 2) {
-            return Status::Server(mh.result_code, "scan ended with " + ResultCodeName(mh.result_code));
+            return Status::Server(mh.result_code,
+                                  "scan ended with " + ResultCodeName(mh.result_code));
           }
           if (pos != data.size()) return Status::Corrupt("data after the LAST message");
           return Status::Ok();
@@ -262,7 +267,8 @@ class PartitionScanner {
         }
         if (mh.result_code != 0) {
           if (mh.result_code == 2) continue;  // old servers: unknown set
-          return Status::Server(mh.result_code, "scan record with " + ResultCodeName(mh.result_code));
+          return Status::Server(mh.result_code,
+                                "scan record with " + ResultCodeName(mh.result_code));
         }
         ABS_RETURN_IF_ERROR(Deliver(v, node));
       }
@@ -274,11 +280,20 @@ class PartitionScanner {
     std::string_view digest;
     for (const auto& f : v.fields) {
       switch (f.type) {
-        case wire::FieldType::kNamespace: rec.ns = f.data; break;
-        case wire::FieldType::kSet: rec.set = f.data; break;
-        case wire::FieldType::kKey: rec.user_key = f.data; break;
-        case wire::FieldType::kDigest: digest = f.data; break;
-        default: break;
+        case wire::FieldType::kNamespace:
+          rec.ns = f.data;
+          break;
+        case wire::FieldType::kSet:
+          rec.set = f.data;
+          break;
+        case wire::FieldType::kKey:
+          rec.user_key = f.data;
+          break;
+        case wire::FieldType::kDigest:
+          digest = f.data;
+          break;
+        default:
+          break;
       }
     }
     if (digest.size() != wire::kDigestSize) {

@@ -62,7 +62,8 @@ class ClientTest : public ::testing::Test {
       batch.push_back(std::move(r));
       if (batch.size() == 500 || i + 1 == n) {
         ASSERT_TRUE(client().BatchWrite(batch).ok());
-        for (const auto& b : batch) ASSERT_EQ(b.result, 0);
+        for (const auto& b : batch)
+          ASSERT_EQ(b.result, 0);
         batch.clear();
       }
     }
@@ -79,7 +80,8 @@ TEST_F(ClientTest, DiscoversEveryNodeAndEveryPartitionHasAMaster) {
   }
   auto table = client().cluster().partitions();
   ASSERT_TRUE(table->namespaces.count("test"));
-  for (uint32_t p = 0; p < 4096; ++p) ASSERT_NE(table->Master("test", p), nullptr) << p;
+  for (uint32_t p = 0; p < 4096; ++p)
+    ASSERT_NE(table->Master("test", p), nullptr) << p;
   auto stats = client().InfoAll("statistics");
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->size(), nodes.size());
@@ -108,8 +110,8 @@ TEST_F(ClientTest, PutGetOperateDeleteWithWritePolicies) {
   EXPECT_EQ(client().Put(key, {{"a", Value::Int(3)}}, gt).server_code(), 3);
   gt.generation = 9;
   EXPECT_TRUE(client().Put(key, {{"a", Value::Int(3)}}, gt).ok());
-  auto op = client().Operate(key, {{wire::OpType::kIncr, "a", Value::Int(4)},
-                                   {wire::OpType::kRead, "a", Value::Nil()}});
+  auto op = client().Operate(
+      key, {{wire::OpType::kIncr, "a", Value::Int(4)}, {wire::OpType::kRead, "a", Value::Nil()}});
   ASSERT_TRUE(op.ok()) << op.status().ToString();
   ASSERT_FALSE(op->bins.empty());
   EXPECT_EQ(op->bins.back().value, Value::Int(7));
@@ -142,7 +144,8 @@ TEST_F(ClientTest, BatchWriteAndReadEveryRow) {
     ASSERT_EQ(reads[static_cast<size_t>(i)].result, 0);
     EXPECT_EQ(reads[static_cast<size_t>(i)].record.bins[0].value, Value::Int(i));
   }
-  for (int i = 1200; i < 1210; ++i) EXPECT_EQ(reads[static_cast<size_t>(i)].result, 2);
+  for (int i = 1200; i < 1210; ++i)
+    EXPECT_EQ(reads[static_cast<size_t>(i)].result, 2);
   // Generation-greater-than rows report 3 without failing the batch.
   std::vector<BatchWriteRecord> rows(3);
   for (int i = 0; i < 3; ++i) {
@@ -189,27 +192,35 @@ TEST_F(ClientTest, ScanReadsEveryRecordOnceWithItsMetadata) {
   std::set<int64_t> keys;
   bool metadata_ok = true;
   ScanStats stats;
-  Status st = client().ScanPartitions(req, cursors, [&](const ScanRecordView& r) {
-    std::lock_guard lock(mu);
-    metadata_ok = metadata_ok && r.ns == "test" && r.set == set && r.generation == 1 &&
-                  r.void_time == 0 && r.bins->size() == 2 && r.user_key.size() == 9;
-    keys.insert(static_cast<int64_t>(LoadU64BE(r.user_key.data() + 1)));
-    return Status::Ok();
-  }, &stats);
+  Status st = client().ScanPartitions(
+      req, cursors,
+      [&](const ScanRecordView& r) {
+        std::lock_guard lock(mu);
+        metadata_ok = metadata_ok && r.ns == "test" && r.set == set && r.generation == 1 &&
+                      r.void_time == 0 && r.bins->size() == 2 && r.user_key.size() == 9;
+        keys.insert(static_cast<int64_t>(LoadU64BE(r.user_key.data() + 1)));
+        return Status::Ok();
+      },
+      &stats);
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(keys.size(), 5000u);
   EXPECT_EQ(stats.records.load(), 5000u);
   EXPECT_TRUE(metadata_ok);
-  for (const auto& c : cursors) EXPECT_TRUE(c.done);
+  for (const auto& c : cursors)
+    EXPECT_TRUE(c.done);
   // Bin selection and no-bin scans.
   req.bins = {"i"};
   auto c2 = CursorsForRange(0, 4096);
   uint64_t with_one_bin = 0;
-  ASSERT_TRUE(client().ScanPartitions(req, c2, [&](const ScanRecordView& r) {
-    std::lock_guard lock(mu);
-    if (r.bins->size() == 1 && (*r.bins)[0].name == "i") ++with_one_bin;
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(client()
+                  .ScanPartitions(req, c2,
+                                  [&](const ScanRecordView& r) {
+                                    std::lock_guard lock(mu);
+                                    if (r.bins->size() == 1 && (*r.bins)[0].name == "i")
+                                      ++with_one_bin;
+                                    return Status::Ok();
+                                  })
+                  .ok());
   EXPECT_EQ(with_one_bin, 5000u);
 }
 
@@ -314,7 +325,8 @@ TEST_F(FaultTest, ANodeStoppedMidScanLosesAndRepeatsNothing) {
     if (n == 3000) {
       stopper = std::thread([&] { (void)(*tc)->RawInfo(0, "dev-fault:cmd=stop;node=" + victim); });
     }
-  }), &stats);
+  }),
+                                        &stats);
   if (stopper.joinable()) stopper.join();
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(seen.duplicates, 0u);
@@ -338,7 +350,9 @@ TEST_F(FaultTest, ADroppedScanConnectionResumesByCursor) {
   }
   ASSERT_TRUE((*client)->BatchWrite(batch).ok());
   for (int n = 0; n < 3; ++n) {
-    ASSERT_EQ(*(*tc)->RawInfo(0, "dev-fault:cmd=drop-scan;node=" + std::to_string(n) + ";after=200"), "ok");
+    ASSERT_EQ(
+        *(*tc)->RawInfo(0, "dev-fault:cmd=drop-scan;node=" + std::to_string(n) + ";after=200"),
+        "ok");
   }
   ScanRequest req;
   req.ns = "test";
@@ -395,9 +409,12 @@ TEST_F(FaultTest, TlsVerifiesTheTlsNameAndNeverFallsBackToPlainText) {
   fs::create_directories(dir);
   std::string d = dir.string();
   std::string script =
-      "cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem "
-      "-days 2 -subj /CN=abs-ca 2>/dev/null && openssl req -newkey rsa:2048 -nodes -keyout node.key "
-      "-out node.csr -subj /CN=abs-node 2>/dev/null && printf 'subjectAltName=DNS:abs-node\\n' > ext "
+      "cd " + d +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem "
+      "-days 2 -subj /CN=abs-ca 2>/dev/null && openssl req -newkey rsa:2048 -nodes -keyout "
+      "node.key "
+      "-out node.csr -subj /CN=abs-node 2>/dev/null && printf 'subjectAltName=DNS:abs-node\\n' > "
+      "ext "
       "&& openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem "
       "-days 2 -extfile ext 2>/dev/null";
   ASSERT_EQ(std::system(script.c_str()), 0);
@@ -454,8 +471,9 @@ TEST(GarbageServer, ConnectFailsWithAnErrorNamingTheNode) {
       char buf[512];
       ::recv(fd, buf, sizeof buf, 0);
       // Alternate: a bogus proto header, then a valid header promising more than is sent.
-      std::string reply = round++ % 2 == 0 ? std::string("\x09\x09garbage!", 10)
-                                           : std::string("\x02\x01\x00\x00\x00\x00\x10\x00node", 12);
+      std::string reply = round++ % 2 == 0
+                              ? std::string("\x09\x09garbage!", 10)
+                              : std::string("\x02\x01\x00\x00\x00\x00\x10\x00node", 12);
       ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
       ::close(fd);
     }

@@ -42,8 +42,9 @@ Result<std::unique_ptr<TestCluster>> TestCluster::Start(const DevClusterArgs& ar
 }
 
 Result<std::unique_ptr<TestCluster>> TestCluster::StartDevCluster(const DevClusterArgs& args) {
-  std::mt19937 rng(static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                   static_cast<unsigned>(::getpid()));
+  std::mt19937 rng(
+      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+      static_cast<unsigned>(::getpid()));
   std::string bin = SiblingBinary("abs-devcluster");
   for (int attempt = 0; attempt < 10; ++attempt) {
     uint16_t base = static_cast<uint16_t>(20000 + rng() % 30000);
@@ -58,7 +59,8 @@ Result<std::unique_ptr<TestCluster>> TestCluster::StartDevCluster(const DevClust
       ::close(out[0]);
       ::close(out[1]);
       std::vector<char*> argv;
-      for (auto& s : argv_s) argv.push_back(s.data());
+      for (auto& s : argv_s)
+        argv.push_back(s.data());
       argv.push_back(nullptr);
       ::execv(bin.c_str(), argv.data());
       ::_exit(127);
@@ -96,7 +98,8 @@ Result<std::unique_ptr<TestCluster>> TestCluster::StartDevCluster(const DevClust
     if (size_t t = text.find("tls-name="); t != std::string::npos) {
       tls_name = text.substr(t + 9, text.find('\n', t) - t - 9);
     }
-    for (const auto& n : c->nodes_) c->seeds_.push_back({"127.0.0.1", n.port, tls_name});
+    for (const auto& n : c->nodes_)
+      c->seeds_.push_back({"127.0.0.1", n.port, tls_name});
     return c;
   }
   return Status::Internal("could not start " + bin);

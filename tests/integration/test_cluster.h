@@ -34,6 +34,7 @@ class TestCluster {
   ~TestCluster();
 
   bool is_devcluster() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   const std::vector<client::Host>& seeds() const { return seeds_; }
   const std::vector<DevNode>& nodes() const { return nodes_; }
   std::string ns() const { return "test"; }
