@@ -1,5 +1,7 @@
 #include "client/client.h"
 
+#include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "common/bytes.h"
@@ -430,22 +432,32 @@ Status ReadUntilLast(Connection& conn,
   }
 }
 
-// Runs `work(node, indexes)` for every node group in parallel and gathers the first error.
+// Splits each node's rows into requests of at most `batch_size` rows and runs them with
+// at most `max_outstanding` in flight; returns the first error.
 template <typename Work>
-Status ForEachNodeGroup(const std::map<std::shared_ptr<Node>, std::vector<size_t>>& groups,
-                        Work work) {
-  std::vector<Status> results(groups.size());
-  std::vector<std::thread> threads;
-  size_t i = 0;
+Status RunBatchRequests(const std::map<std::shared_ptr<Node>, std::vector<size_t>>& groups,
+                        size_t batch_size, size_t max_outstanding, Work work) {
+  std::vector<std::pair<std::shared_ptr<Node>, std::vector<size_t>>> requests;
+  batch_size = std::max<size_t>(1, batch_size);
   for (const auto& [node, idx] : groups) {
-    if (i + 1 == groups.size()) {
-      results[i] = work(node, idx);
-    } else {
-      threads.emplace_back(
-          [&, node = node, slot = i, &idx = idx] { results[slot] = work(node, idx); });
+    for (size_t start = 0; start < idx.size(); start += batch_size) {
+      size_t end = std::min(idx.size(), start + batch_size);
+      requests.emplace_back(node, std::vector<size_t>(idx.begin() + static_cast<long>(start),
+                                                      idx.begin() + static_cast<long>(end)));
     }
-    ++i;
   }
+  std::vector<Status> results(requests.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next.fetch_add(1); i < requests.size(); i = next.fetch_add(1)) {
+      results[i] = work(requests[i].first, requests[i].second);
+    }
+  };
+  size_t threads_wanted = std::min(std::max<size_t>(1, max_outstanding), requests.size());
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < threads_wanted; ++t)
+    threads.emplace_back(worker);
+  worker();
   for (auto& t : threads)
     t.join();
   for (const auto& st : results) {
@@ -479,8 +491,9 @@ Status Client::BatchWrite(std::vector<BatchWriteRecord>& records, const BatchPol
     std::mutex failed_mu;
     std::vector<size_t> failed = unrouted;
     if (!unrouted.empty()) last = Status::Unavailable("batch write: no node holds some partitions");
-    Status fatal = ForEachNodeGroup(
-        groups, [&](const std::shared_ptr<Node>& node, const std::vector<size_t>& idx) -> Status {
+    Status fatal = RunBatchRequests(
+        groups, policy.batch_size, policy.max_outstanding,
+        [&](const std::shared_ptr<Node>& node, const std::vector<size_t>& idx) -> Status {
           std::vector<wire::BatchRowSpec> rows(idx.size());
           std::vector<std::string> keys(idx.size());
           for (size_t r = 0; r < idx.size(); ++r) {
@@ -553,8 +566,9 @@ Status Client::BatchRead(std::vector<BatchReadRecord>& records, const BatchPolic
                                  std::to_string(records[i].key.partition_id()));
     groups[node].push_back(i);
   }
-  return ForEachNodeGroup(
-      groups, [&](const std::shared_ptr<Node>& node, const std::vector<size_t>& idx) -> Status {
+  return RunBatchRequests(
+      groups, policy.batch_size, policy.max_outstanding,
+      [&](const std::shared_ptr<Node>& node, const std::vector<size_t>& idx) -> Status {
         std::vector<wire::BatchRowSpec> rows(idx.size());
         std::vector<std::string> ops(idx.size());
         for (size_t r = 0; r < idx.size(); ++r) {

@@ -49,6 +49,8 @@ struct BatchPolicy {
   std::chrono::milliseconds total_timeout{30000};
   int max_retries = 3;
   std::string filter;
+  size_t batch_size = 128;      // rows per request to one node
+  size_t max_outstanding = 16;  // requests in flight at once for one call
 };
 
 // Where a partition scan stands. The caller owns the cursors, so a scan interrupted by

@@ -22,6 +22,15 @@ bool ParsePort(std::string_view s, uint16_t* port) {
   return true;
 }
 
+bool ValidName(std::string_view s, bool bracketed) {
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '_' || (bracketed && (c == ':' || c == '%'));
+    if (!ok) return false;
+  }
+  return !s.empty();
+}
+
 }  // namespace
 
 Result<Host> ParseHost(std::string_view text, uint16_t default_port) {
@@ -52,13 +61,17 @@ Result<Host> ParseHost(std::string_view text, uint16_t default_port) {
     if (colon != std::string_view::npos && rest.empty()) return bad("has an empty port");
   }
   if (h.name.empty()) return bad("has no host name");
+  if (!ValidName(h.name, text[0] == '[')) return bad("has a character not allowed in a host name");
+  if (text[0] == '[' && h.name.find(':') == std::string::npos) {
+    return bad("has brackets around something that is not an IPv6 address");
+  }
   if (!rest.empty()) {
     size_t colon = rest.find(':');
     if (colon == std::string_view::npos) {
       if (!ParsePort(rest, &h.port)) return bad("has a bad port");
     } else {
       h.tls_name = std::string(rest.substr(0, colon));
-      if (h.tls_name.empty()) return bad("has an empty tls-name");
+      if (!ValidName(h.tls_name, false)) return bad("has an empty or invalid tls-name");
       if (!ParsePort(rest.substr(colon + 1), &h.port)) return bad("has a bad port");
     }
   }

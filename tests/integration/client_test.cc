@@ -451,6 +451,68 @@ TEST_F(FaultTest, TlsVerifiesTheTlsNameAndNeverFallsBackToPlainText) {
   fs::remove_all(dir);
 }
 
+TEST_F(FaultTest, NodeLossAndArrivalAreSeenWithinOneTend) {
+  auto tc = TestCluster::StartDevCluster({});
+  ASSERT_TRUE(tc.ok());
+  auto opts = (*tc)->Options();
+  opts.tend_interval = std::chrono::hours(1);  // only the explicit tends below run
+  auto client = Client::Connect(opts);
+  ASSERT_TRUE(client.ok());
+  ASSERT_EQ((*client)->Nodes().size(), 3u);
+  const std::string victim = (*tc)->nodes()[1].id;
+  ASSERT_EQ(*(*tc)->RawInfo(0, "dev-fault:cmd=stop;node=" + victim), "ok");
+  ASSERT_TRUE((*client)->cluster().TendNow().ok());
+  EXPECT_EQ((*client)->Nodes().size(), 2u);
+  EXPECT_EQ((*client)->cluster().FindNode(victim), nullptr);
+  auto table = (*client)->cluster().partitions();
+  for (uint32_t p = 0; p < 4096; ++p) {
+    auto m = table->Master("test", p);
+    ASSERT_NE(m, nullptr);
+    ASSERT_NE(m->name(), victim);
+  }
+  ASSERT_EQ(*(*tc)->RawInfo(0, "dev-fault:cmd=start;node=" + victim), "ok");
+  ASSERT_TRUE((*client)->cluster().TendNow().ok());
+  EXPECT_EQ((*client)->Nodes().size(), 3u);
+  EXPECT_NE((*client)->cluster().FindNode(victim), nullptr);
+}
+
+TEST_F(FaultTest, PreferRacksReadsFromTheRackReplicaAndStillReadsEverything) {
+  DevClusterArgs args;
+  args.extra = {"--racks", "1,2,3", "--namespace", "test:rf=3"};
+  auto tc = TestCluster::StartDevCluster(args);
+  ASSERT_TRUE(tc.ok());
+  auto opts = (*tc)->Options();
+  opts.prefer_racks = {2};
+  auto client = Client::Connect(opts);
+  ASSERT_TRUE(client.ok());
+  auto table = (*client)->cluster().partitions();
+  const std::string rack2 = (*tc)->nodes()[1].id;
+  for (uint32_t p = 0; p < 4096; ++p) {
+    // With rf=3 on three racks every node holds every partition.
+    ASSERT_EQ(table->ReadNode("test", p, opts.prefer_racks)->name(), rack2) << p;
+  }
+  std::vector<BatchWriteRecord> batch;
+  for (int i = 0; i < 2000; ++i) {
+    BatchWriteRecord r;
+    r.key = Key::FromUserKey("test", "racks", Value::Int(i));
+    r.AddBin({"i", Value::Int(i)});
+    batch.push_back(std::move(r));
+  }
+  BatchPolicy small;
+  small.batch_size = 64;
+  small.max_outstanding = 4;
+  ASSERT_TRUE((*client)->BatchWrite(batch, small).ok());
+  for (const auto& r : batch)
+    ASSERT_EQ(r.result, 0);
+  ScanRequest req;
+  req.ns = "test";
+  auto cursors = CursorsForRange(0, 4096);
+  Seen seen;
+  ASSERT_TRUE((*client)->ScanPartitions(req, cursors, seen.Callback()).ok());
+  EXPECT_EQ(seen.digests.size(), 2000u);
+  EXPECT_EQ(seen.duplicates, 0u);
+}
+
 // A "server" that answers every request with garbage: clear errors, no hang, no crash.
 TEST(GarbageServer, ConnectFailsWithAnErrorNamingTheNode) {
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);
