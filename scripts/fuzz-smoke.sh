@@ -10,6 +10,8 @@ count=0
 for f in "$bin"/fuzz_*; do
   name=$(basename "$f")
   mkdir -p "$work/$name"
+  seeds="$(dirname "$0")/../tests/fuzz/corpus/$name"
+  [ -d "$seeds" ] && cp "$seeds"/* "$work/$name/"
   if ! "$f" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=4096 \
         -artifact_prefix="$work/$name/" "$work/$name" >"$work/$name.log" 2>&1; then
     echo "fuzz-smoke: $name FAILED"; tail -40 "$work/$name.log"; exit 1

@@ -12,7 +12,7 @@
 namespace absvc::asb {
 
 namespace {
-constexpr size_t kReadChunk = 1 << 20;
+constexpr size_t kReadChunk = 64 << 10;
 constexpr uint64_t kMaxValueBytes = 128ull << 20;
 }  // namespace
 
