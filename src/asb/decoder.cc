@@ -37,8 +37,9 @@ bool Decoder::Fill(size_t n) {
       end_ -= pos_;
       pos_ = 0;
     }
-    size_t want = std::max(kReadChunk, n - (end_ - pos_));
-    if (buf_.size() < end_ + want) buf_.resize(end_ + want);
+    // Grow with what actually arrives, so a length prefix that lies about a huge value
+    // in a small file cannot make us allocate it.
+    if (buf_.size() - end_ < kReadChunk) buf_.resize(std::max(buf_.size() * 2, end_ + kReadChunk));
     auto r = source_->Read(buf_.data() + end_, buf_.size() - end_);
     if (!r.ok() || *r == 0) {
       eof_ = true;
