@@ -59,6 +59,10 @@ struct StoredRecord;
 wire::ExpRecord MakeExpRecord(const wire::Digest& digest, const StoredRecord& record,
                               uint32_t now_cl_seconds);
 
+// Finds a bin of a stored record by name; false when absent.
+bool FindStoredBin(const StoredRecord& record, std::string_view name, uint8_t* particle_type,
+                   std::string_view* value);
+
 Status HandleScan(RequestContext& ctx, const wire::MessageView& msg);
 Status HandleBatch(RequestContext& ctx, const wire::MessageView& msg);
 

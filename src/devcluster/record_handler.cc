@@ -96,6 +96,11 @@ bool FindEncodedBin(const void* ctx, std::string_view name, uint8_t* type,
 
 }  // namespace
 
+bool FindStoredBin(const StoredRecord& record, std::string_view name, uint8_t* particle_type,
+                   std::string_view* value) {
+  return FindEncodedBin(&record.bins, name, particle_type, value);
+}
+
 wire::ExpRecord MakeExpRecord(const wire::Digest& digest, const StoredRecord& r, uint32_t now_cl) {
   wire::ExpRecord e;
   e.last_update_unix_ns = CitrusleafMillisToUnixNanos(r.lut_ms);

@@ -38,31 +38,13 @@ struct IndexRange {
   bool Matches(const StoredRecord& r) const {
     uint8_t type;
     std::string_view value;
-    if (!MakeBinLookup(r, &type, &value)) return false;
-    if (type != particle_type) return false;
+    if (!FindStoredBin(r, bin, &type, &value) || type != particle_type) return false;
     if (type == wire::ToByte(wire::ParticleType::kInteger)) {
       if (value.size() != 8 || begin.size() != 8 || end.size() != 8) return false;
       int64_t v = wire::DecodeInteger(value);
       return v >= wire::DecodeInteger(begin) && v <= wire::DecodeInteger(end);
     }
     return value == begin;
-  }
-
- private:
-  bool MakeBinLookup(const StoredRecord& r, uint8_t* type, std::string_view* value) const {
-    size_t pos = 0;
-    const std::string& b = r.bins;
-    while (pos + 8 <= b.size()) {
-      uint32_t size = LoadU32BE(b.data() + pos);
-      uint8_t name_len = static_cast<uint8_t>(b[pos + 7]);
-      if (std::string_view(b.data() + pos + 8, name_len) == bin) {
-        *type = static_cast<uint8_t>(b[pos + 5]);
-        *value = std::string_view(b.data() + pos + 8 + name_len, size - 4 - name_len);
-        return true;
-      }
-      pos += 4 + size;
-    }
-    return false;
   }
 };
 
@@ -209,8 +191,7 @@ Status HandleScan(RequestContext& ctx, const wire::MessageView& msg) {
               for (auto name : bin_names) {
                 uint8_t type;
                 std::string_view value;
-                wire::ExpRecord e = MakeExpRecord(it->first, r, now);
-                if (e.find_bin(e.bin_context, name, &type, &value)) {
+                if (FindStoredBin(r, name, &type, &value)) {
                   b.Op(wire::OpType::kRead, type, name, value);
                   ++found;
                 }
