@@ -513,6 +513,34 @@ TEST_F(FaultTest, PreferRacksReadsFromTheRackReplicaAndStillReadsEverything) {
   EXPECT_EQ(seen.duplicates, 0u);
 }
 
+TEST_F(FaultTest, PoolsCapConnectionsAndReapIdleOnes) {
+  auto tc = TestCluster::StartDevCluster({});
+  ASSERT_TRUE(tc.ok());
+  auto opts = (*tc)->Options();
+  opts.max_connections_per_node = 2;
+  opts.acquire_timeout = std::chrono::milliseconds(200);
+  opts.idle_timeout = std::chrono::milliseconds(100);
+  opts.tend_interval = std::chrono::hours(1);
+  auto client = Client::Connect(opts);
+  ASSERT_TRUE(client.ok());
+  auto node = (*client)->Nodes()[0];
+  {
+    auto a = node->Acquire();
+    auto b = node->Acquire();
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(node->open_connections(), 2u);
+    auto c = node->Acquire();
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().code(), StatusCode::kUnavailable) << c.status().ToString();
+    a->Keep();
+    b->Keep();
+  }
+  EXPECT_EQ(node->open_connections(), 2u) << "kept connections return to the pool";
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  ASSERT_TRUE((*client)->cluster().TendNow().ok());
+  EXPECT_EQ(node->open_connections(), 1u) << "idle connections are closed; the tend opened one";
+}
+
 // A "server" that answers every request with garbage: clear errors, no hang, no crash.
 TEST(GarbageServer, ConnectFailsWithAnErrorNamingTheNode) {
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -385,6 +385,24 @@ TEST_F(DevClusterTest, StoppedNodeMovesItsPartitionsAndChangesGenerations) {
   EXPECT_EQ(back.Info1("node"), cluster_->node_id(2));
 }
 
+TEST_F(DevClusterTest, PerNodeMasterAndReplicaCountsAddUpToTheRecords) {
+  RawConnection w(port(0));
+  for (int k = 0; k < 600; ++k)
+    w.Command(PutMessage("cnt", k, k), false);
+  uint64_t masters = 0, proles = 0;
+  for (int n = 0; n < 3; ++n) {
+    RawConnection c(port(n));
+    for (auto& [key, value] : wire::ParseKeyValues(c.Info1("namespace/test"))) {
+      if (key == "master_objects") masters += std::stoull(value);
+      if (key == "prole_objects") proles += std::stoull(value);
+    }
+  }
+  EXPECT_EQ(masters, 600u);
+  EXPECT_EQ(proles, 600u) << "rf 2: one replica per record";
+  RawConnection c(port(0));
+  EXPECT_NE(c.Info1("sets/test/cnt").find("objects=600:"), std::string::npos);
+}
+
 TEST_F(DevClusterTest, TruncateRemovesRecordsOfTheSetOnly) {
   RawConnection c(port(0));
   for (int k = 0; k < 50; ++k) {
