@@ -101,7 +101,8 @@ int main() {
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   double write_secs = Seconds(t0, Clock::now());
   if (failed) {
     std::fprintf(stderr, "client_bench: batch writes failed\n");
@@ -121,7 +122,8 @@ int main() {
     client::ScanStats stats;
     double cpu0 = SelfCpuSeconds(), srv0 = ProcessCpuSeconds((*tc)->pid());
     auto s0 = Clock::now();
-    auto st = c.ScanPartitions(req, cursors, [](const client::ScanRecordView&) { return absvc::Status::Ok(); }, &stats);
+    auto st = c.ScanPartitions(
+        req, cursors, [](const client::ScanRecordView&) { return absvc::Status::Ok(); }, &stats);
     double secs = Seconds(s0, Clock::now());
     client_cpu = SelfCpuSeconds() - cpu0;
     server_cpu = ProcessCpuSeconds((*tc)->pid()) - srv0;
@@ -133,22 +135,25 @@ int main() {
     ours.push_back(secs);
   }
   double ours_s = Median(ours);
-  std::printf("abs scan: %.0f records/s, %.1f MB/s (median of %d: %.2f s); CPU in last run: "
-              "client %.2f s, server %.2f s (%.0f%% of the client's wall time busy)\n",
-              n / ours_s, mb / ours_s, runs, ours_s, client_cpu, server_cpu,
-              100 * client_cpu / ours.back());
+  std::printf(
+      "abs scan: %.0f records/s, %.1f MB/s (median of %d: %.2f s); CPU in last run: "
+      "client %.2f s, server %.2f s (%.0f%% of the client's wall time busy)\n",
+      n / ours_s, mb / ours_s, runs, ours_s, client_cpu, server_cpu,
+      100 * client_cpu / ours.back());
 
   // The Node.js client's scan.
   std::vector<double> node_runs;
   std::string script = testing::SiblingBinary("../../bench/node_scan.js");
-  if (const char* root = std::getenv("ABS_ROOT")) script = std::string(root) + "/bench/node_scan.js";
+  if (const char* root = std::getenv("ABS_ROOT"))
+    script = std::string(root) + "/bench/node_scan.js";
   for (int r = 0; r < runs; ++r) {
     std::string cmd = "node " + script + " " + std::to_string((*tc)->nodes()[0].port) + " test";
     FILE* p = popen(cmd.c_str(), "r");
     char line[256] = {};
     long records = 0;
     double secs = 0;
-    if (p && std::fgets(line, sizeof line, p)) std::sscanf(line, "records=%ld seconds=%lf", &records, &secs);
+    if (p && std::fgets(line, sizeof line, p))
+      std::sscanf(line, "records=%ld seconds=%lf", &records, &secs);
     if (p) pclose(p);
     if (records != n || secs <= 0) {
       std::fprintf(stderr, "client_bench: node scan failed: %s\n", line);

@@ -399,23 +399,11 @@ namespace {
 // Reads a multi-record answer (batch) until LAST; calls `on_message` for every message.
 Status ReadUntilLast(Connection& conn,
                      const std::function<Status(const wire::MessageView&)>& on_message) {
-  wire::ProtoHeader h;
-  std::string body;
+  std::string body, inflated;
+  std::string_view data;
   wire::MessageView v;
   while (true) {
-    ABS_RETURN_IF_ERROR(conn.ReadProto(&h, &body));
-    std::string inflated;
-    std::string_view data = body;
-    if (h.type == wire::ProtoType::kCompressed) {
-      ABS_ASSIGN_OR_RETURN(inflated, wire::DecompressMessageBody(body));
-      data = std::string_view(inflated).substr(wire::kProtoHeaderSize);
-    } else if (h.type != wire::ProtoType::kMessage) {
-      return Status::Corrupt("proto type " + std::to_string(static_cast<int>(h.type)) +
-                             " in a message stream");
-    }
-    if (data.size() < wire::kMsgHeaderSize) {
-      return Status::Corrupt("empty or partial proto of " + std::to_string(data.size()) + " bytes");
-    }
+    ABS_RETURN_IF_ERROR(conn.ReadMessages(&body, &inflated, &data));
     size_t pos = 0;
     while (pos < data.size()) {
       size_t used = 0;

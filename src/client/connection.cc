@@ -1,5 +1,7 @@
 #include "client/connection.h"
 
+#include "wire/message.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -197,6 +199,26 @@ Status Connection::ReadProto(wire::ProtoHeader* header, std::string* body) {
   body->resize(header->body_size);
   ABS_RETURN_IF_ERROR(ReadExact(body->data(), body->size()));
   Touch();
+  return Status::Ok();
+}
+
+Status Connection::ReadMessages(std::string* body, std::string* inflated,
+                                std::string_view* messages) {
+  wire::ProtoHeader h;
+  ABS_RETURN_IF_ERROR(ReadProto(&h, body));
+  if (h.type == wire::ProtoType::kCompressed) {
+    ABS_ASSIGN_OR_RETURN(*inflated, wire::DecompressMessageBody(*body));
+    *messages = std::string_view(*inflated).substr(wire::kProtoHeaderSize);
+  } else if (h.type == wire::ProtoType::kMessage) {
+    *messages = *body;
+  } else {
+    return Status::Corrupt("proto type " + std::to_string(static_cast<int>(h.type)) +
+                           " in a message stream from " + peer_);
+  }
+  if (messages->size() < wire::kMsgHeaderSize) {
+    return Status::Corrupt("empty or partial proto of " + std::to_string(messages->size()) +
+                           " bytes from " + peer_);
+  }
   return Status::Ok();
 }
 

@@ -60,6 +60,10 @@ class Connection {
   // Sends `request` (a complete proto) and reads one proto answer.
   Status Exchange(std::string_view request, wire::ProtoHeader* header, std::string* body);
 
+  // Reads one proto of a message stream (batch, scan): type 3, or type 4 inflated. Sets
+  // *messages to its AS_MSGs, which live in *body or *inflated. Never empty or partial.
+  Status ReadMessages(std::string* body, std::string* inflated, std::string_view* messages);
+
   const std::string& peer() const { return peer_; }
   std::chrono::steady_clock::time_point last_used() const { return last_used_; }
   void Touch() { last_used_ = std::chrono::steady_clock::now(); }

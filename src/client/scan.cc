@@ -221,25 +221,12 @@ class PartitionScanner {
   }
 
   Status ReadStream(Connection& conn, Node& node, std::set<size_t>& unavailable) {
-    wire::ProtoHeader h;
-    std::string body;
-    std::string inflated;
+    std::string body, inflated;
+    std::string_view data;
     wire::MessageView v;
     while (true) {
-      ABS_RETURN_IF_ERROR(conn.ReadProto(&h, &body));
-      std::string_view data = body;
-      if (h.type == wire::ProtoType::kCompressed) {
-        ABS_ASSIGN_OR_RETURN(inflated, wire::DecompressMessageBody(body));
-        data = std::string_view(inflated).substr(wire::kProtoHeaderSize);
-      } else if (h.type != wire::ProtoType::kMessage) {
-        return Status::Corrupt("proto type " + std::to_string(static_cast<int>(h.type)) +
-                               " in a scan stream");
-      }
+      ABS_RETURN_IF_ERROR(conn.ReadMessages(&body, &inflated, &data));
       if (stats_) stats_->bytes += data.size();
-      if (data.size() < wire::kMsgHeaderSize) {
-        return Status::Corrupt("empty or partial proto of " + std::to_string(data.size()) +
-                               " bytes in a scan stream");
-      }
       size_t pos = 0;
       while (pos < data.size()) {
         size_t used = 0;

@@ -19,8 +19,8 @@ TEST(Hosts, ParsesEveryForm) {
 }
 
 TEST(Hosts, RejectsBadPortsAndEmptyParts) {
-  for (const char* bad :
-       {"", "a:", "a:0", "a:70000", "a:x", ":3000", "[::1", "a::3000", "a,,b", "[::1]x", "[[]", "a b:3000", "a:t ls:3000"}) {
+  for (const char* bad : {"", "a:", "a:0", "a:70000", "a:x", ":3000", "[::1", "a::3000", "a,,b",
+                          "[::1]x", "[[]", "a b:3000", "a:t ls:3000"}) {
     EXPECT_FALSE(ParseHosts(bad).ok()) << bad;
   }
 }
