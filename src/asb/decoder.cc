@@ -152,6 +152,14 @@ Status Decoder::LengthAndBytes(bool base64, std::string* out) {
   return Status::Ok();
 }
 
+Status Decoder::TypeLetter(char* type, bool* compact) {
+  ABS_ASSIGN_OR_RETURN(*type, Get());
+  ABS_ASSIGN_OR_RETURN(char next, Peek());
+  *compact = next == '!';
+  if (*compact) ABS_RETURN_IF_ERROR(Get().status());
+  return Expect(" ");
+}
+
 Status Decoder::ReadHeader() {
   ABS_RETURN_IF_ERROR(Expect("Version "));
   ABS_RETURN_IF_ERROR(Token(&version_, "\n", 8));
@@ -254,14 +262,9 @@ Status Decoder::ReadRecord(DecodedRecord* r) {
   ABS_ASSIGN_OR_RETURN(char tag, Get());
   if (tag == 'k') {
     ABS_RETURN_IF_ERROR(Expect(" "));
-    ABS_ASSIGN_OR_RETURN(char type, Get());
-    bool compact = false;
-    ABS_ASSIGN_OR_RETURN(char next, Peek());
-    if (next == '!') {
-      compact = true;
-      ABS_RETURN_IF_ERROR(Get().status());
-    }
-    ABS_RETURN_IF_ERROR(Expect(" "));
+    char type;
+    bool compact;
+    ABS_RETURN_IF_ERROR(TypeLetter(&type, &compact));
     std::string& k = r->key;
     switch (type) {
       case 'I': {
@@ -336,14 +339,9 @@ Status Decoder::ReadRecord(DecodedRecord* r) {
 
 Status Decoder::ReadBin(DecodedBin* bin) {
   ABS_RETURN_IF_ERROR(Expect("- "));
-  ABS_ASSIGN_OR_RETURN(char type, Get());
-  bool compact = false;
-  ABS_ASSIGN_OR_RETURN(char next, Peek());
-  if (next == '!') {
-    compact = true;
-    ABS_RETURN_IF_ERROR(Get().status());
-  }
-  ABS_RETURN_IF_ERROR(Expect(" "));
+  char type;
+  bool compact;
+  ABS_RETURN_IF_ERROR(TypeLetter(&type, &compact));
   ABS_RETURN_IF_ERROR(Token(&bin->name, " \n"));
   if (bin->name.empty()) return Error("bin without a name");
   if (type == 'N') {

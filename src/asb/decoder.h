@@ -80,6 +80,8 @@ class Decoder {
   Result<double> Float(char terminator);
   Status Raw(size_t n, std::string* out);
   Status LengthAndBytes(bool base64, std::string* out);
+  // "<letter>[!] ": a key or bin type letter, and whether the value is raw ("!").
+  Status TypeLetter(char* type, bool* compact);
 
   Status ReadRecord(DecodedRecord* r);
   Status ReadBin(DecodedBin* bin);

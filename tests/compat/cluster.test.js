@@ -7,19 +7,10 @@ const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 const Aerospike = require('aerospike')
-const { startDevCluster, rawInfo } = require('./devcluster')
+const { startDevCluster, rawInfo, collect } = require('./devcluster')
 
 const NS = 'test'
 const quiet = { level: Aerospike.log.OFF }
-
-function collect (stream) {
-  return new Promise((resolve, reject) => {
-    const out = []
-    stream.on('data', (r) => out.push(r))
-    stream.on('error', reject)
-    stream.on('end', () => resolve(out))
-  })
-}
 
 async function fill (client, n, set = 'loss') {
   for (let i = 0; i < n; i += 50) {

@@ -101,4 +101,14 @@ function rawInfo (port, commands) {
   })
 }
 
-module.exports = { startDevCluster, rawInfo }
+// Gathers every record a scan or query stream emits.
+function collect (stream) {
+  return new Promise((resolve, reject) => {
+    const out = []
+    stream.on('data', (r) => out.push(r))
+    stream.on('error', reject)
+    stream.on('end', () => resolve(out))
+  })
+}
+
+module.exports = { startDevCluster, rawInfo, collect }

@@ -3,21 +3,12 @@
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const Aerospike = require('aerospike')
-const { startDevCluster } = require('./devcluster')
+const { startDevCluster, collect } = require('./devcluster')
 
 let cluster, client
 const NS = 'test'
 const N = 3000
 const exp = Aerospike.exp
-
-function collect (stream) {
-  return new Promise((resolve, reject) => {
-    const out = []
-    stream.on('data', (r) => out.push(r))
-    stream.on('error', reject)
-    stream.on('end', () => resolve(out))
-  })
-}
 
 function digestHex (rec) { return rec.key.digest.toString('hex') }
 
