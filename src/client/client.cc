@@ -206,6 +206,18 @@ Record RecordFrom(const Key& key, const wire::MessageView& v) {
   return r;
 }
 
+// The answer to a single-record command: the record, kNotFound (server code 2) when
+// there is none, or the server's error.
+Result<Record> DecodeRecordAnswer(const Key& key, std::string_view body, const char* what) {
+  wire::MessageView v;
+  size_t used;
+  ABS_RETURN_IF_ERROR(wire::DecodeMessage(body, &v, &used));
+  int code = v.header.result_code;
+  if (code == 2) return Status(StatusCode::kNotFound, std::string(what) + ": record not found", 2);
+  if (code != 0) return Status::Server(code, std::string(what) + ": " + ResultCodeName(code));
+  return RecordFrom(key, v);
+}
+
 bool Retryable(const Status& st) {
   return st.code() == StatusCode::kNetwork || st.code() == StatusCode::kTimeout ||
          st.code() == StatusCode::kUnavailable;
@@ -280,13 +292,8 @@ Status Client::Put(const Key& key, const std::vector<Bin>& bins, const WritePoli
   b.Finish();
   ABS_ASSIGN_OR_RETURN(std::string body,
                        KeyCommand(key, msg, true, p.total_timeout, p.max_retries, "put"));
-  wire::MessageView v;
-  size_t used;
-  ABS_RETURN_IF_ERROR(wire::DecodeMessage(body, &v, &used));
-  if (v.header.result_code != 0) {
-    return Status::Server(v.header.result_code, "put: " + ResultCodeName(v.header.result_code));
-  }
-  return Status::Ok();
+  auto answer = DecodeRecordAnswer(key, body, "put");
+  return answer.ok() ? Status::Ok() : answer.status();
 }
 
 Result<Record> Client::Get(const Key& key, const std::vector<std::string>& bins,
@@ -303,14 +310,7 @@ Result<Record> Client::Get(const Key& key, const std::vector<std::string>& bins,
   b.Finish();
   ABS_ASSIGN_OR_RETURN(std::string body,
                        KeyCommand(key, msg, false, p.total_timeout, p.max_retries, "get"));
-  wire::MessageView v;
-  size_t used;
-  ABS_RETURN_IF_ERROR(wire::DecodeMessage(body, &v, &used));
-  if (v.header.result_code == 2) return Status::NotFound("get: record not found");
-  if (v.header.result_code != 0) {
-    return Status::Server(v.header.result_code, "get: " + ResultCodeName(v.header.result_code));
-  }
-  return RecordFrom(key, v);
+  return DecodeRecordAnswer(key, body, "get");
 }
 
 Result<Record> Client::GetHeader(const Key& key, const ReadPolicy& p) {
@@ -322,14 +322,7 @@ Result<Record> Client::GetHeader(const Key& key, const ReadPolicy& p) {
   b.Finish();
   ABS_ASSIGN_OR_RETURN(std::string body,
                        KeyCommand(key, msg, false, p.total_timeout, p.max_retries, "exists"));
-  wire::MessageView v;
-  size_t used;
-  ABS_RETURN_IF_ERROR(wire::DecodeMessage(body, &v, &used));
-  if (v.header.result_code == 2) return Status::NotFound("exists: record not found");
-  if (v.header.result_code != 0) {
-    return Status::Server(v.header.result_code, "exists: " + ResultCodeName(v.header.result_code));
-  }
-  return RecordFrom(key, v);
+  return DecodeRecordAnswer(key, body, "exists");
 }
 
 Result<bool> Client::Delete(const Key& key, const WritePolicy& p) {
@@ -343,14 +336,10 @@ Result<bool> Client::Delete(const Key& key, const WritePolicy& p) {
   b.Finish();
   ABS_ASSIGN_OR_RETURN(std::string body,
                        KeyCommand(key, msg, true, p.total_timeout, p.max_retries, "delete"));
-  wire::MessageView v;
-  size_t used;
-  ABS_RETURN_IF_ERROR(wire::DecodeMessage(body, &v, &used));
-  if (v.header.result_code == 2) return false;
-  if (v.header.result_code != 0) {
-    return Status::Server(v.header.result_code, "delete: " + ResultCodeName(v.header.result_code));
-  }
-  return true;
+  auto answer = DecodeRecordAnswer(key, body, "delete");
+  if (answer.ok()) return true;
+  if (answer.status().code() == StatusCode::kNotFound) return false;
+  return answer.status();
 }
 
 Status Client::Touch(const Key& key, const WritePolicy& p) {
@@ -384,14 +373,7 @@ Result<Record> Client::Operate(const Key& key, const std::vector<Operation>& ops
   b.Finish();
   ABS_ASSIGN_OR_RETURN(std::string body,
                        KeyCommand(key, msg, writes, p.total_timeout, p.max_retries, "operate"));
-  wire::MessageView v;
-  size_t used;
-  ABS_RETURN_IF_ERROR(wire::DecodeMessage(body, &v, &used));
-  if (v.header.result_code == 2) return Status::NotFound("operate: record not found");
-  if (v.header.result_code != 0) {
-    return Status::Server(v.header.result_code, "operate: " + ResultCodeName(v.header.result_code));
-  }
-  return RecordFrom(key, v);
+  return DecodeRecordAnswer(key, body, "operate");
 }
 
 namespace {
