@@ -1,0 +1,135 @@
+// absctl: backup, restore, verify, load, info, truncate. Flags follow asbackup/asrestore.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/absctl.h"
+#include "common/log.h"
+
+namespace {
+
+void AddConnection(CLI::App* cmd, absvc::cli::ConnectionFlags& c) {
+  cmd->add_option("-h,--host", c.hosts, "seed hosts: host[:tls-name]:port, comma-separated")
+      ->capture_default_str();
+  cmd->add_option("-U,--user", c.user, "user name");
+  cmd->add_option("-P,--password", c.password, "password (or ABS_PASSWORD)");
+  cmd->add_flag("--tls-enable", c.tls, "connect with TLS");
+  cmd->add_option("--tls-cafile", c.tls_ca_file, "CA certificate file");
+  cmd->add_option("--tls-capath", c.tls_ca_path, "CA certificate directory");
+  cmd->add_option("--tls-certfile", c.tls_cert_file, "client certificate");
+  cmd->add_option("--tls-keyfile", c.tls_key_file, "client key");
+  cmd->add_option("--cluster-name", c.cluster_name, "expected cluster name");
+}
+
+void AddCodec(CLI::App* cmd, absvc::cli::CodecFlags& c) {
+  cmd->add_option("-z,--compress", c.compress, "none or zstd");
+  cmd->add_option("--compression-level", c.compression_level, "zstd level (-1..22)");
+  cmd->add_option("-y,--encrypt", c.encrypt, "none, aes128 or aes256");
+  cmd->add_option("--encryption-key-file", c.encryption_key_file, "RSA private key (PEM)");
+  cmd->add_option("--encryption-key-env", c.encryption_key_env,
+                  "environment variable holding the key (PEM or base64)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  CLI::App app{"absctl: back up and restore Aerospike clusters"};
+  app.set_help_flag("--help", "print help");
+  app.require_subcommand(1);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+
+  absvc::cli::BackupFlags backup;
+  auto* b = app.add_subcommand("backup", "back up a namespace, or a slice of it");
+  AddConnection(b, backup.conn);
+  AddCodec(b, backup.codec);
+  b->add_option("-n,--namespace", backup.ns, "namespace")->required();
+  b->add_option("-d,--directory", backup.directory, "new directory for the backup files")
+      ->required();
+  b->add_option("-w,--parallel", backup.parallel, "scan workers")->capture_default_str();
+  b->add_option("-s,--set", backup.sets, "sets (comma-separated)")->delimiter(',');
+  b->add_option("-B,--bin-list", backup.bins, "bins (comma-separated)")->delimiter(',');
+  b->add_option("-X,--partition-list", backup.partition_list,
+                "partitions: ID or start-count, comma-separated");
+  b->add_option("-l,--node-list", backup.node_list, "nodes: host:port or node id, comma-separated")
+      ->delimiter(',');
+  b->add_option("--rack-list", backup.rack_list, "racks, comma-separated")->delimiter(',');
+  b->add_option("-a,--modified-after", backup.modified_after,
+                "only records updated at or after (ISO-8601 UTC or Unix ms)");
+  b->add_option("-b,--modified-before", backup.modified_before, "only records updated before");
+  b->add_flag("-R,--no-records", backup.no_records, "only indexes and UDFs");
+  b->add_flag("-I,--no-indexes", backup.no_indexes, "without secondary indexes");
+  b->add_flag("-u,--no-udfs", backup.no_udfs, "without UDFs");
+  b->add_flag("-C,--compact", backup.compact, "raw instead of base64 blobs");
+  b->add_option("-F,--file-limit", backup.file_limit_mb, "rotate files at this many MB")
+      ->capture_default_str();
+  b->add_option("-L,--records-per-second", backup.records_per_second, "scan rate limit");
+  b->add_option("-N,--bandwidth", backup.bandwidth_mib, "write limit in MiB/s");
+
+  absvc::cli::RestoreFlags restore;
+  auto* r = app.add_subcommand("restore", "restore one or more backup directories in parallel");
+  AddConnection(r, restore.conn);
+  AddCodec(r, restore.codec);
+  r->add_option("-d,--directory", restore.directories, "backup directories (comma-separated)")
+      ->delimiter(',')
+      ->required();
+  r->add_option("-n,--namespace", restore.ns,
+                "source,destination to restore into another namespace");
+  r->add_option("-w,--parallel", restore.parallel, "file readers")->capture_default_str();
+  r->add_option("--batch-size", restore.batch_size, "records per batch write")
+      ->capture_default_str();
+  r->add_option("--max-async-batches", restore.max_async_batches, "batches in flight per writer")
+      ->capture_default_str();
+  r->add_flag("--disable-batch-writes", restore.disable_batch_writes, "single-record writes");
+  r->add_flag("-r,--replace", restore.replace, "replace records instead of merging bins");
+  r->add_flag("-u,--unique", restore.unique, "only create records that do not exist");
+  r->add_flag("-g,--no-generation", restore.no_generation, "overwrite even newer records");
+  r->add_option("-l,--extra-ttl", restore.extra_ttl, "seconds added to every expiring record");
+  r->add_option("-s,--set", restore.sets, "sets to restore")->delimiter(',');
+  r->add_option("-B,--bin-list", restore.bins, "bins to restore")->delimiter(',');
+  r->add_option("-T,--tps", restore.tps, "records per second limit");
+  r->add_option("-N,--bandwidth", restore.bandwidth_mib, "read limit in MiB/s");
+  r->add_flag("-R,--no-records", restore.no_records, "only indexes and UDFs");
+  r->add_flag("-I,--no-indexes", restore.no_indexes, "without secondary indexes");
+  r->add_flag("--no-udfs", restore.no_udfs, "without UDFs");
+
+  std::vector<std::string> verify_dirs;
+  auto* v =
+      app.add_subcommand("verify", "check backups against their manifests and prove coverage");
+  v->add_option("directories", verify_dirs, "backup directories")->required();
+
+  absvc::cli::LoadFlags load;
+  auto* l = app.add_subcommand("load", "write test records (like asbench -w I)");
+  AddConnection(l, load.conn);
+  l->add_option("-n,--namespace", load.ns)->capture_default_str();
+  l->add_option("-s,--set", load.set)->capture_default_str();
+  l->add_option("-k,--records", load.records)->capture_default_str();
+  l->add_option("-o,--object-size", load.object_size, "bytes per record")->capture_default_str();
+  l->add_option("-w,--parallel", load.parallel)->capture_default_str();
+  l->add_option("--start-key", load.start_key)->capture_default_str();
+
+  absvc::cli::ConnectionFlags info_conn;
+  auto* i = app.add_subcommand("info", "nodes, objects per node, migrations");
+  AddConnection(i, info_conn);
+
+  absvc::cli::ConnectionFlags trunc_conn;
+  std::string trunc_ns, trunc_set;
+  auto* t = app.add_subcommand("truncate", "delete every record of a namespace or set");
+  AddConnection(t, trunc_conn);
+  t->add_option("-n,--namespace", trunc_ns)->required();
+  t->add_option("-s,--set", trunc_set);
+
+  CLI11_PARSE(app, argc, argv);
+  if (!absvc::SetLogLevel(log_level)) {
+    fprintf(stderr, "absctl: unknown --log-level '%s'\n", log_level.c_str());
+    return 2;
+  }
+  if (*b) return absvc::cli::Backup(backup);
+  if (*r) return absvc::cli::Restore(restore);
+  if (*v) return absvc::cli::Verify(verify_dirs);
+  if (*l) return absvc::cli::Load(load);
+  if (*i) return absvc::cli::Info(info_conn);
+  if (*t) return absvc::cli::Truncate(trunc_conn, trunc_ns, trunc_set);
+  return 2;
+}

@@ -1,0 +1,88 @@
+// absctl's commands. Each returns the process exit code: 0 success, 1 failure,
+// 2 bad usage, 3 (verify) an incomplete or overlapping backup set.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace absvc::cli {
+
+struct ConnectionFlags {
+  std::string hosts = "127.0.0.1:3000";
+  std::string user;
+  std::string password;
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_ca_path;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string cluster_name;
+};
+
+struct CodecFlags {
+  std::string compress;  // "", none, zstd
+  int compression_level = 0;
+  std::string encrypt;  // "", none, aes128, aes256
+  std::string encryption_key_file;
+  std::string encryption_key_env;
+};
+
+struct BackupFlags {
+  ConnectionFlags conn;
+  CodecFlags codec;
+  std::string ns;
+  std::string directory;
+  int parallel = 8;
+  std::vector<std::string> sets;
+  std::vector<std::string> bins;
+  std::string partition_list;
+  std::vector<std::string> node_list;
+  std::vector<uint32_t> rack_list;
+  std::string modified_after;
+  std::string modified_before;
+  bool no_records = false, no_indexes = false, no_udfs = false, compact = false;
+  uint64_t file_limit_mb = 250;
+  uint32_t records_per_second = 0;
+  uint64_t bandwidth_mib = 0;
+};
+
+struct RestoreFlags {
+  ConnectionFlags conn;
+  CodecFlags codec;
+  std::string ns;  // "src,dst" remaps
+  std::vector<std::string> directories;
+  int parallel = 8;
+  size_t batch_size = 128;
+  size_t max_async_batches = 16;
+  bool disable_batch_writes = false;
+  bool replace = false, unique = false, no_generation = false;
+  uint32_t extra_ttl = 0;
+  std::vector<std::string> sets;
+  std::vector<std::string> bins;
+  uint64_t tps = 0;
+  uint64_t bandwidth_mib = 0;
+  bool no_records = false, no_indexes = false, no_udfs = false;
+};
+
+struct LoadFlags {
+  ConnectionFlags conn;
+  std::string ns = "test";
+  std::string set = "testset";
+  uint64_t records = 100000;
+  uint64_t object_size = 1024;
+  int parallel = 8;
+  uint64_t start_key = 0;
+};
+
+int Backup(const BackupFlags& flags);
+int Restore(const RestoreFlags& flags);
+int Verify(const std::vector<std::string>& directories);
+int Load(const LoadFlags& flags);
+int Info(const ConnectionFlags& conn);
+int Truncate(const ConnectionFlags& conn, const std::string& ns, const std::string& set);
+
+// "2026-11-25T10:00:00Z", "2026-11-25_10:00:00" (UTC) or Unix milliseconds.
+bool ParseTimeToUnixNanos(const std::string& text, int64_t* out);
+
+}  // namespace absvc::cli

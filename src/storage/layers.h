@@ -1,0 +1,33 @@
+// Stream layers that stack on any Writer or Reader: zstd compression, AES-CTR encryption
+// and SHA-256 of the bytes that reach storage. A backup stacks them as
+// encoder -> zstd -> aes -> sha256 -> storage writer; a restore reads in reverse.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "storage/storage.h"
+
+namespace absvc::storage {
+
+// One zstd frame per object. `level` 0 means zstd's default.
+std::unique_ptr<Writer> NewZstdWriter(std::unique_ptr<Writer> inner, int level);
+std::unique_ptr<Reader> NewZstdReader(std::unique_ptr<Reader> inner, std::string name);
+
+// Counts and hashes what passes through; sha256_hex() is valid after Close().
+class HashingWriter : public Writer {
+ public:
+  explicit HashingWriter(std::unique_ptr<Writer> inner);
+  ~HashingWriter() override;
+  Status Write(std::string_view data) override;
+  Status Close() override;
+  uint64_t bytes_written() const override { return inner_->bytes_written(); }
+  const std::string& sha256_hex() const { return hex_; }
+
+ private:
+  std::unique_ptr<Writer> inner_;
+  void* ctx_;  // EVP_MD_CTX
+  std::string hex_;
+};
+
+}  // namespace absvc::storage

@@ -1,0 +1,212 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "storage/storage.h"
+
+namespace absvc::storage {
+
+namespace fs = std::filesystem;
+
+Status ValidateRelativePath(std::string_view path) {
+  if (path.empty()) return Status::InvalidArgument("empty storage path");
+  if (path[0] == '/')
+    return Status::InvalidArgument("storage path '" + std::string(path) + "' is absolute");
+  if (path.find('\0') != std::string_view::npos)
+    return Status::InvalidArgument("storage path has a NUL byte");
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view seg = path.substr(start, slash - start);
+    if (seg == "..") {
+      return Status::InvalidArgument("storage path '" + std::string(path) + "' leaves its root");
+    }
+    if (seg.empty() && slash != path.size()) {
+      return Status::InvalidArgument("storage path '" + std::string(path) +
+                                     "' has an empty segment");
+    }
+    start = slash + 1;
+  }
+  return Status::Ok();
+}
+
+Status Storage::PutAtomic(const std::string& path, std::string_view data) {
+  ABS_ASSIGN_OR_RETURN(auto w, OpenWriter(path));
+  ABS_RETURN_IF_ERROR(w->Write(data));
+  return w->Close();
+}
+
+Result<std::string> Storage::ReadAll(const std::string& path) {
+  ABS_ASSIGN_OR_RETURN(auto r, OpenReader(path));
+  std::string out;
+  char buf[1 << 16];
+  while (true) {
+    ABS_ASSIGN_OR_RETURN(size_t n, r->Read(buf, sizeof buf));
+    if (n == 0) return out;
+    out.append(buf, n);
+  }
+}
+
+namespace {
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status::Io(what + " " + path + ": " + std::strerror(errno));
+}
+
+class LocalWriter : public Writer {
+ public:
+  LocalWriter(int fd, std::string tmp, std::string final_path)
+      : fd_(fd), tmp_(std::move(tmp)), final_(std::move(final_path)) {}
+  ~LocalWriter() override {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      ::unlink(tmp_.c_str());  // never published
+    }
+  }
+  Status Write(std::string_view data) override {
+    if (fd_ < 0) return Status::Internal("write after close of " + final_);
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Errno("cannot write", final_);
+      done += static_cast<size_t>(n);
+    }
+    written_ += data.size();
+    return Status::Ok();
+  }
+  Status Close() override {
+    if (fd_ < 0) return Status::Ok();
+    if (::fsync(fd_) != 0) return Errno("cannot sync", final_);
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) {
+      ::unlink(tmp_.c_str());
+      return Errno("cannot close", final_);
+    }
+    if (::rename(tmp_.c_str(), final_.c_str()) != 0) {
+      ::unlink(tmp_.c_str());
+      return Errno("cannot publish", final_);
+    }
+    return Status::Ok();
+  }
+  uint64_t bytes_written() const override { return written_; }
+
+ private:
+  int fd_;
+  std::string tmp_, final_;
+  uint64_t written_ = 0;
+};
+
+class LocalReader : public Reader {
+ public:
+  LocalReader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~LocalReader() override { ::close(fd_); }
+  Result<size_t> Read(char* buf, size_t n) override {
+    while (true) {
+      ssize_t r = ::read(fd_, buf, n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Errno("cannot read", path_);
+      return static_cast<size_t>(r);
+    }
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+// Names of in-progress writes; List never shows them.
+constexpr std::string_view kTempMarker = ".abs-partial-";
+
+class LocalStorage : public Storage {
+ public:
+  explicit LocalStorage(fs::path root) : root_(std::move(root)) {}
+
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
+    if (!prefix.empty()) ABS_RETURN_IF_ERROR(ValidateRelativePath(prefix));
+    std::vector<ObjectInfo> out;
+    fs::path start = root_ / prefix;
+    std::error_code ec;
+    if (!fs::exists(start, ec)) return out;
+    if (fs::is_regular_file(start, ec)) {
+      out.push_back({prefix, fs::file_size(start, ec)});
+      return out;
+    }
+    for (auto it = fs::recursive_directory_iterator(start, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file()) continue;
+      std::string rel = fs::relative(it->path(), root_).generic_string();
+      if (rel.find(kTempMarker) != std::string::npos) continue;
+      out.push_back({rel, it->file_size()});
+    }
+    if (ec) return Status::Io("cannot list " + start.string() + ": " + ec.message());
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+    return out;
+  }
+
+  Result<std::unique_ptr<Reader>> OpenReader(const std::string& path) override {
+    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+    std::string full = (root_ / path).string();
+    int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return Status::NotFound(full + " does not exist");
+      return Errno("cannot open", full);
+    }
+    return std::unique_ptr<Reader>(new LocalReader(fd, full));
+  }
+
+  Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) override {
+    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+    fs::path full = root_ / path;
+    std::error_code ec;
+    fs::create_directories(full.parent_path(), ec);
+    if (ec) return Status::Io("cannot create " + full.parent_path().string() + ": " + ec.message());
+    fs::permissions(full.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    std::string tmp = full.string() + std::string(kTempMarker) + std::to_string(rng());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Errno("cannot create", tmp);
+    return std::unique_ptr<Writer>(new LocalWriter(fd, tmp, full.string()));
+  }
+
+  Status Remove(const std::string& path) override {
+    ABS_RETURN_IF_ERROR(
+        ValidateRelativePath(path.back() == '/' ? path.substr(0, path.size() - 1) : path));
+    std::error_code ec;
+    fs::remove_all(root_ / path, ec);
+    if (ec) return Status::Io("cannot remove " + (root_ / path).string() + ": " + ec.message());
+    return Status::Ok();
+  }
+
+  Result<bool> Exists(const std::string& path) override {
+    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+    std::error_code ec;
+    return fs::exists(root_ / path, ec);
+  }
+
+  std::string Describe() const override { return root_.string(); }
+
+ private:
+  fs::path root_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> OpenLocalStorage(const std::string& root) {
+  if (root.empty()) return Status::InvalidArgument("local storage needs a path");
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return Status::Io("cannot create storage directory " + root + ": " + ec.message());
+  if (!fs::is_directory(root, ec)) return Status::Io(root + " is not a directory");
+  return std::unique_ptr<Storage>(new LocalStorage(fs::path(root)));
+}
+
+}  // namespace absvc::storage

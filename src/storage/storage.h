@@ -1,0 +1,61 @@
+// The storage seam: every backup byte goes through a Storage, so local disk, S3, GCS,
+// Azure and test doubles are interchangeable. Paths are relative, '/'-separated, and never
+// contain "..". A writer's object becomes visible only when Close() succeeds, so a crash
+// or a failed write never leaves a half-written file looking complete.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace absvc::storage {
+
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  virtual Status Write(std::string_view data) = 0;
+  // Flushes and publishes the object. After Close, no more writes.
+  virtual Status Close() = 0;
+  // Bytes handed to the layer below (after compression and encryption when stacked).
+  virtual uint64_t bytes_written() const = 0;
+};
+
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // Reads up to n bytes; 0 at the end.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
+struct ObjectInfo {
+  std::string path;  // relative to the storage root
+  uint64_t size = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  // Every object under `prefix` (recursively), sorted by path.
+  virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
+  virtual Result<std::unique_ptr<Reader>> OpenReader(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) = 0;
+  // Removes one object, or everything under a prefix ending in '/'.
+  virtual Status Remove(const std::string& path) = 0;
+  // Writes a small object in one step, atomically.
+  virtual Status PutAtomic(const std::string& path, std::string_view data);
+  virtual Result<std::string> ReadAll(const std::string& path);
+  virtual Result<bool> Exists(const std::string& path) = 0;
+  virtual std::string Describe() const = 0;
+};
+
+// Files under `root` (created 0700); objects are files (0600).
+Result<std::unique_ptr<Storage>> OpenLocalStorage(const std::string& root);
+
+// Rejects absolute paths, "..", empty segments and NUL.
+Status ValidateRelativePath(std::string_view path);
+
+}  // namespace absvc::storage
