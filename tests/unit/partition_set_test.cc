@@ -1,0 +1,91 @@
+#include <gtest/gtest.h>
+
+#include "backup/backup_metadata.h"
+#include "backup/partition_set.h"
+#include "backup/slice.h"
+
+namespace absvc::backup {
+namespace {
+
+TEST(PartitionSet, ParsesAbsPartitionLists) {
+  auto s = PartitionSet::ParseList("0,100-50");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->Count(), 51u);
+  EXPECT_TRUE(s->Contains(0));
+  EXPECT_TRUE(s->Contains(149));
+  EXPECT_FALSE(s->Contains(150));
+  EXPECT_EQ(s->ToList(), "0,100-50");
+  EXPECT_EQ(PartitionSet::ParseList("4095")->Count(), 1u);
+  EXPECT_EQ(PartitionSet::ParseList("0-4096")->Count(), 4096u);
+  EXPECT_EQ(PartitionSet::All().ToList(), "0-4096");
+}
+
+TEST(PartitionSet, RejectsBadListsWithTheEntry) {
+  for (const char* bad : {"", "4096", "0-0", "4000-97", "x", "1-", "-1", "1,1", "0-10,5", "1.5"}) {
+    auto s = PartitionSet::ParseList(bad);
+    EXPECT_FALSE(s.ok()) << bad;
+  }
+  EXPECT_NE(PartitionSet::ParseList("10,4000-200").status().message().find("'4000-200'"),
+            std::string::npos);
+}
+
+TEST(PartitionSet, SplitsEvenlyAndUnionsDetectGapsAndOverlaps) {
+  auto parts = PartitionSet::All().Split(3);
+  ASSERT_EQ(parts.size(), 3u);
+  PartitionSet u;
+  for (const auto& p : parts) {
+    EXPECT_NEAR(static_cast<double>(p.Count()), 4096.0 / 3, 1);
+    EXPECT_TRUE((u & p).empty());
+    u = u | p;
+  }
+  EXPECT_EQ(u, PartitionSet::All());
+  EXPECT_EQ(PartitionSet::ParseList("5-3")->Split(10).size(), 3u);
+  EXPECT_EQ(PartitionSet::ParseList("0-10")->Complement().ToList(), "10-4086");
+}
+
+TEST(Slice, KindsAreMutuallyExclusive) {
+  Slice s;
+  s.partition_list = "0-10";
+  s.nodes = {"a:3000"};
+  EXPECT_FALSE(s.Validate().ok());
+  Slice dup;
+  dup.racks = {1, 1};
+  EXPECT_FALSE(dup.Validate().ok());
+  Slice ok;
+  ok.nodes = {"BB9", "h:3001"};
+  EXPECT_TRUE(ok.Validate().ok());
+  EXPECT_EQ(ok.Describe(), "node-list BB9,h:3001");
+}
+
+TEST(Metadata, WritesAbsFieldsAndReadsThemBack) {
+  BackupResult r;
+  r.ns = "test";
+  r.created_unix_ms = 1764000000123;
+  r.finished_unix_ms = 1764000005456;
+  r.record_count = 1000;
+  r.byte_count = 123456;
+  r.files = {{"0_test_1.asb", 123456, std::string(64, 'a'), 1000}};
+  r.codec.compression = storage::Compression::kZstd;
+  r.partitions = *PartitionSet::ParseList("0-100");
+  std::string yaml = FormatMetadataYaml(r);
+  EXPECT_EQ(yaml,
+            "created: 2025-11-24T16:00:00.123Z\nfinished: 2025-11-24T16:00:05.456Z\n"
+            "from: 0001-01-01T00:00:00Z\nnamespace: test\nrecord-count: 1000\n"
+            "byte-count: 123456\nfile-count: 1\nsecondary-index-count: 0\nudf-count: 0\n"
+            "compression: ZSTD\nencryption: NONE\n");
+  auto m = ParseMetadataYaml(yaml);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->record_count, 1000u);
+  EXPECT_EQ(m->compression, "ZSTD");
+  auto manifest = ParseManifestJson(FormatManifestJson(r));
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  EXPECT_EQ(manifest->partitions, r.partitions);
+  ASSERT_EQ(manifest->files.size(), 1u);
+  EXPECT_EQ(manifest->files[0].sha256, std::string(64, 'a'));
+  EXPECT_FALSE(ParseManifestJson("{").ok());
+  EXPECT_FALSE(ParseManifestJson("{\"format\":\"other\"}").ok());
+  EXPECT_FALSE(ParseMetadataYaml("- a list").ok());
+}
+
+}  // namespace
+}  // namespace absvc::backup
