@@ -19,8 +19,9 @@ namespace fs = std::filesystem;
 class StorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("abs-storage-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = fs::temp_directory_path() /
+            ("abs-storage-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     auto s = OpenLocalStorage(root_.string());
     ASSERT_TRUE(s.ok());
@@ -43,7 +44,8 @@ TEST_F(StorageTest, WritesBecomeVisibleOnlyWhenClosed) {
   EXPECT_EQ((*list)[0].path, "a/b/file.asb");
   EXPECT_EQ((*list)[0].size, 5u);
   EXPECT_EQ(*storage_->ReadAll("a/b/file.asb"), "hello");
-  EXPECT_EQ(fs::status(root_ / "a/b/file.asb").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::status(root_ / "a/b/file.asb").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
   {
     auto abandoned = storage_->OpenWriter("a/gone.asb");
     ASSERT_TRUE((*abandoned)->Write("partial").ok());
@@ -64,7 +66,8 @@ TEST_F(StorageTest, RejectsPathsThatLeaveTheRoot) {
 std::string RandomText(size_t n) {
   std::mt19937 rng(7);
   std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>('a' + rng() % 8);  // compressible
+  for (auto& c : s)
+    c = static_cast<char>('a' + rng() % 8);  // compressible
   return s;
 }
 
@@ -87,12 +90,14 @@ TEST_P(CodecTest, RoundTripsThroughEveryCombination) {
   CodecOptions c;
   int mode = GetParam();
   c.compression = mode & 1 ? Compression::kZstd : Compression::kNone;
-  c.encryption = mode & 2 ? Encryption::kAes128 : (mode & 4 ? Encryption::kAes256 : Encryption::kNone);
+  c.encryption =
+      mode & 2 ? Encryption::kAes128 : (mode & 4 ? Encryption::kAes256 : Encryption::kNone);
   c.key = std::string(c.encryption == Encryption::kAes128 ? 16 : 32, '\x5a');
   std::string text = RandomText(300000);
   HashingWriter* hash = nullptr;
   auto w = EncodeWriter(*storage_->OpenWriter("f.asb"), c, &hash);
-  for (size_t off = 0; off < text.size(); off += 7777) ASSERT_TRUE(w->Write(text.substr(off, 7777)).ok());
+  for (size_t off = 0; off < text.size(); off += 7777)
+    ASSERT_TRUE(w->Write(text.substr(off, 7777)).ok());
   ASSERT_TRUE(w->Close().ok());
   auto size = (*storage_->List("f.asb"))[0].size;
   EXPECT_EQ(hash->bytes_written(), size);
@@ -105,7 +110,8 @@ TEST_P(CodecTest, RoundTripsThroughEveryCombination) {
   }
   for (size_t chunk : {1u, 100u, 65536u}) {
     Status st;
-    std::string back = ReadThrough(DecodeReader(*storage_->OpenReader("f.asb"), c, "f.asb"), chunk, &st);
+    std::string back =
+        ReadThrough(DecodeReader(*storage_->OpenReader("f.asb"), c, "f.asb"), chunk, &st);
     ASSERT_TRUE(st.ok()) << st.ToString();
     EXPECT_EQ(back, text);
   }
@@ -128,7 +134,8 @@ TEST_F(StorageTest, AesFileStartsWithTheEncryptedCounterBeforeTheFirstBlock) {
   unsigned char iv[16];
   int n = 0;
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  EVP_DecryptInit_ex(ctx, EVP_aes_128_ecb(), nullptr, reinterpret_cast<const unsigned char*>(key.data()), nullptr);
+  EVP_DecryptInit_ex(ctx, EVP_aes_128_ecb(), nullptr,
+                     reinterpret_cast<const unsigned char*>(key.data()), nullptr);
   EVP_CIPHER_CTX_set_padding(ctx, 0);
   EVP_DecryptUpdate(ctx, iv, &n, reinterpret_cast<const unsigned char*>(file.data()), 16);
   EVP_CIPHER_CTX_free(ctx);
@@ -136,7 +143,8 @@ TEST_F(StorageTest, AesFileStartsWithTheEncryptedCounterBeforeTheFirstBlock) {
   }
   std::string out(48, '\0');
   ctx = EVP_CIPHER_CTX_new();
-  EVP_DecryptInit_ex(ctx, EVP_aes_128_ctr(), nullptr, reinterpret_cast<const unsigned char*>(key.data()), iv);
+  EVP_DecryptInit_ex(ctx, EVP_aes_128_ctr(), nullptr,
+                     reinterpret_cast<const unsigned char*>(key.data()), iv);
   EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &n,
                     reinterpret_cast<const unsigned char*>(file.data() + 16), 48);
   EVP_CIPHER_CTX_free(ctx);

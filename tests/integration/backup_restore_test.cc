@@ -1,0 +1,377 @@
+// Backup and restore engines end to end on abs-devcluster processes: a whole-namespace
+// backup and two node-list slices taken at the same time, verify of the pair and of one
+// slice alone, truncate, a parallel restore, and every record compared bin for bin.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "backup/backup_job.h"
+#include "backup/verify.h"
+#include "client/client.h"
+#include "common/bytes.h"
+#include "common/cltime.h"
+#include "restore/restore_job.h"
+#include "storage/storage.h"
+#include "test_cluster.h"
+
+namespace absvc {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::DevClusterArgs;
+using testing::TestCluster;
+
+uint64_t RoundTripRecords() {
+  const char* n = std::getenv("ABS_ROUNDTRIP_RECORDS");
+  return n ? std::strtoull(n, nullptr, 10) : 1000000;
+}
+
+// Record i: an integer bin, a 1 KiB payload derived from i, and every tenth a TTL.
+std::string Payload(uint64_t i) {
+  std::string p(1024, static_cast<char>('a' + i % 26));
+  std::memcpy(p.data(), &i, sizeof i);
+  return p;
+}
+
+Status Load(client::Client& c, const std::string& set, uint64_t n) {
+  std::atomic<uint64_t> next{0};
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  Status first;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::vector<client::BatchWriteRecord> batch;
+      for (uint64_t from = next.fetch_add(500); from < n; from = next.fetch_add(500)) {
+        batch.clear();
+        for (uint64_t i = from; i < std::min(n, from + 500); ++i) {
+          client::BatchWriteRecord r;
+          r.key =
+              client::Key::FromUserKey("test", set, client::Value::Int(static_cast<int64_t>(i)));
+          r.send_key = true;
+          r.ttl = i % 10 == 0 ? static_cast<uint32_t>(3600 + i % 100) : client::kTtlNeverExpire;
+          r.AddBin({"i", client::Value::Int(static_cast<int64_t>(i))});
+          r.AddBin({"payload", client::Value::Blob(Payload(i))});
+          batch.push_back(std::move(r));
+        }
+        Status st = c.BatchWrite(batch);
+        for (const auto& r : batch) {
+          if (st.ok() && r.result != 0) st = Status::Server(r.result, "load");
+        }
+        if (!st.ok()) {
+          std::lock_guard lock(mu);
+          first = st;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  return first;
+}
+
+struct Snapshot {
+  uint16_t generation;
+  uint32_t void_time;
+};
+
+// Every record of the namespace, checked against the generator; returns digest -> meta.
+std::map<std::string, Snapshot> ScanAndCheck(client::Client& c, uint64_t* count, uint64_t* bad) {
+  std::map<std::string, Snapshot> out;
+  std::mutex mu;
+  client::ScanRequest req;
+  req.ns = "test";
+  auto cursors = client::CursorsForRange(0, 4096);
+  Status st = c.ScanPartitions(req, cursors, [&](const client::ScanRecordView& r) {
+    bool ok = r.user_key.size() == 9 && r.bins->size() == 2;
+    if (ok) {
+      int64_t i = static_cast<int64_t>(LoadU64BE(r.user_key.data() + 1));
+      for (const auto& b : *r.bins) {
+        if (b.name == "i")
+          ok = ok && b.value.size() == 8 && static_cast<int64_t>(LoadU64BE(b.value.data())) == i;
+        if (b.name == "payload") ok = ok && b.value == Payload(static_cast<uint64_t>(i));
+      }
+      ok = ok && ((i % 10 == 0) == (r.void_time != 0));
+    }
+    std::lock_guard lock(mu);
+    if (!ok) ++*bad;
+    out[std::string(reinterpret_cast<const char*>(r.digest), 20)] = {r.generation, r.void_time};
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  *count = out.size();
+  return out;
+}
+
+class BackupRestoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const char* h = std::getenv("ABS_TEST_HOSTS"); h && *h) {
+      GTEST_SKIP() << "these tests truncate the namespace and stop nodes: devcluster only";
+    }
+    dir_ = fs::temp_directory_path() /
+           ("abs-br-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<storage::Storage> Store(const std::string& name) {
+    auto s = storage::OpenLocalStorage((dir_ / name).string());
+    EXPECT_TRUE(s.ok());
+    return std::move(s).value();
+  }
+  fs::path dir_;
+};
+
+TEST_F(BackupRestoreTest, ParallelNodeSlicesTogetherRestoreEveryRecord) {
+  const uint64_t n = RoundTripRecords();
+  DevClusterArgs args;
+  args.extra = {"--racks", "1,2,3", "--namespace", "test:rf=2"};
+  auto tc = TestCluster::StartDevCluster(args);
+  ASSERT_TRUE(tc.ok()) << tc.status().ToString();
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto& c = **client;
+  ASSERT_TRUE(Load(c, "rt", n).ok());
+  uint64_t before_count = 0, bad = 0;
+  auto before = ScanAndCheck(c, &before_count, &bad);
+  ASSERT_EQ(before_count, n);
+  ASSERT_EQ(bad, 0u);
+
+  // A whole-namespace backup, and two node-list slices at the same time.
+  auto whole_store = Store("whole"), a_store = Store("slice-a"), b_store = Store("slice-b");
+  backup::BackupOptions whole;
+  whole.ns = "test";
+  whole.parallel = 4;
+  whole.file_limit_bytes = std::max<uint64_t>(1 << 20, n * 1400 / 12);  // about 3 files per worker
+  auto whole_result = backup::RunBackup(c, *whole_store, whole);
+  ASSERT_TRUE(whole_result.ok()) << whole_result.status().ToString();
+  EXPECT_EQ(whole_result->record_count, n);
+  EXPECT_GT(whole_result->files.size(), 4u) << "files rotate at the file limit";
+
+  const auto& nodes = (*tc)->nodes();
+  backup::BackupOptions a = whole, b = whole;
+  a.slice.nodes = {"127.0.0.1:" + std::to_string(nodes[0].port)};
+  b.slice.nodes = {nodes[1].id, "127.0.0.1:" + std::to_string(nodes[2].port)};
+  a.codec.compression = storage::Compression::kZstd;
+  b.codec.compression = storage::Compression::kZstd;
+  Result<backup::BackupResult> ra = Status::Internal("not run"), rb = Status::Internal("not run");
+  std::thread ta([&] { ra = backup::RunBackup(c, *a_store, a); });
+  std::thread tb([&] { rb = backup::RunBackup(c, *b_store, b); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(ra.ok()) << ra.status().ToString();
+  ASSERT_TRUE(rb.ok()) << rb.status().ToString();
+  EXPECT_EQ(ra->record_count + rb->record_count, n);
+  EXPECT_TRUE((ra->partitions & rb->partitions).empty());
+
+  auto pair = backup::Verify({{a_store.get(), ""}, {b_store.get(), ""}});
+  ASSERT_TRUE(pair.ok());
+  EXPECT_TRUE(pair->complete()) << pair->Format();
+  auto alone = backup::Verify({{a_store.get(), ""}});
+  ASSERT_TRUE(alone.ok());
+  EXPECT_FALSE(alone->complete());
+  EXPECT_NE(alone->Format().find("gaps"), std::string::npos) << alone->Format();
+  auto overlap =
+      backup::Verify({{a_store.get(), ""}, {b_store.get(), ""}, {whole_store.get(), ""}});
+  EXPECT_NE(overlap->Format().find("overlaps"), std::string::npos);
+  EXPECT_FALSE(overlap->complete());
+
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+  uint64_t empty_count = 0;
+  ScanAndCheck(c, &empty_count, &bad);
+  ASSERT_EQ(empty_count, 0u);
+
+  // Restore both slices at the same time.
+  restore::RestoreOptions ro;
+  ro.directories = {""};
+  ro.parallel = 4;
+  ro.codec.compression = storage::Compression::kZstd;
+  restore::RestoreCounters counters;
+  Status sa, sb;
+  std::thread xa([&] { sa = restore::RunRestore(c, *a_store, ro, counters); });
+  std::thread xb([&] { sb = restore::RunRestore(c, *b_store, ro, counters); });
+  xa.join();
+  xb.join();
+  ASSERT_TRUE(sa.ok()) << sa.ToString();
+  ASSERT_TRUE(sb.ok()) << sb.ToString();
+  EXPECT_EQ(counters.read.load(), n);
+  EXPECT_EQ(counters.inserted.load(), n);
+  EXPECT_EQ(counters.read.load(), counters.inserted + counters.existed + counters.fresher +
+                                      counters.skipped + counters.expired + counters.ignored);
+
+  uint64_t after_count = 0;
+  bad = 0;
+  auto after = ScanAndCheck(c, &after_count, &bad);
+  EXPECT_EQ(after_count, n);
+  EXPECT_EQ(bad, 0u) << "every record equal bin for bin";
+  uint64_t meta_mismatch = 0;
+  for (const auto& [digest, snap] : before) {
+    auto it = after.find(digest);
+    if (it == after.end() || it->second.generation != snap.generation ||
+        (snap.void_time == 0) != (it->second.void_time == 0) ||
+        std::llabs(static_cast<long long>(it->second.void_time) - snap.void_time) > 2) {
+      ++meta_mismatch;
+    }
+  }
+  EXPECT_EQ(meta_mismatch, 0u) << "generation and TTL within 2 s";
+
+  // Restoring again changes nothing: the cluster's generation is not older.
+  restore::RestoreCounters again;
+  restore::RestoreOptions plain = ro;
+  plain.codec = {};
+  ASSERT_TRUE(restore::RunRestore(c, *whole_store, plain, again).ok());
+  EXPECT_EQ(again.fresher.load(), n);
+}
+
+TEST_F(BackupRestoreTest, ANodeStoppedMidBackupLosesNothing) {
+  DevClusterArgs args;
+  args.extra = {"--namespace", "test:rf=2"};
+  auto tc = TestCluster::StartDevCluster(args);
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  const uint64_t n = 30000;
+  ASSERT_TRUE(Load(**client, "loss", n).ok());
+  auto store = Store("b");
+  backup::BackupOptions o;
+  o.ns = "test";
+  o.parallel = 4;
+  o.records_per_second = 60000;  // about half a second, so the stop lands mid-backup
+  backup::BackupProgress progress;
+  std::thread stopper([&] {
+    while (progress.records.load() < n / 4)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    (void)(*tc)->RawInfo(0, "dev-fault:cmd=stop;node=" + (*tc)->nodes()[1].id);
+  });
+  auto r = backup::RunBackup(**client, *store, o, &progress);
+  stopper.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->record_count, n);
+  EXPECT_LT(progress.records.load(), n + 1);
+  auto v = backup::Verify({{store.get(), ""}});
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->complete()) << v->Format();
+  EXPECT_EQ((*client)->Nodes().size(), 2u);
+}
+
+TEST_F(BackupRestoreTest, DamagedFilesWrongKeysAndWrongSettingsFailClearly) {
+  auto tc = TestCluster::StartDevCluster({});
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE(Load(**client, "dmg", 3000).ok());
+  auto store = Store("enc");
+  backup::BackupOptions o;
+  o.ns = "test";
+  o.parallel = 2;
+  o.codec.compression = storage::Compression::kZstd;
+  o.codec.encryption = storage::Encryption::kAes128;
+  o.codec.key = std::string(16, 'K');
+  ASSERT_TRUE(backup::RunBackup(**client, *store, o).ok());
+  auto run = [&](storage::Storage& s, storage::CodecOptions codec) {
+    restore::RestoreOptions ro;
+    ro.directories = {""};
+    ro.codec = codec;
+    restore::RestoreCounters counters;
+    return restore::RunRestore(**client, s, ro, counters);
+  };
+  storage::CodecOptions wrong_key = o.codec;
+  wrong_key.key = std::string(16, 'X');
+  Status st = run(*store, wrong_key);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(".asb"), std::string::npos) << st.ToString();
+  storage::CodecOptions none;
+  st = run(*store, none);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("compression is ZSTD"), std::string::npos) << st.ToString();
+
+  // A plain backup with one file cut short and another altered.
+  auto plain = Store("plain");
+  backup::BackupOptions p;
+  p.ns = "test";
+  p.parallel = 2;
+  auto pr = backup::RunBackup(**client, *plain, p);
+  ASSERT_TRUE(pr.ok());
+  ASSERT_GE(pr->files.size(), 2u);
+  fs::path f0 = dir_ / "plain" / pr->files[0].name;
+  fs::resize_file(f0, fs::file_size(f0) - 100);
+  st = run(*plain, none);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(pr->files[0].name), std::string::npos) << st.ToString();
+  auto v = backup::Verify({{plain.get(), ""}});
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->complete());
+  EXPECT_NE(v->Format().find(pr->files[0].name), std::string::npos) << v->Format();
+  fs::path f1 = dir_ / "plain" / pr->files[1].name;
+  {
+    std::fstream f(f1, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    f.put('\x07');
+  }
+  v = backup::Verify({{plain.get(), ""}});
+  EXPECT_NE(v->Format().find(pr->files[1].name + " does not match its SHA-256"), std::string::npos)
+      << v->Format();
+}
+
+TEST_F(BackupRestoreTest, IndexesUdfsAndIncrementalBackups) {
+  auto tc = TestCluster::StartDevCluster({});
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  auto& c = **client;
+  ASSERT_TRUE(Load(c, "inc", 1000).ok());
+  EXPECT_EQ(*c.InfoAny("sindex-create:namespace=test;indexname=idx_i;set=inc;bin=i;type=numeric"),
+            "ok");
+  EXPECT_EQ(*c.InfoAny("udf-put:filename=f.lua;content=cmV0dXJuIDE=;content-len=12;udf-type=LUA"),
+            "ok");
+  auto full_store = Store("full");
+  backup::BackupOptions full;
+  full.ns = "test";
+  auto fr = backup::RunBackup(c, *full_store, full);
+  ASSERT_TRUE(fr.ok());
+  EXPECT_EQ(fr->sindex_count, 1u);
+  EXPECT_EQ(fr->udf_count, 1u);
+  int64_t t = UnixNowNanos();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(c.Put(client::Key::FromUserKey("test", "inc", client::Value::Int(5)),
+                    {{"i", client::Value::Int(-5)}})
+                  .ok());
+  auto inc_store = Store("incr");
+  backup::BackupOptions inc = full;
+  inc.modified_after_unix_ns = t;
+  inc.no_indexes = inc.no_udfs = true;
+  auto ir = backup::RunBackup(c, *inc_store, inc);
+  ASSERT_TRUE(ir.ok());
+  EXPECT_EQ(ir->record_count, 1u);
+  EXPECT_NE(full_store->ReadAll("metadata.yaml")->find("from: 0001-01-01T00:00:00Z"),
+            std::string::npos);
+  EXPECT_EQ(inc_store->ReadAll("metadata.yaml")->find("from: 0001-01-01"), std::string::npos);
+
+  EXPECT_EQ(*c.InfoAny("sindex-delete:namespace=test;indexname=idx_i"), "ok");
+  EXPECT_EQ(*c.InfoAny("udf-remove:filename=f.lua"), "ok");
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+  restore::RestoreOptions ro;
+  ro.directories = {""};
+  restore::RestoreCounters counters;
+  ASSERT_TRUE(restore::RunRestore(c, *full_store, ro, counters).ok());
+  EXPECT_EQ(counters.index_count.load(), 1u);
+  EXPECT_EQ(counters.udf_count.load(), 1u);
+  EXPECT_NE(c.InfoAny("sindex-list")->find("indexname=idx_i"), std::string::npos);
+  EXPECT_NE(c.InfoAny("udf-list")->find("filename=f.lua"), std::string::npos);
+  restore::RestoreCounters inc_counters;
+  ASSERT_TRUE(restore::RunRestore(c, *inc_store, ro, inc_counters).ok());
+  auto rec = c.Get(client::Key::FromUserKey("test", "inc", client::Value::Int(5)));
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->bins[0].value, client::Value::Int(-5)) << "the incremental's newer record wins";
+}
+
+}  // namespace
+}  // namespace absvc
