@@ -15,12 +15,11 @@
 namespace absvc::restore {
 namespace {
 
-// Feeds the decoder from a storage reader, counting stored bytes and honouring bandwidth.
-class CountingSource : public asb::ByteSource {
+// Feeds the decoder from a storage reader, honouring the bandwidth limit.
+class ThrottledSource : public asb::ByteSource {
  public:
-  CountingSource(std::unique_ptr<storage::Reader> reader, RestoreCounters& counters,
-                 RateLimiter& bandwidth)
-      : reader_(std::move(reader)), counters_(counters), bandwidth_(bandwidth) {}
+  ThrottledSource(std::unique_ptr<storage::Reader> reader, RateLimiter& bandwidth)
+      : reader_(std::move(reader)), bandwidth_(bandwidth) {}
   Result<size_t> Read(char* buf, size_t n) override {
     ABS_ASSIGN_OR_RETURN(size_t k, reader_->Read(buf, n));
     bandwidth_.Acquire(k);
@@ -29,7 +28,6 @@ class CountingSource : public asb::ByteSource {
 
  private:
   std::unique_ptr<storage::Reader> reader_;
-  RestoreCounters& counters_;
   RateLimiter& bandwidth_;
 };
 
@@ -52,7 +50,7 @@ class FileRestorer {
     ABS_ASSIGN_OR_RETURN(auto stored, storage_.OpenReader(file.path));
     counters_.bytes += file.size;
     auto reader = storage::DecodeReader(std::move(stored), o_.codec, file.path);
-    asb::Decoder decoder(std::make_unique<CountingSource>(std::move(reader), counters_, bandwidth_),
+    asb::Decoder decoder(std::make_unique<ThrottledSource>(std::move(reader), bandwidth_),
                          file.path);
     ABS_RETURN_IF_ERROR(decoder.ReadHeader());
     asb::DecodedRecord rec;
