@@ -2,6 +2,7 @@
 // and digesting keys. Run by `make bench`.
 #include <benchmark/benchmark.h>
 
+#include "common/base64.h"
 #include "wire/digest.h"
 #include "wire/message.h"
 #include "wire/particle.h"
@@ -63,6 +64,19 @@ void BM_ComputeDigest(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ComputeDigest);
+
+void BM_Base64Encode1KiB(benchmark::State& state) {
+  std::string in(1024, '\x5a'), out;
+  for (size_t i = 0; i < in.size(); ++i)
+    in[i] = static_cast<char>(i * 131);
+  for (auto _ : state) {
+    out.clear();
+    absvc::Base64EncodeAppend(in, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * in.size()));
+}
+BENCHMARK(BM_Base64Encode1KiB);
 
 }  // namespace
 

@@ -8,3 +8,6 @@ echo "== wire (median of 5)"
 
 echo "== client: batch writes and full scans of 1M x 1 KiB on a 3-node devcluster (BENCH_RECORDS overrides)"
 ABS_ROOT="$(cd "$(dirname "$0")/.." && pwd)" "$bin/client_bench"
+
+echo "== backup and restore: 1M x 1 KiB on a 3-node devcluster, with and without zstd and AES"
+"$bin/backup_bench"

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace absvc {
 namespace {
@@ -24,6 +25,16 @@ size_t Base64EncodedSize(size_t n) {
   return (n + 2) / 3 * 4;
 }
 
+// Two output characters for every 12-bit value: one table lookup per 12 input bits.
+struct PairTable {
+  std::array<std::array<char, 2>, 4096> pairs{};
+  constexpr PairTable() {
+    for (int i = 0; i < 4096; ++i)
+      pairs[static_cast<size_t>(i)] = {kAlphabet[i >> 6], kAlphabet[i & 63]};
+  }
+};
+constexpr PairTable kPairs;
+
 void Base64EncodeAppend(std::string_view bytes, std::string& out) {
   size_t start = out.size();
   out.resize(start + Base64EncodedSize(bytes.size()));
@@ -32,10 +43,9 @@ void Base64EncodeAppend(std::string_view bytes, std::string& out) {
   size_t n = bytes.size(), i = 0;
   for (; i + 3 <= n; i += 3) {
     uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-    *o++ = kAlphabet[v >> 18];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = kAlphabet[(v >> 6) & 63];
-    *o++ = kAlphabet[v & 63];
+    std::memcpy(o, kPairs.pairs[v >> 12].data(), 2);
+    std::memcpy(o + 2, kPairs.pairs[v & 4095].data(), 2);
+    o += 4;
   }
   if (i < n) {
     uint32_t v = uint32_t{in[i]} << 16;

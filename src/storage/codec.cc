@@ -191,7 +191,9 @@ std::unique_ptr<Writer> EncodeWriter(std::unique_ptr<Writer> stored, const Codec
   std::unique_ptr<Writer> w = std::move(hashing);
   if (codec.encryption != Encryption::kNone) w = NewAesCtrWriter(std::move(w), codec.key);
   if (codec.compression == Compression::kZstd)
-    w = NewZstdWriter(std::move(w), codec.compression_level);
+    // Level 0 means "default", which ABS maps to zstd's fastest setting: backups are
+    // throughput-bound, and level 1 already removes most of the .asb text's redundancy.
+    w = NewZstdWriter(std::move(w), codec.compression_level == 0 ? 1 : codec.compression_level);
   return w;
 }
 

@@ -1,0 +1,159 @@
+// Backup and restore throughput on a 3-node abs-devcluster, every figure from one run:
+// N x 1 KiB records (BENCH_RECORDS, default 1M), backups with and without zstd and AES,
+// each as a ratio of the client's bare scan in the same run, restores of each, and the
+// peak memory of this process.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "backup/backup_job.h"
+#include "client/client.h"
+#include "restore/restore_job.h"
+#include "storage/storage.h"
+#include "tests/integration/test_cluster.h"
+
+using namespace absvc;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+double Secs(Clock::time_point a) {
+  return std::chrono::duration<double>(Clock::now() - a).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+long PeakRssMb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024;
+}
+
+}  // namespace
+
+int main() {
+  const uint64_t n = std::getenv("BENCH_RECORDS")
+                         ? std::strtoull(std::getenv("BENCH_RECORDS"), nullptr, 10)
+                         : 1000000;
+  const int runs = std::getenv("BENCH_RUNS") ? std::atoi(std::getenv("BENCH_RUNS")) : 3;
+  testing::DevClusterArgs args;
+  args.extra = {"--namespace", "test:rf=1"};
+  auto tc = testing::TestCluster::StartDevCluster(args);
+  if (!tc.ok()) return std::fprintf(stderr, "%s\n", tc.status().ToString().c_str()), 1;
+  auto client = client::Client::Connect((*tc)->Options());
+  if (!client.ok()) return std::fprintf(stderr, "%s\n", client.status().ToString().c_str()), 1;
+  auto& c = **client;
+  {
+    std::vector<std::thread> threads;
+    std::atomic<uint64_t> next{0};
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        std::vector<client::BatchWriteRecord> batch;
+        const std::string payload(1024, 'x');
+        for (uint64_t from = next.fetch_add(256); from < n; from = next.fetch_add(256)) {
+          batch.clear();
+          for (uint64_t i = from; i < std::min(n, from + 256); ++i) {
+            client::BatchWriteRecord r;
+            r.key = client::Key::FromUserKey("test", "bench",
+                                             client::Value::Int(static_cast<int64_t>(i)));
+            r.AddBin({"payload", client::Value::Blob(payload)});
+            batch.push_back(std::move(r));
+          }
+          (void)c.BatchWrite(batch);
+        }
+      });
+    }
+    for (auto& t : threads)
+      t.join();
+  }
+  const double mb = static_cast<double>(n) * 1024 / 1e6;
+
+  std::vector<double> scans;
+  for (int r = 0; r < runs; ++r) {
+    client::ScanRequest req;
+    req.ns = "test";
+    auto cursors = client::CursorsForRange(0, 4096);
+    auto t0 = Clock::now();
+    // Eight workers over partition groups, as a backup with parallel 8 runs.
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 8; ++w) {
+      threads.emplace_back([&, w] {
+        auto mine = client::CursorsForRange(static_cast<uint32_t>(w * 512), 512);
+        client::ScanRequest one = req;
+        one.max_concurrent_nodes = 1;
+        (void)c.ScanPartitions(one, mine,
+                               [](const client::ScanRecordView&) { return Status::Ok(); });
+      });
+    }
+    for (auto& t : threads)
+      t.join();
+    scans.push_back(Secs(t0));
+  }
+  const double scan_s = Median(scans);
+  std::printf("bare scan (8 workers): %.0f records/s, %.0f MB/s (median of %d)\n", n / scan_s,
+              mb / scan_s, runs);
+
+  fs::path root = fs::temp_directory_path() / ("abs-bench-" + std::to_string(::getpid()));
+  struct Mode {
+    const char* name;
+    storage::Compression compression;
+    storage::Encryption encryption;
+  } modes[] = {{"plain", storage::Compression::kNone, storage::Encryption::kNone},
+               {"zstd", storage::Compression::kZstd, storage::Encryption::kNone},
+               {"aes256", storage::Compression::kNone, storage::Encryption::kAes256},
+               {"zstd+aes256", storage::Compression::kZstd, storage::Encryption::kAes256}};
+  for (const auto& m : modes) {
+    std::vector<double> backups, restores;
+    uint64_t bytes = 0;
+    for (int r = 0; r < runs; ++r) {
+      fs::remove_all(root);
+      auto store = storage::OpenLocalStorage(root.string());
+      backup::BackupOptions o;
+      o.ns = "test";
+      o.parallel = 8;
+      o.codec.compression = m.compression;
+      o.codec.encryption = m.encryption;
+      o.codec.key = std::string(32, 'k');
+      auto t0 = Clock::now();
+      auto result = backup::RunBackup(c, **store, o);
+      backups.push_back(Secs(t0));
+      if (!result.ok() || result->record_count != n) {
+        std::fprintf(stderr, "backup failed: %s\n",
+                     result.ok() ? "count" : result.status().ToString().c_str());
+        return 1;
+      }
+      bytes = result->byte_count;
+      restore::RestoreOptions ro;
+      ro.directories = {""};
+      ro.parallel = 8;
+      ro.codec = o.codec;
+      ro.policy.no_generation = true;
+      restore::RestoreCounters counters;
+      t0 = Clock::now();
+      Status st = restore::RunRestore(c, **store, ro, counters);
+      restores.push_back(Secs(t0));
+      if (!st.ok() || counters.inserted.load() != n) {
+        std::fprintf(stderr, "restore failed: %s\n", st.ToString().c_str());
+        return 1;
+      }
+    }
+    double b = Median(backups), rs = Median(restores);
+    std::printf(
+        "%-12s backup %8.0f records/s %6.0f MB/s (%.2fx bare scan), files %6.0f MB; "
+        "restore %8.0f records/s %6.0f MB/s\n",
+        m.name, n / b, mb / b, scan_s / b, bytes / 1e6, n / rs, mb / rs);
+  }
+  fs::remove_all(root);
+  std::printf("peak memory of the backup/restore process: %ld MB\n", PeakRssMb());
+  return 0;
+}
