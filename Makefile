@@ -18,7 +18,7 @@ build: deps
 
 build-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DABS_SANITIZE=ON -DABS_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(BUILD_ASAN) -j $(JOBS) --target unit_tests client_integration_tests backup_integration_tests abs-devcluster
+	@cmake --build $(BUILD_ASAN) -j $(JOBS) --target unit_tests client_integration_tests backup_integration_tests abs-devcluster absctl
 
 build-fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DABS_FUZZ=ON -DABS_BUILD_BENCH=OFF >/dev/null

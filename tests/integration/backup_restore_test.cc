@@ -2,6 +2,7 @@
 // backup and two node-list slices taken at the same time, verify of the pair and of one
 // slice alone, truncate, a parallel restore, and every record compared bin for bin.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -231,6 +232,65 @@ TEST_F(BackupRestoreTest, ParallelNodeSlicesTogetherRestoreEveryRecord) {
   EXPECT_EQ(again.fresher.load(), n);
 }
 
+TEST_F(BackupRestoreTest, RackAndPartitionListSlicesCoverWhatTheyName) {
+  DevClusterArgs args;
+  args.extra = {"--racks", "1,2,3", "--namespace", "test:rf=2"};
+  auto tc = TestCluster::StartDevCluster(args);
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  auto& c = **client;
+  ASSERT_TRUE(Load(c, "slices", 20000).ok());
+  // Racks 1 and 2+3 at the same time: a complete, non-overlapping pair.
+  auto r1 = Store("rack1"), r23 = Store("rack23");
+  backup::BackupOptions o;
+  o.ns = "test";
+  o.parallel = 2;
+  backup::BackupOptions a = o, b = o;
+  a.slice.racks = {1};
+  b.slice.racks = {2, 3};
+  auto ra = backup::RunBackup(c, *r1, a);
+  auto rb = backup::RunBackup(c, *r23, b);
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  EXPECT_EQ(ra->record_count + rb->record_count, 20000u);
+  EXPECT_TRUE(backup::Verify({{r1.get(), ""}, {r23.get(), ""}})->complete());
+  // A partition-list covers exactly its partitions.
+  auto p = Store("plist");
+  backup::BackupOptions pl = o;
+  pl.slice.partition_list = "0-2048";
+  auto rp = backup::RunBackup(c, *p, pl);
+  ASSERT_TRUE(rp.ok());
+  EXPECT_EQ(rp->partitions.ToList(), "0-2048");
+  for (const auto& [pid, n] : rp->records_per_partition)
+    EXPECT_LT(pid, 2048u);
+  auto rest = Store("plist-rest");
+  pl.slice.partition_list = "2048-2048";
+  ASSERT_TRUE(backup::RunBackup(c, *rest, pl).ok());
+  auto v = backup::Verify({{p.get(), ""}, {rest.get(), ""}});
+  EXPECT_TRUE(v->complete()) << v->Format();
+  // Absent racks and nodes fail the job by name, before anything is written.
+  auto none = Store("none");
+  backup::BackupOptions bad = o;
+  bad.slice.racks = {9};
+  auto st = backup::RunBackup(c, *none, bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("rack 9"), std::string::npos) << st.status().ToString();
+  bad.slice.racks.clear();
+  bad.slice.nodes = {"127.0.0.1:1"};
+  st = backup::RunBackup(c, *none, bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("127.0.0.1:1"), std::string::npos);
+  EXPECT_TRUE(none->List("")->empty());
+  // Single-record writes restore the same data when batch writes are off.
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+  restore::RestoreOptions ro;
+  ro.directories = {""};
+  ro.disable_batch_writes = true;
+  restore::RestoreCounters counters;
+  ASSERT_TRUE(restore::RunRestore(c, *r1, ro, counters).ok());
+  EXPECT_EQ(counters.inserted.load(), ra->record_count);
+}
+
 TEST_F(BackupRestoreTest, ANodeStoppedMidBackupLosesNothing) {
   DevClusterArgs args;
   args.extra = {"--namespace", "test:rf=2"};
@@ -371,6 +431,59 @@ TEST_F(BackupRestoreTest, IndexesUdfsAndIncrementalBackups) {
   auto rec = c.Get(client::Key::FromUserKey("test", "inc", client::Value::Int(5)));
   ASSERT_TRUE(rec.ok());
   EXPECT_EQ(rec->bins[0].value, client::Value::Int(-5)) << "the incremental's newer record wins";
+}
+
+}  // namespace
+}  // namespace absvc
+
+namespace absvc {
+namespace {
+
+// absctl's flags: mistakes are caught before any work, with the flag named.
+struct CommandResult {
+  int code;
+  std::string output;
+};
+
+CommandResult RunAbsctl(const std::string& args) {
+  std::string cmd = testing::SiblingBinary("absctl") + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (p && std::fgets(buf, sizeof buf, p))
+    out += buf;
+  int status = p ? pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(Absctl, BadFlagsGiveClearErrorsAndExitCodes) {
+  auto dir = fs::temp_directory_path() / ("abs-cli-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "full");
+  std::ofstream(dir / "full" / "x") << "x";
+  auto r = RunAbsctl("backup -h 127.0.0.1:1 -n test -d " + (dir / "new").string() +
+                     " --partition-list 0-10 --node-list 127.0.0.1:3000");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("mutually exclusive"), std::string::npos) << r.output;
+  r = RunAbsctl("backup -h 127.0.0.1:1 -n test -d " + (dir / "full").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("is not empty"), std::string::npos) << r.output;
+  r = RunAbsctl("backup -h 127.0.0.1:1 -n test -d " + (dir / "new").string() + " --compress lz4");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("lz4"), std::string::npos) << r.output;
+  r = RunAbsctl("backup -h 127.0.0.1:1 -n test -d " + (dir / "new").string() +
+                " --partition-list 4000-200");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("4000-200"), std::string::npos) << r.output;
+  r = RunAbsctl("restore -h 127.0.0.1:1 -d " + (dir / "full").string() + " --unique --replace");
+  EXPECT_NE(r.code, 0);
+  r = RunAbsctl("verify " + (dir / "full").string());
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("no backup with a manifest"), std::string::npos) << r.output;
+  r = RunAbsctl("backup -h nohost:99999 -n test -d " + (dir / "new").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("nohost:99999"), std::string::npos) << r.output;
+  fs::remove_all(dir);
 }
 
 }  // namespace
