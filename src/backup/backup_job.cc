@@ -199,13 +199,7 @@ Result<std::vector<asb::SindexDefinition>> FetchSindexes(client::Client& c, cons
     return Status::Server(err->code, "sindex-list: " + err->message);
   }
   std::vector<asb::SindexDefinition> out;
-  size_t start = 0;
-  while (start < list.size()) {
-    size_t end = list.find(';', start);
-    if (end == std::string::npos) end = list.size();
-    std::string entry = list.substr(start, end - start);
-    start = end + 1;
-    if (entry.empty()) continue;
+  for (auto entry : wire::SplitList(list, ';')) {
     std::map<std::string, std::string> kv;
     for (auto& [k, v] : wire::ParseKeyValues(entry, ':'))
       kv[k] = v;
@@ -227,12 +221,7 @@ Result<std::vector<asb::SindexDefinition>> FetchSindexes(client::Client& c, cons
 Result<std::vector<asb::UdfDefinition>> FetchUdfs(client::Client& c) {
   ABS_ASSIGN_OR_RETURN(std::string list, c.InfoAny("udf-list"));
   std::vector<asb::UdfDefinition> out;
-  size_t start = 0;
-  while (start < list.size()) {
-    size_t end = list.find(';', start);
-    if (end == std::string::npos) end = list.size();
-    std::string entry = list.substr(start, end - start);
-    start = end + 1;
+  for (auto entry : wire::SplitList(list, ';')) {
     std::string name;
     for (auto& [k, v] : wire::ParseKeyValues(entry, ',')) {
       if (k == "filename") name = v;

@@ -118,20 +118,8 @@ Result<PartitionSet> ResolveSlice(client::Client& c, const std::string& ns, cons
         return Status::Unsupported("node " + node->name() + " does not report racks (" +
                                    err->message + "); rack-list needs rack-ids");
       }
-      // "<ns>:<rack>;..."
-      size_t start = 0;
-      const std::string& v = *answer;
-      while (start < v.size()) {
-        size_t end = v.find(';', start);
-        if (end == std::string::npos) end = v.size();
-        std::string item = v.substr(start, end - start);
-        size_t colon = item.find(':');
-        if (colon != std::string::npos && item.substr(0, colon) == ns) {
-          by_rack[static_cast<uint32_t>(std::strtoul(item.c_str() + colon + 1, nullptr, 10))]
-              .insert(node->name());
-        }
-        start = end + 1;
-      }
+      auto racks = wire::ParseRackIds(*answer);
+      if (auto it = racks.find(ns); it != racks.end()) by_rack[it->second].insert(node->name());
     }
     std::set<std::string> names;
     for (uint32_t r : slice.racks) {

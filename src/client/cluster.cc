@@ -186,19 +186,8 @@ Status Cluster::Tend() {
         auto racks = node->Info({"rack-ids"});
         if (racks.ok() && !wire::ParseInfoError((*racks)["rack-ids"])) {
           node->racks.clear();
-          // rack-ids is "<ns>:<rack>;...": split on ':' rather than '='.
-          std::string_view v = (*racks)["rack-ids"];
-          size_t start = 0;
-          while (start < v.size()) {
-            size_t end = v.find(';', start);
-            if (end == std::string_view::npos) end = v.size();
-            std::string_view item = v.substr(start, end - start);
-            size_t colon = item.find(':');
-            if (colon != std::string_view::npos) {
-              node->racks[std::string(item.substr(0, colon))] = static_cast<uint32_t>(
-                  std::strtoul(std::string(item.substr(colon + 1)).c_str(), nullptr, 10));
-            }
-            start = end + 1;
+          for (const auto& [ns, rack] : wire::ParseRackIds((*racks)["rack-ids"])) {
+            node->racks[ns] = rack;
           }
           node->rebalance_generation = rebalance;
           table_changed = true;

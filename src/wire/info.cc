@@ -96,6 +96,32 @@ std::vector<std::pair<std::string, std::string>> ParseKeyValues(std::string_view
   return out;
 }
 
+std::vector<std::string_view> SplitList(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(sep, start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::map<std::string, uint32_t, std::less<>> ParseRackIds(std::string_view value) {
+  std::map<std::string, uint32_t, std::less<>> racks;
+  for (auto item : SplitList(value, ';')) {
+    size_t colon = item.find(':');
+    if (colon == std::string_view::npos) continue;
+    uint32_t rack = 0;
+    std::string_view id = item.substr(colon + 1);
+    auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), rack);
+    if (ec == std::errc() && p == id.data() + id.size())
+      racks[std::string(item.substr(0, colon))] = rack;
+  }
+  return racks;
+}
+
 std::optional<InfoError> ParseInfoError(std::string_view value) {
   std::string_view rest;
   if (value.rfind("ERROR:", 0) == 0) {

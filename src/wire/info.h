@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +57,12 @@ std::string FormatInfoError(int code, std::string_view message);
 // Splits "k=v;k=v" (or with another separator) into pairs.
 std::vector<std::pair<std::string, std::string>> ParseKeyValues(std::string_view text,
                                                                 char separator = ';');
+
+// The non-empty items of a `sep`-separated list ("a;b;;c" -> a, b, c).
+std::vector<std::string_view> SplitList(std::string_view text, char sep);
+
+// A `rack-ids` answer, "<ns>:<rack>;...", as namespace -> rack id.
+std::map<std::string, uint32_t, std::less<>> ParseRackIds(std::string_view value);
 
 // 4096-bit partition bitmap, most significant bit first.
 class PartitionBitmap {

@@ -47,6 +47,16 @@ TEST(InfoError, ParsesCodesAndMessages) {
   EXPECT_EQ(FormatInfoError(1, "x"), "ERROR::x");
 }
 
+TEST(InfoLists, SplitsListsAndParsesRackIds) {
+  auto items = SplitList("a;b;;c;", ';');
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[2], "c");
+  auto racks = ParseRackIds("test:1;bar:20;bad;worse:x");
+  EXPECT_EQ(racks.size(), 2u);
+  EXPECT_EQ(racks["test"], 1u);
+  EXPECT_EQ(racks["bar"], 20u);
+}
+
 TEST(Replicas, FormatsAndParsesBitmaps) {
   NamespaceReplicas ns;
   ns.ns = "test";
