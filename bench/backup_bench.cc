@@ -2,6 +2,7 @@
 // N x 1 KiB records (BENCH_RECORDS, default 1M), backups with and without zstd and AES,
 // each as a ratio of the client's bare scan in the same run, restores of each, and the
 // peak memory of this process.
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -50,6 +51,18 @@ int main() {
   args.extra = {"--namespace", "test:rf=1"};
   auto tc = testing::TestCluster::StartDevCluster(args);
   if (!tc.ok()) return std::fprintf(stderr, "%s\n", tc.status().ToString().c_str()), 1;
+  if (std::getenv("BENCH_PIN")) {
+    // The cluster on core 0, this process on core 1: the ratio then shows whether the
+    // client's pipeline, not the shared CPU, limits a backup.
+    cpu_set_t server, self;
+    CPU_ZERO(&server);
+    CPU_SET(0, &server);
+    CPU_ZERO(&self);
+    CPU_SET(1, &self);
+    sched_setaffinity((*tc)->pid(), sizeof server, &server);
+    sched_setaffinity(0, sizeof self, &self);
+    std::printf("pinned: cluster on core 0, client on core 1\n");
+  }
   auto client = client::Client::Connect((*tc)->Options());
   if (!client.ok()) return std::fprintf(stderr, "%s\n", client.status().ToString().c_str()), 1;
   auto& c = **client;
@@ -103,7 +116,10 @@ int main() {
   std::printf("bare scan (8 workers): %.0f records/s, %.0f MB/s (median of %d)\n", n / scan_s,
               mb / scan_s, runs);
 
-  fs::path root = fs::temp_directory_path() / ("abs-bench-" + std::to_string(::getpid()));
+  // BENCH_DIR chooses the disk; /dev/shm takes storage out of the measurement.
+  fs::path root =
+      (std::getenv("BENCH_DIR") ? fs::path(std::getenv("BENCH_DIR")) : fs::temp_directory_path()) /
+      ("abs-bench-" + std::to_string(::getpid()));
   struct Mode {
     const char* name;
     storage::Compression compression;
