@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The parallel-backup workflow on one machine, with absctl (absd instances replace the two
-# absctl backups once issue 5 lands):
-#   a 3-node devcluster with racks; 200,000 records of 1 KiB; two backups of different
-#   node-lists run at the same time; their record counts add up to the total; verify proves
-#   the pair covers every partition exactly once (and that one alone does not); truncate;
-#   both restored in parallel; per-node object counts equal to those before.
+# The parallel-backup workflow of ABS's parallel-backups guide, on one machine:
+#   a 3-node devcluster with racks; `absctl load` 200,000 records of 1 KiB; two absd
+#   instances whose configs differ only in their routine's node-list; both triggered with
+#   curl at the same time; the metadata.yaml record-counts add up to the total; `absctl
+#   verify` proves the two backups together cover every partition exactly once (and one
+#   alone does not); truncate; both restored in parallel through POST /v1/restore/full;
+#   per-node object counts equal to those before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ABS_BIN:-build/bin}
@@ -12,17 +13,22 @@ RECORDS=${DEMO_RECORDS:-200000}
 OBJECT_SIZE=${DEMO_OBJECT_SIZE:-1024}
 
 work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -n "${DEMO_KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
 base=$((20000 + RANDOM % 20000))
+http_a=$((base + 10))
+http_b=$((base + 11))
 "$BIN/abs-devcluster" --nodes 3 --base-port "$base" --racks 1,2,3 --namespace test:rf=2 \
   >"$work/cluster.log" 2>&1 &
-cluster_pid=$!
-trap 'kill "$cluster_pid" 2>/dev/null; wait "$cluster_pid" 2>/dev/null; rm -rf "$work"' EXIT
+pids+=($!)
 for _ in $(seq 50); do grep -q '^ready' "$work/cluster.log" && break; sleep 0.1; done
 grep -q '^ready' "$work/cluster.log" || { cat "$work/cluster.log"; echo "demo: devcluster did not start"; exit 1; }
 host="127.0.0.1:$base"
-node0="127.0.0.1:$base"
-node1="127.0.0.1:$((base + 1))"
-node2="127.0.0.1:$((base + 2))"
 
 echo "== 1. a 3-node cluster with racks 1,2,3"
 cat "$work/cluster.log"
@@ -31,33 +37,117 @@ echo "== 2. load $RECORDS records of $OBJECT_SIZE bytes"
 "$BIN/absctl" load -h "$host" -n test -s demo -k "$RECORDS" -o "$OBJECT_SIZE"
 "$BIN/absctl" info -h "$host" | tee "$work/before.txt"
 
-echo "== 3. two backups of different node-lists, at the same time"
-"$BIN/absctl" backup -h "$host" -n test -d "$work/instance-a" --node-list "$node0" &
-a=$!
-"$BIN/absctl" backup -h "$host" -n test -d "$work/instance-b" --node-list "$node1,$node2" &
-b=$!
-wait "$a" && wait "$b"
-count_a=$(awk '/^record-count:/ {print $2}' "$work/instance-a/metadata.yaml")
-count_b=$(awk '/^record-count:/ {print $2}' "$work/instance-b/metadata.yaml")
-echo "metadata.yaml record-count: instance-a $count_a + instance-b $count_b = $((count_a + count_b)) (loaded $RECORDS)"
-[ $((count_a + count_b)) -eq "$RECORDS" ] || { echo "demo: the counts do not add up"; exit 1; }
+echo "== 3. two absd instances; their configs differ only in the routine's node-list"
+config() {  # $1 = http port, $2 = node-list entries
+  cat <<YAML
+service:
+  http:
+    address: 127.0.0.1
+    port: $1
+  logger:
+    level: INFO
+aerospike-clusters:
+  demo-cluster:
+    seed-nodes:
+      - host-name: 127.0.0.1
+        port: $base
+storage:
+  shared-storage:
+    local-storage:
+      path: $work/storage
+backup-policies:
+  parallel-policy:
+    parallel: 4
+    file-limit: 100
+backup-routines:
+  demo-routine:
+    interval-cron: "@yearly"
+    source-cluster: demo-cluster
+    storage: shared-storage
+    backup-policy: parallel-policy
+    namespaces: [test]
+    node-list: [$2]
+YAML
+}
+mkdir -p "$work/a" "$work/b"
+config "$http_a" "127.0.0.1:$base" >"$work/a/aerospike-backup-service.yml"
+config "$http_b" "127.0.0.1:$((base + 1)), 127.0.0.1:$((base + 2))" >"$work/b/aerospike-backup-service.yml"
+diff "$work/a/aerospike-backup-service.yml" "$work/b/aerospike-backup-service.yml" || true
+"$BIN/absd" -c "$work/a/aerospike-backup-service.yml" >"$work/a/absd.log" 2>&1 &
+pids+=($!)
+"$BIN/absd" -c "$work/b/aerospike-backup-service.yml" >"$work/b/absd.log" 2>&1 &
+pids+=($!)
+for port in "$http_a" "$http_b"; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.1; done
+  echo "instance on port $port: /ready says $(curl -s "http://127.0.0.1:$port/ready")"
+done
 
-echo "== 4. verify: the pair covers every partition exactly once"
-"$BIN/absctl" verify "$work/instance-a" "$work/instance-b"
+echo "== 4. trigger both at the same time"
+curl -s -X POST "http://127.0.0.1:$http_a/v1/backups/full/demo-routine" -w " <- POST /v1/backups/full/demo-routine to instance a: %{http_code}\n" &
+trigger_a=$!
+curl -s -X POST "http://127.0.0.1:$http_b/v1/backups/full/demo-routine" -w " <- POST /v1/backups/full/demo-routine to instance b: %{http_code}\n" &
+trigger_b=$!
+wait "$trigger_a" "$trigger_b"
+listing() { curl -sf "http://127.0.0.1:$1/v1/backups/full/demo-routine"; }
+for port in "$http_a" "$http_b"; do
+  for _ in $(seq 600); do
+    state=$(curl -sf "http://127.0.0.1:$port/v1/backups/currentBackup/demo-routine")
+    echo "$state" | grep -q '"full"' || break
+    sleep 0.2
+  done
+done
+# Each instance reports the backups in the shared storage; each run directory records
+# which instance (slice) wrote it in abs-run.json.
+mapfile -t dirs < <(find "$work/storage/demo-routine/backup" -name metadata.yaml -printf '%h\n' | sort)
+[ "${#dirs[@]}" -eq 2 ] || { echo "demo: expected 2 backups, found ${#dirs[@]}"; cat "$work"/a/absd.log "$work"/b/absd.log; exit 1; }
+total=0
+for d in "${dirs[@]}"; do
+  c=$(awk '/^record-count:/ {print $2}' "$d/metadata.yaml")
+  echo "${d#$work/storage/}: record-count $c  (slice: $(tr -d '\n ' <"$(dirname "$(dirname "$d")")/abs-run.json" | grep -o '"node-list":\[[^]]*\]'))"
+  total=$((total + c))
+done
+echo "sum of record-count: $total (loaded $RECORDS)"
+[ "$total" -eq "$RECORDS" ] || { echo "demo: the counts do not add up"; exit 1; }
+echo "-- GET /v1/backups/full/demo-routine on instance a:"
+listing "$http_a"; echo
+
+echo "== 5. verify: the two backups cover every partition exactly once"
+"$BIN/absctl" verify "${dirs[@]}"
 echo "-- and one backup alone leaves gaps (exit code 3 expected):"
 set +e
-"$BIN/absctl" verify "$work/instance-a" | tail -1
-rc=$?
+"$BIN/absctl" verify "${dirs[0]}" | tail -1
 set -e
 
-echo "== 5. truncate, then restore both in parallel"
+echo "== 6. truncate, then restore both in parallel through POST /v1/restore/full"
 "$BIN/absctl" truncate -h "$host" -n test
-"$BIN/absctl" restore -h "$host" -d "$work/instance-a,$work/instance-b" --parallel 8 --batch-size 128
+ids=()
+i=0
+for port in "$http_a" "$http_b"; do
+  key=${dirs[$i]#$work/storage/}
+  body="{\"backup-data-path\":\"$key\",\"source-name\":\"shared-storage\",\"destination-name\":\"demo-cluster\",\"policy\":{\"parallel\":4,\"batch-size\":128}}"
+  id=$(curl -sf -X POST -H 'Content-Type: application/json' -d "$body" "http://127.0.0.1:$port/v1/restore/full")
+  echo "restore of $key on port $port: job $id"
+  ids+=("$port:$id")
+  i=$((i + 1))
+done
+for entry in "${ids[@]}"; do
+  port=${entry%%:*}
+  id=${entry#*:}
+  for _ in $(seq 600); do
+    status=$(curl -sf "http://127.0.0.1:$port/v1/restore/status/$id")
+    echo "$status" | grep -q '"status":"running"' || break
+    sleep 0.2
+  done
+  echo "job $id: $(echo "$status" | grep -o '"status":"[a-z]*"\|"read-records":[0-9]*\|"inserted-records":[0-9]*' | tr '\n' ' ')"
+  echo "$status" | grep -q '"status":"success"' || { echo "demo: restore $id did not succeed: $status"; exit 1; }
+done
 
-echo "== 6. per-node object counts, before and after"
+echo "== 7. per-node object counts, before and after"
 "$BIN/absctl" info -h "$host" | tee "$work/after.txt"
 if diff <(awk 'NR>1 {print $1, $5, $6}' "$work/before.txt") <(awk 'NR>1 {print $1, $5, $6}' "$work/after.txt"); then
   echo "demo: per-node master and replica counts are equal to those before the backup"
 else
   echo "demo: per-node counts differ"; exit 1
 fi
+echo "-- /metrics excerpt (instance a):"
+curl -sf "http://127.0.0.1:$http_a/metrics" | grep -E '^aerospike_backup_service_(backup_events_total|restore_events_total|backup_records_total)' || true

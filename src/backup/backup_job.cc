@@ -80,6 +80,7 @@ class AsbFile {
 
 std::string FilterExpression(const BackupOptions& o) {
   std::vector<std::string> parts;
+  if (!o.filter.empty()) parts.push_back(o.filter);
   if (o.modified_after_unix_ns > 0) {
     parts.push_back(
         wire::exp::Ge(wire::exp::LastUpdate(), wire::exp::Int(o.modified_after_unix_ns)));
@@ -120,8 +121,12 @@ class ScanWorker {
     req.filter = FilterExpression(o);
     req.records_per_second = rps_;
     req.max_concurrent_nodes = 1;  // one callback thread: this worker's files need no lock
+    if (o.scan_slots && !o.scan_slots->Acquire(o.cancel)) {
+      return Status::Cancelled("backup of " + o.ns + " cancelled");
+    }
     Status st = client_.ScanPartitions(
         req, cursors_, [this](const client::ScanRecordView& r) { return OnRecord(r); });
+    if (o.scan_slots) o.scan_slots->Release();
     if (st.ok()) st = Flush();
     if (st.ok() && file_) st = CloseFile();
     return st;
@@ -131,6 +136,9 @@ class ScanWorker {
 
  private:
   Status OnRecord(const client::ScanRecordView& r) {
+    if (files_.options.cancel && files_.options.cancel->load(std::memory_order_relaxed)) {
+      return Status::Cancelled("backup of " + files_.options.ns + " cancelled");
+    }
     Status st = encoder_.AppendRecord(buf_, r.ns, r.set, r.user_key, r.digest, r.generation,
                                       r.void_time, *r.bins);
     if (!st.ok()) {
@@ -334,6 +342,9 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
     for (auto& t : threads)
       t.join();
     for (const auto& st : statuses) {
+      if (st.code() == StatusCode::kCancelled) return fail(st);
+    }
+    for (const auto& st : statuses) {
       if (!st.ok()) return fail(st.WithContext("backup of " + o.ns));
     }
     for (const auto& w : workers) {
@@ -345,6 +356,8 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
     std::sort(result.records_per_partition.begin(), result.records_per_partition.end());
   }
 
+  if (o.cancel && o.cancel->load())
+    return fail(Status::Cancelled("backup of " + o.ns + " cancelled"));
   std::sort(files.files.begin(), files.files.end(),
             [](const BackupFile& a, const BackupFile& b) { return a.name < b.name; });
   result.files = files.files;

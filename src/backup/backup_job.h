@@ -12,6 +12,7 @@
 #include "backup/partition_set.h"
 #include "backup/slice.h"
 #include "client/client.h"
+#include "common/semaphore.h"
 #include "storage/codec.h"
 #include "storage/storage.h"
 
@@ -23,6 +24,7 @@ struct BackupOptions {
   std::vector<std::string> sets;  // empty = all
   std::vector<std::string> bins;  // empty = all
   int parallel = 8;
+  std::string filter;                   // packed filter expression from the user, optional
   int64_t modified_after_unix_ns = 0;   // 0 = no lower bound (full backup)
   int64_t modified_before_unix_ns = 0;  // 0 = no upper bound
   bool no_records = false;
@@ -34,6 +36,11 @@ struct BackupOptions {
   uint32_t records_per_second = 0;
   uint64_t bandwidth_bytes_per_second = 0;
   std::string directory;  // in storage: where this namespace's files go
+  // Set to true to stop: the backup removes its files and returns kCancelled.
+  const std::atomic<bool>* cancel = nullptr;
+  // Shared by every job on one cluster (max-parallel-scans): each scan worker holds a
+  // permit while it scans.
+  Semaphore* scan_slots = nullptr;
 };
 
 // Live counters a caller may read while the backup runs.

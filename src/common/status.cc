@@ -28,6 +28,8 @@ const char* StatusCodeName(StatusCode code) {
       return "unsupported";
     case StatusCode::kInternal:
       return "internal error";
+    case StatusCode::kConflict:
+      return "conflict";
   }
   return "unknown";
 }

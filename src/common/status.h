@@ -23,6 +23,7 @@ enum class StatusCode {
   kCancelled,
   kUnsupported,
   kInternal,
+  kConflict,  // the request clashes with work in progress or with other state
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -49,6 +50,7 @@ class Status {
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

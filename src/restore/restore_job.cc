@@ -59,6 +59,9 @@ class FileRestorer {
     while (true) {
       ABS_ASSIGN_OR_RETURN(asb::ItemKind kind, decoder.Next(&rec, &sindex, &udf));
       if (kind == asb::ItemKind::kEnd) break;
+      if (o_.cancel && o_.cancel->load(std::memory_order_relaxed)) {
+        return Status::Cancelled("restore cancelled");
+      }
       if (kind == asb::ItemKind::kSindex) {
         if (!o_.no_indexes) ABS_RETURN_IF_ERROR(CreateSindex(sindex));
       } else if (kind == asb::ItemKind::kUdf) {
@@ -295,6 +298,10 @@ Status RunRestore(client::Client& client, storage::Storage& storage, const Resto
       {
         std::lock_guard lock(mu);
         if (!first_error.ok()) return;
+        if (o.cancel && o.cancel->load()) {
+          first_error = Status::Cancelled("restore cancelled");
+          return;
+        }
       }
       Status st = r.Restore(record_files[i]);
       std::lock_guard lock(mu);

@@ -38,6 +38,9 @@ struct RestoreOptions {
   bool no_indexes = false;
   bool no_udfs = false;
   storage::CodecOptions codec;
+  // Set to true to stop between batches; RunRestore then returns kCancelled. Records
+  // already written stay written.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct RestoreCounters {

@@ -186,6 +186,32 @@ class LocalStorage : public Storage {
     return Status::Ok();
   }
 
+  Result<bool> CreateExclusive(const std::string& path, std::string_view data) override {
+    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+    fs::path full = root_ / path;
+    std::error_code ec;
+    fs::create_directories(full.parent_path(), ec);
+    if (ec) return Status::Io("cannot create " + full.parent_path().string() + ": " + ec.message());
+    int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == EEXIST) return false;
+      return Errno("cannot create", full.string());
+    }
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        Status st = Errno("cannot write", full.string());
+        ::close(fd);
+        return st;
+      }
+      off += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    return true;
+  }
+
   Result<bool> Exists(const std::string& path) override {
     ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
     std::error_code ec;

@@ -48,6 +48,10 @@ class Storage {
   // Writes a small object in one step, atomically.
   virtual Status PutAtomic(const std::string& path, std::string_view data);
   virtual Result<std::string> ReadAll(const std::string& path);
+  // Creates a small object only if nothing is at `path` yet: true when this call created
+  // it, false when it existed. Lets several writers (parallel service instances) claim a
+  // name without clobbering each other.
+  virtual Result<bool> CreateExclusive(const std::string& path, std::string_view data) = 0;
   virtual Result<bool> Exists(const std::string& path) = 0;
   virtual std::string Describe() const = 0;
 };

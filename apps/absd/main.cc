@@ -1,0 +1,88 @@
+// absd: the backup service. Reads an ABS configuration file, serves ABS's REST API and
+// runs scheduled and on-demand backups and restores.
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "common/log.h"
+#include "service/http_api.h"
+#include "service/service.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) {
+  g_stop = true;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace absvc;
+  CLI::App app{"absd - Aerospike backup service"};
+  std::string config_path, state_dir;
+  bool show_version = false;
+  app.add_option("-c,--config", config_path, "aerospike-backup-service.yml");
+  app.add_option("--state-dir", state_dir,
+                 "where job history is kept (default: absd-state beside the config file)");
+  app.add_flag("-v,--version", show_version, "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+  const std::string version = "0.5.0";
+  if (show_version) {
+    std::cout << "absd " << version << "\n";
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::cerr << "absd: --config is required\n";
+    return 2;
+  }
+  auto cfg = service::LoadConfigFile(config_path);
+  if (!cfg.ok()) {
+    std::cerr << "absd: " << cfg.status().message() << "\n";
+    return 2;
+  }
+  SetLogLevel(cfg->service.logger.level);
+  if (cfg->service.logger.format == "JSON") {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  }
+  if (state_dir.empty()) {
+    auto slash = config_path.rfind('/');
+    state_dir = (slash == std::string::npos ? std::string(".") : config_path.substr(0, slash)) +
+                "/absd-state";
+  }
+  const auto http = cfg->service.http;
+  if (http.disabled) {
+    std::cerr << "absd: service.http.disabled is set and abs has no HTTPS listener\n";
+    return 2;
+  }
+  service::ServiceOptions options{config_path, state_dir, version};
+  auto svc = service::Service::Create(options, std::move(cfg).value());
+  if (!svc.ok()) {
+    std::cerr << "absd: " << svc.status().ToString() << "\n";
+    return 1;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  Status st = (*svc)->Start();
+  if (!st.ok()) {
+    std::cerr << "absd: " << st.ToString() << "\n";
+    return 1;
+  }
+  service::HttpApi api(**svc);
+  st = api.Start(http.address, http.port);
+  if (!st.ok()) {
+    std::cerr << "absd: " << st.ToString() << "\n";
+    return 1;
+  }
+  ABS_LOG_INFO("absd {} listening on {}:{}{} (state in {})", version, http.address, api.port(),
+               http.context_path, state_dir);
+  while (!g_stop)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ABS_LOG_INFO("absd stopping");
+  api.Stop();
+  (*svc)->Stop();
+  return 0;
+}

@@ -1,0 +1,45 @@
+// The backups of a routine as they exist in storage. A backup is a namespace directory
+// <routine>/<backup|incremental>/<epoch-ms>[_<suffix>]/data/<ns>/ holding metadata.yaml;
+// one without it is unfinished and is never listed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backup/backup_metadata.h"
+#include "service/config.h"
+#include "storage/storage.h"
+
+namespace absvc::service {
+
+struct BackupEntry {
+  std::string routine;
+  bool incremental = false;
+  int64_t timestamp_ms = 0;  // from the directory name
+  std::string run_dir;       // <routine>/<backup|incremental>/<ts...>
+  std::string key;           // run_dir/data/<ns>: usable as backup-data-path
+  int64_t created_ms = 0;
+  int64_t finished_ms = 0;
+  backup::BackupMetadata metadata;
+
+  // ABS's BackupDetails.
+  Json ToJson(const std::string& storage_name) const;
+};
+
+// Finished backups of the routine, oldest first.
+Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const std::string& routine,
+                                             bool incremental);
+
+// Keeps the newest `keep_full` full backup runs and the incrementals taken after the
+// oldest of the newest `keep_incremental` full runs; removes the rest.
+Status ApplyRetention(storage::Storage& storage, const std::string& routine, int64_t keep_full,
+                      int64_t keep_incremental);
+
+// "2026-11-25T02:21:57.123Z" (or with an offset) to unix milliseconds; -1 when malformed.
+int64_t ParseRfc3339Millis(const std::string& text);
+
+// The epoch-ms of a run directory name "<13 digits>[_<suffix>]"; -1 when it is not one.
+int64_t RunTimestamp(const std::string& dir_name);
+
+}  // namespace absvc::service

@@ -1,0 +1,421 @@
+#include "service/http_api.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <regex>
+
+#include "common/log.h"
+#include "service/catalog.h"
+#include "storage/storage.h"
+
+namespace absvc::service {
+
+// A token bucket per client address (http.rate.tps and .size); white-listed addresses
+// and CIDRs are exempt.
+struct HttpApi::RateLimiter {
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  std::mutex mu;
+  std::map<std::string, Bucket> buckets;
+
+  static bool InCidr(const std::string& ip, const std::string& cidr) {
+    auto slash = cidr.find('/');
+    std::string net = cidr.substr(0, slash);
+    int bits = slash == std::string::npos ? 32 : std::atoi(cidr.c_str() + slash + 1);
+    in_addr a{}, n{};
+    if (inet_pton(AF_INET, ip.c_str(), &a) != 1 || inet_pton(AF_INET, net.c_str(), &n) != 1) {
+      return ip == cidr;
+    }
+    if (bits <= 0) return true;
+    uint32_t mask = bits >= 32 ? 0xFFFFFFFFu : ~((1u << (32 - bits)) - 1);
+    return (ntohl(a.s_addr) & mask) == (ntohl(n.s_addr) & mask);
+  }
+
+  bool Allow(const std::string& ip, const HttpConfig& http) {
+    for (const auto& w : http.rate_white_list) {
+      if (InCidr(ip, w)) return true;
+    }
+    std::lock_guard lock(mu);
+    auto now = std::chrono::steady_clock::now();
+    auto [it, fresh] = buckets.try_emplace(ip, Bucket{static_cast<double>(http.rate_size), now});
+    Bucket& b = it->second;
+    double elapsed = std::chrono::duration<double>(now - b.last).count();
+    b.tokens = std::min(static_cast<double>(http.rate_size),
+                        b.tokens + elapsed * static_cast<double>(http.rate_tps));
+    b.last = now;
+    if (buckets.size() > 100000) buckets.clear();  // bounded memory under address churn
+    if (b.tokens < 1.0) return false;
+    b.tokens -= 1.0;
+    return true;
+  }
+};
+
+namespace {
+
+void SendJson(httplib::Response& res, int code, const Json& body) {
+  res.status = code;
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendError(httplib::Response& res, const Status& st) {
+  int code = HttpStatusOf(st);
+  SendJson(res, code, {{"error", StatusCodeName(st.code())}, {"message", st.message()}});
+}
+
+Result<Json> ParseBody(const httplib::Request& req) {
+  if (req.body.empty()) return Status::InvalidArgument("the request needs a JSON body");
+  try {
+    return Json::parse(req.body);
+  } catch (const Json::parse_error& e) {
+    return Status::InvalidArgument(std::string("the request body is not valid JSON: ") + e.what());
+  }
+}
+
+Result<int64_t> QueryInt(const httplib::Request& req, const std::string& name) {
+  if (!req.has_param(name.c_str())) return int64_t{0};
+  std::string v = req.get_param_value(name.c_str());
+  if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit)) {
+    return Status::InvalidArgument("query parameter " + name +
+                                   " must be a non-negative integer, got '" + v + "'");
+  }
+  return static_cast<int64_t>(std::stoll(v));
+}
+
+Result<int64_t> PathId(const std::string& text) {
+  if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), ::isdigit)) {
+    return Status::InvalidArgument("job id must be a number, got '" + text + "'");
+  }
+  return static_cast<int64_t>(std::stoll(text));
+}
+
+std::string RegexEscape(const std::string& s) {
+  static const std::regex special(R"([.^$|()\[\]{}*+?\\])");
+  return std::regex_replace(s, special, R"(\$&)");
+}
+
+// Endpoints that take no body. `curl -X POST` sends neither Content-Length nor a body,
+// and httplib would otherwise wait for the connection to close to find the body's end:
+// a content-reader handler reads a body only when one is announced.
+httplib::Server::HandlerWithContentReader NoBody(httplib::Server::Handler handler) {
+  return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& reader) {
+    if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+      reader([](const char*, size_t) { return true; });
+    }
+    handler(req, res);
+  };
+}
+
+const std::map<std::string, std::string> kSections = {{"clusters", "aerospike-clusters"},
+                                                      {"storage", "storage"},
+                                                      {"policies", "backup-policies"},
+                                                      {"routines", "backup-routines"}};
+
+// Which routine field refers to entries of a section.
+const std::map<std::string, std::string> kReferences = {
+    {"clusters", "source-cluster"}, {"storage", "storage"}, {"policies", "backup-policy"}};
+
+}  // namespace
+
+HttpApi::HttpApi(Service& service)
+    : service_(service),
+      server_(std::make_unique<httplib::Server>()),
+      rate_(std::make_unique<RateLimiter>()) {
+  Register();
+}
+
+HttpApi::~HttpApi() {
+  Stop();
+}
+
+Status HttpApi::Start(const std::string& address, int port) {
+  auto cfg = service_.config();
+  const HttpConfig& http = cfg->service.http;
+  auto secs = [](int64_t ms) { return static_cast<time_t>(std::max<int64_t>(1, ms / 1000)); };
+  server_->set_read_timeout(secs(http.read_timeout_ms), 0);
+  server_->set_write_timeout(secs(http.write_timeout_ms), 0);
+  server_->set_keep_alive_timeout(secs(std::min<int64_t>(http.idle_timeout_ms, 60000)));
+  server_->set_payload_max_length(16 << 20);
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(address.c_str());
+    if (port_ <= 0) return Status::Io("cannot bind " + address);
+  } else {
+    if (!server_->bind_to_port(address.c_str(), port)) {
+      return Status::Io("cannot listen on " + address + ":" + std::to_string(port));
+    }
+    port_ = port;
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return Status::Ok();
+}
+
+void HttpApi::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpApi::Register() {
+  auto& s = *server_;
+  std::string cp = service_.config()->service.http.context_path;
+  while (!cp.empty() && cp.back() == '/')
+    cp.pop_back();
+  const std::string p = RegexEscape(cp);
+  const std::string name = "([^/]+)";
+
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!rate_->Allow(req.remote_addr, service_.config()->service.http)) {
+      SendError(res, Status(StatusCode::kUnavailable, "too many requests from " + req.remote_addr));
+      res.status = 429;
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    ABS_LOG_DEBUG("http {} {} -> {} from {}", req.method, req.path, res.status, req.remote_addr);
+  });
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 404) {
+      SendJson(res, 404,
+               {{"error", "not found"}, {"message", "no endpoint " + req.method + " " + req.path}});
+    } else {
+      SendJson(res, res.status,
+               {{"error", "http"}, {"message", "HTTP error " + std::to_string(res.status)}});
+    }
+  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unexpected error";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        SendError(res, Status::Internal(what));
+      });
+
+  // --- system
+  s.Get(p.empty() ? "/" : p + "/?",
+        [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
+  s.Get(p + "/health", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("Ok", "text/plain");
+  });
+  s.Get(p + "/ready", [this](const httplib::Request&, httplib::Response& res) {
+    Readiness r = service_.CheckReady();
+    if (r.ready) {
+      res.set_content("Ok", "text/plain");
+    } else {
+      SendJson(res, 503,
+               {{"error", "not ready"}, {"message", "not ready"}, {"problems", r.problems}});
+    }
+  });
+  s.Get(p + "/version", [this](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, 200,
+             {{"version", service_.options().version},
+              {"commit", ""},
+              {"build-time", __DATE__ " " __TIME__}});
+  });
+  s.Get(p + "/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(service_.MetricsText(), "text/plain; version=0.0.4");
+  });
+
+  // --- configuration
+  s.Get(p + "/v1/config", [this](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, 200, RedactSecrets(service_.config()->document));
+  });
+  s.Put(p + "/v1/config", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = ParseBody(req);
+    if (!body.ok()) return SendError(res, body.status());
+    Status st = service_.ReplaceConfig(*body);
+    if (!st.ok()) return SendError(res, st);
+    res.status = 200;
+  });
+  s.Post(p + "/v1/config/apply", NoBody([this](const httplib::Request&, httplib::Response& res) {
+           Status st = service_.ReloadConfigFile();
+           if (!st.ok()) return SendError(res, st);
+           res.status = 200;
+         }));
+  s.Get(p + "/v1/config/(clusters|storage|policies|routines)",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          Json doc = RedactSecrets(service_.config()->document);
+          std::string key = kSections.at(req.matches[1]);
+          SendJson(res, 200, doc.contains(key) && !doc[key].is_null() ? doc[key] : Json::object());
+        });
+  s.Get(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
+        [this](const httplib::Request& req, httplib::Response& res) {
+          Json doc = RedactSecrets(service_.config()->document);
+          std::string key = kSections.at(req.matches[1]);
+          std::string n = req.matches[2];
+          if (!doc.contains(key) || !doc[key].is_object() || !doc[key].contains(n)) {
+            return SendError(res, Status::NotFound(std::string(req.matches[1]) + " entry '" + n +
+                                                   "' does not exist"));
+          }
+          SendJson(res, 200, doc[key][n]);
+        });
+  auto upsert = [this](const httplib::Request& req, httplib::Response& res, bool create) {
+    std::string section = req.matches[1];
+    std::string key = kSections.at(section);
+    std::string n = req.matches[2];
+    Status valid = ValidateEntityName(n);
+    if (!valid.ok()) return SendError(res, Status::InvalidArgument(valid.message()));
+    auto body = ParseBody(req);
+    if (!body.ok()) return SendError(res, body.status());
+    Json doc = service_.config()->document;
+    if (!doc.contains(key) || !doc[key].is_object()) doc[key] = Json::object();
+    bool exists = doc[key].contains(n);
+    if (create && exists) {
+      return SendError(res, Status::Conflict(section + " entry '" + n + "' already exists"));
+    }
+    if (!create && !exists) {
+      return SendError(res, Status::NotFound(section + " entry '" + n + "' does not exist"));
+    }
+    doc[key][n] = *body;
+    Status st = service_.ReplaceConfig(doc);
+    if (!st.ok()) return SendError(res, st);
+    res.status = create ? 201 : 200;
+  };
+  s.Post(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
+         [upsert](const httplib::Request& req, httplib::Response& res) { upsert(req, res, true); });
+  s.Put(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
+        [upsert](const httplib::Request& req, httplib::Response& res) { upsert(req, res, false); });
+  s.Delete(
+      p + "/v1/config/(clusters|storage|policies|routines)/" + name,
+      [this](const httplib::Request& req, httplib::Response& res) {
+        std::string section = req.matches[1];
+        std::string key = kSections.at(section);
+        std::string n = req.matches[2];
+        Json doc = service_.config()->document;
+        if (!doc.contains(key) || !doc[key].is_object() || !doc[key].contains(n)) {
+          return SendError(res, Status::NotFound(section + " entry '" + n + "' does not exist"));
+        }
+        auto ref = kReferences.find(section);
+        if (ref != kReferences.end() && doc.contains("backup-routines") &&
+            doc["backup-routines"].is_object()) {
+          for (auto it = doc["backup-routines"].begin(); it != doc["backup-routines"].end(); ++it) {
+            if (it.value().is_object() && it.value().value(ref->second, "") == n) {
+              return SendError(res, Status::Conflict(section + " entry '" + n +
+                                                     "' is used by routine '" + it.key() + "'"));
+            }
+          }
+        }
+        doc[key].erase(n);
+        Status st = service_.ReplaceConfig(doc);
+        if (!st.ok()) return SendError(res, st);
+        res.status = 204;
+      });
+  s.Put(p + "/v1/config/routines/" + name + "/(disable|enable)",
+        NoBody([this](const httplib::Request& req, httplib::Response& res) {
+          std::string n = req.matches[1];
+          Json doc = service_.config()->document;
+          if (!doc.contains("backup-routines") || !doc["backup-routines"].contains(n)) {
+            return SendError(res, Status::NotFound("routine '" + n + "' does not exist"));
+          }
+          doc["backup-routines"][n]["disabled"] = req.matches[2] == "disable";
+          Status st = service_.ReplaceConfig(doc);
+          if (!st.ok()) return SendError(res, st);
+          res.status = 204;
+        }));
+
+  // --- backups
+  auto list = [this](const httplib::Request& req, httplib::Response& res, bool incremental,
+                     const std::string& routine) {
+    auto from = QueryInt(req, "from");
+    if (!from.ok()) return SendError(res, from.status());
+    auto to = QueryInt(req, "to");
+    if (!to.ok()) return SendError(res, to.status());
+    auto out = service_.ListBackups(incremental, routine, *from, *to);
+    if (!out.ok()) return SendError(res, out.status());
+    SendJson(res, 200, *out);
+  };
+  s.Get(p + "/v1/backups/(full|incremental)",
+        [list](const httplib::Request& req, httplib::Response& res) {
+          list(req, res, req.matches[1] == "incremental", "");
+        });
+  s.Get(p + "/v1/backups/(full|incremental)/" + name,
+        [list](const httplib::Request& req, httplib::Response& res) {
+          list(req, res, req.matches[1] == "incremental", req.matches[2]);
+        });
+  s.Post(p + "/v1/backups/(full|incremental|schedule)/" + name,
+         NoBody([this](const httplib::Request& req, httplib::Response& res) {
+           auto delay = QueryInt(req, "delay");
+           if (!delay.ok()) return SendError(res, delay.status());
+           Status st =
+               service_.TriggerBackup(req.matches[2], req.matches[1] == "incremental", *delay);
+           if (!st.ok()) return SendError(res, st);
+           res.status = 202;
+         }));
+  s.Get(p + "/v1/backups/currentBackup/" + name,
+        [this](const httplib::Request& req, httplib::Response& res) {
+          auto out = service_.CurrentBackup(req.matches[1]);
+          if (!out.ok()) return SendError(res, out.status());
+          SendJson(res, 200, *out);
+        });
+  s.Post(p + "/v1/backups/cancel/" + name,
+         NoBody([this](const httplib::Request& req, httplib::Response& res) {
+           Status st = service_.CancelBackups(req.matches[1]);
+           if (!st.ok()) return SendError(res, st);
+           res.status = 202;
+         }));
+
+  // --- restore
+  auto restore = [this](const httplib::Request& req, httplib::Response& res,
+                        const std::string& kind, int64_t path_time_ms) {
+    auto body = ParseBody(req);
+    if (!body.ok()) return SendError(res, body.status());
+    if (path_time_ms > 0 && body->is_object() && !body->contains("time")) {
+      (*body)["time"] = path_time_ms;
+    }
+    auto id = service_.StartRestore(*body, kind);
+    if (!id.ok()) return SendError(res, id.status());
+    SendJson(res, 202, *id);
+  };
+  s.Post(p + "/v1/restore/(full|incremental|timestamp)",
+         [restore](const httplib::Request& req, httplib::Response& res) {
+           restore(req, res, req.matches[1], 0);
+         });
+  s.Get(p + "/v1/restore/status/" + name,
+        [this](const httplib::Request& req, httplib::Response& res) {
+          auto id = PathId(req.matches[1]);
+          if (!id.ok()) return SendError(res, id.status());
+          auto out = service_.RestoreStatus(*id);
+          if (!out.ok()) return SendError(res, out.status());
+          SendJson(res, 200, *out);
+        });
+  s.Get(p + "/v1/restore/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    auto from = QueryInt(req, "from");
+    if (!from.ok()) return SendError(res, from.status());
+    auto to = QueryInt(req, "to");
+    if (!to.ok()) return SendError(res, to.status());
+    auto out = service_.RestoreJobs(*from, *to,
+                                    req.has_param("status") ? req.get_param_value("status") : "");
+    if (!out.ok()) return SendError(res, out.status());
+    SendJson(res, 200, *out);
+  });
+  s.Post(p + "/v1/restore/cancel/" + name,
+         NoBody([this](const httplib::Request& req, httplib::Response& res) {
+           auto id = PathId(req.matches[1]);
+           if (!id.ok()) return SendError(res, id.status());
+           Status st = service_.CancelRestore(*id);
+           if (!st.ok()) return SendError(res, st);
+           res.status = 202;
+         }));
+  // The parallel-backups guide posts a timestamp body to /v1/restore/<ISO-8601 time>.
+  s.Post(p + "/v1/restore/" + name, [restore](const httplib::Request& req, httplib::Response& res) {
+    std::string t = req.matches[1];
+    int64_t ms = ParseRfc3339Millis(t);
+    if (ms < 0) {
+      return SendError(
+          res, Status::NotFound("no endpoint POST " + req.path + " (nor an ISO-8601 time)"));
+    }
+    restore(req, res, "timestamp", ms);
+  });
+}
+
+}  // namespace absvc::service

@@ -1,0 +1,1264 @@
+#include "service/service.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "backup/backup_metadata.h"
+#include "common/base64.h"
+#include "common/cltime.h"
+#include "common/log.h"
+#include "service/catalog.h"
+#include "wire/info.h"
+
+namespace absvc::service {
+
+// ---------------------------------------------------------------- metrics
+
+class Metrics {
+ public:
+  Metrics()
+      : registry_(std::make_shared<prometheus::Registry>()),
+        events_(Counter("aerospike_backup_service_backup_events_total",
+                        "Backup runs by routine, type and outcome")),
+        duration_(prometheus::BuildHistogram()
+                      .Name("aerospike_backup_service_backup_duration_seconds")
+                      .Help("Duration of successful backup runs")
+                      .Register(*registry_)),
+        in_progress_(Gauge("aerospike_backup_service_backup_in_progress",
+                           "1 while a backup of the routine and type runs")),
+        progress_pct_(Gauge("aerospike_backup_service_backup_progress_pct",
+                            "Progress of the running backup, 0-100")),
+        last_success_(Gauge("aerospike_backup_service_last_successful_backup_timestamp",
+                            "Start (unix seconds) of the last successful backup")),
+        restore_events_(
+            Counter("aerospike_backup_service_restore_events_total", "Restore jobs by outcome")),
+        restore_in_progress_(
+            Gauge("aerospike_backup_service_restore_in_progress", "Restore jobs running")),
+        backup_records_(
+            Counter("aerospike_backup_service_backup_records_total", "Records written by backups")),
+        backup_bytes_(Counter("aerospike_backup_service_backup_bytes_total",
+                              "Bytes stored by backups (after compression and encryption)")),
+        restore_records_(
+            Counter("aerospike_backup_service_restore_records_total", "Records read by restores")),
+        restore_bytes_(Counter("aerospike_backup_service_restore_bytes_total",
+                               "Stored bytes read by restores")),
+        runs_(Counter("aerospike_backup_service_runs_total", "Deprecated: successful full runs")),
+        incr_runs_(Counter("aerospike_backup_service_incremental_runs_total",
+                           "Deprecated: successful incremental runs")),
+        failures_(
+            Counter("aerospike_backup_service_failure_total", "Deprecated: failed full runs")),
+        incr_failures_(Counter("aerospike_backup_service_incremental_failure_total",
+                               "Deprecated: failed incremental runs")),
+        skips_(Counter("aerospike_backup_service_skip_total", "Deprecated: skipped full runs")),
+        incr_skips_(Counter("aerospike_backup_service_incremental_skip_total",
+                            "Deprecated: skipped incremental runs")),
+        duration_ms_(Gauge("aerospike_backup_service_duration_millis",
+                           "Deprecated: duration of the last full run")),
+        incr_duration_ms_(Gauge("aerospike_backup_service_incremental_duration_millis",
+                                "Deprecated: duration of the last incremental run")) {
+    restore_in_progress_.Add({}).Set(0);
+  }
+
+  void BackupEvent(const std::string& routine, bool incremental, const std::string& outcome) {
+    events_.Add({{"routine", routine}, {"type", Type(incremental)}, {"outcome", outcome}})
+        .Increment();
+    prometheus::Family<prometheus::Counter>* legacy = nullptr;
+    if (outcome == "success") legacy = incremental ? &incr_runs_ : &runs_;
+    if (outcome == "failure") legacy = incremental ? &incr_failures_ : &failures_;
+    if (outcome == "skip") legacy = incremental ? &incr_skips_ : &skips_;
+    if (legacy) legacy->Add({{"routine", routine}}).Increment();
+  }
+  void BackupSucceeded(const std::string& routine, bool incremental, int64_t start_ms,
+                       double seconds) {
+    duration_
+        .Add({{"routine", routine}, {"type", Type(incremental)}},
+             prometheus::Histogram::BucketBoundaries{1, 5, 15, 60, 300, 900, 3600, 10800, 43200})
+        .Observe(seconds);
+    last_success_.Add({{"routine", routine}, {"type", Type(incremental)}})
+        .Set(static_cast<double>(start_ms) / 1000.0);
+    (incremental ? incr_duration_ms_ : duration_ms_)
+        .Add({{"routine", routine}})
+        .Set(seconds * 1000.0);
+  }
+  void BackupBytes(const std::string& routine, bool incremental, uint64_t records, uint64_t bytes) {
+    backup_records_.Add({{"routine", routine}, {"type", Type(incremental)}})
+        .Increment(static_cast<double>(records));
+    backup_bytes_.Add({{"routine", routine}, {"type", Type(incremental)}})
+        .Increment(static_cast<double>(bytes));
+  }
+  void BackupRunning(const std::string& routine, bool incremental, bool running, double pct) {
+    in_progress_.Add({{"routine", routine}, {"type", Type(incremental)}}).Set(running ? 1 : 0);
+    progress_pct_.Add({{"routine", routine}, {"type", Type(incremental)}}).Set(pct);
+  }
+  void RestoreEvent(const std::string& outcome, uint64_t records, uint64_t bytes) {
+    restore_events_.Add({{"outcome", outcome}}).Increment();
+    restore_records_.Add({}).Increment(static_cast<double>(records));
+    restore_bytes_.Add({}).Increment(static_cast<double>(bytes));
+  }
+  void RestoresRunning(int n) { restore_in_progress_.Add({}).Set(n); }
+
+  std::string Text() {
+    prometheus::TextSerializer s;
+    return s.Serialize(registry_->Collect());
+  }
+
+ private:
+  static std::string Type(bool incremental) { return incremental ? "incremental" : "full"; }
+  prometheus::Family<prometheus::Counter>& Counter(const std::string& name,
+                                                   const std::string& help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
+  }
+  prometheus::Family<prometheus::Gauge>& Gauge(const std::string& name, const std::string& help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
+  }
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& events_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Gauge>& in_progress_;
+  prometheus::Family<prometheus::Gauge>& progress_pct_;
+  prometheus::Family<prometheus::Gauge>& last_success_;
+  prometheus::Family<prometheus::Counter>& restore_events_;
+  prometheus::Family<prometheus::Gauge>& restore_in_progress_;
+  prometheus::Family<prometheus::Counter>& backup_records_;
+  prometheus::Family<prometheus::Counter>& backup_bytes_;
+  prometheus::Family<prometheus::Counter>& restore_records_;
+  prometheus::Family<prometheus::Counter>& restore_bytes_;
+  prometheus::Family<prometheus::Counter>& runs_;
+  prometheus::Family<prometheus::Counter>& incr_runs_;
+  prometheus::Family<prometheus::Counter>& failures_;
+  prometheus::Family<prometheus::Counter>& incr_failures_;
+  prometheus::Family<prometheus::Counter>& skips_;
+  prometheus::Family<prometheus::Counter>& incr_skips_;
+  prometheus::Family<prometheus::Gauge>& duration_ms_;
+  prometheus::Family<prometheus::Gauge>& incr_duration_ms_;
+};
+
+// ---------------------------------------------------------------- jobs
+
+struct BackupRun {
+  int64_t id = 0;
+  std::string routine;
+  bool incremental = false;
+  int64_t start_ms = 0;
+  int64_t delay_ms = 0;
+  std::shared_ptr<const Config> config;  // the config the run started with
+  std::atomic<bool> cancel{false};
+  std::mutex mu;
+  std::vector<std::shared_ptr<backup::BackupProgress>> progress;  // one per namespace started
+  std::vector<std::string> directories;                           // written by this run
+  int namespaces_total = 0;
+};
+
+struct RestoreRun {
+  int64_t id = 0;
+  std::string kind;
+  RestoreRequest request;
+  int64_t start_ms = 0;
+  std::atomic<int64_t> finish_ms{0};
+  std::atomic<bool> cancel{false};
+  restore::RestoreCounters counters;
+  std::atomic<uint64_t> total_records{0};
+  std::mutex mu;
+  std::string status = "running";
+  std::string error;
+};
+
+namespace {
+
+int64_t NewJobId() {
+  static std::mutex mu;
+  static std::mt19937_64 rng(std::random_device{}());
+  std::lock_guard lock(mu);
+  // Positive and below 2^53, so JavaScript clients read it exactly.
+  return static_cast<int64_t>(rng() & ((1ULL << 53) - 1)) | 1;
+}
+
+std::string ShortError(const Status& st) {
+  return st.ToString();
+}
+
+Result<client::ClientOptions> ClientOptionsFor(const ClusterConfig& c) {
+  client::ClientOptions o;
+  for (const auto& s : c.seeds) {
+    client::Host h;
+    h.name = s.host;
+    h.port = static_cast<uint16_t>(s.port);
+    h.tls_name = s.tls_name;
+    if (c.tls && h.tls_name.empty()) h.tls_name = c.tls->name;
+    o.seeds.push_back(std::move(h));
+  }
+  o.user = c.user;
+  o.password = c.password;
+  if (c.tls) {
+    o.tls.enabled = true;
+    o.tls.ca_file = c.tls->ca_file;
+    o.tls.ca_path = c.tls->ca_path;
+    o.tls.cert_file = c.tls->cert_file;
+    o.tls.key_file = c.tls->key_file;
+    o.tls.key_password = c.tls->key_file_password;
+  }
+  o.use_services_alternate = c.use_services_alternate;
+  o.connect_timeout = std::chrono::milliseconds(std::min<int64_t>(c.conn_timeout_ms, 30000));
+  o.prefer_racks = c.prefer_racks;
+  return o;
+}
+
+Result<std::string> LoadKey(const std::string& key_file, const std::string& key_env,
+                            storage::Encryption mode) {
+  std::string pem;
+  if (!key_file.empty()) {
+    std::ifstream in(key_file);
+    if (!in) return Status::InvalidArgument("cannot read encryption key-file " + key_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    pem = ss.str();
+  } else if (!key_env.empty()) {
+    const char* v = std::getenv(key_env.c_str());
+    if (!v || !*v) {
+      return Status::InvalidArgument("encryption key-env " + key_env + " is not set");
+    }
+    pem = v;
+    if (pem.find("-----BEGIN") == std::string::npos) {
+      auto decoded = Base64Decode(pem);
+      if (!decoded) {
+        return Status::InvalidArgument("encryption key-env " + key_env +
+                                       " holds neither PEM nor base64 PEM");
+      }
+      pem = *decoded;
+    }
+  } else {
+    return Status::InvalidArgument("encryption needs key-file or key-env");
+  }
+  return storage::DeriveKeyFromPem(pem, mode);
+}
+
+std::string TimestampSuffix(const std::string& format, int64_t ms) {
+  if (format.empty()) return "";
+  time_t t = static_cast<time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  const char* f = format == "ISO"  ? "%Y-%m-%dT%H-%M-%S"
+                  : format == "EU" ? "%d-%m-%Y_%H-%M-%S"
+                                   : "%m-%d-%Y_%H-%M-%S";
+  strftime(buf, sizeof buf, f, &tm);
+  return std::string("_") + buf;
+}
+
+bool SleepCancellable(int64_t ms, const std::atomic<bool>& cancel) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < end) {
+    if (cancel.load()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return !cancel.load();
+}
+
+Result<std::vector<std::string>> ClusterNamespaces(client::Client& c) {
+  ABS_ASSIGN_OR_RETURN(std::string answer, c.InfoAny("namespaces"));
+  std::vector<std::string> out;
+  for (auto ns : wire::SplitList(answer, ';')) {
+    if (!ns.empty()) out.emplace_back(ns);
+  }
+  if (out.empty()) return Status::NotFound("the cluster reports no namespaces");
+  return out;
+}
+
+}  // namespace
+
+int HttpStatusOf(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kConflict:
+      return 409;
+    case StatusCode::kUnsupported:
+      return 501;
+    case StatusCode::kUnavailable:
+    case StatusCode::kNetwork:
+    case StatusCode::kTimeout:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+// ---------------------------------------------------------------- service
+
+Service::Service(ServiceOptions options, Config config, std::unique_ptr<JobStore> jobs)
+    : options_(std::move(options)),
+      jobs_(std::move(jobs)),
+      metrics_(std::make_unique<Metrics>()),
+      config_(std::make_shared<const Config>(std::move(config))) {}
+
+Result<std::unique_ptr<Service>> Service::Create(ServiceOptions options, Config config) {
+  ABS_ASSIGN_OR_RETURN(auto jobs, JobStore::Open(options.state_dir));
+  return std::unique_ptr<Service>(
+      new Service(std::move(options), std::move(config), std::move(jobs)));
+}
+
+Service::~Service() {
+  Stop();
+}
+
+Status Service::Start() {
+  RecoverInterruptedJobs();
+  {
+    std::lock_guard lock(mu_);
+    // Last successes come from storage, so a restart keeps "no incremental before a full".
+    for (const auto& [name, r] : config_->routines) {
+      auto& rt = routines_[name];
+      auto st = config_->storage.find(r.storage);
+      if (st == config_->storage.end()) continue;
+      auto storage = OpenStorage(st->second);
+      if (!storage.ok()) continue;
+      auto fulls = service::ListBackups(**storage, name, false);
+      if (fulls.ok() && !fulls->empty()) rt.last_full_ms = fulls->back().created_ms;
+      auto incrs = service::ListBackups(**storage, name, true);
+      if (incrs.ok() && !incrs->empty()) rt.last_incremental_ms = incrs->back().created_ms;
+    }
+    RescheduleLocked(UnixNowMillis());
+  }
+  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  return Status::Ok();
+}
+
+void Service::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !scheduler_.joinable()) return;
+    stopping_ = true;
+    for (auto& [name, rt] : routines_) {
+      if (rt.full) rt.full->cancel = true;
+      if (rt.incremental) rt.incremental->cancel = true;
+    }
+    for (auto& [id, r] : restores_)
+      r->cancel = true;
+  }
+  scheduler_cv_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+  std::unique_lock lock(threads_mu_);
+  threads_cv_.wait(lock, [&] { return active_threads_ == 0; });
+}
+
+void Service::Launch(std::function<void()> fn) {
+  {
+    std::lock_guard lock(threads_mu_);
+    ++active_threads_;
+  }
+  std::thread([this, fn = std::move(fn)] {
+    fn();
+    std::lock_guard lock(threads_mu_);
+    --active_threads_;
+    threads_cv_.notify_all();
+  }).detach();
+}
+
+std::shared_ptr<const Config> Service::config() const {
+  std::lock_guard lock(mu_);
+  return config_;
+}
+
+Status Service::ApplyLocked(Config cfg) {
+  if (!options_.config_path.empty()) {
+    ABS_RETURN_IF_ERROR(SaveConfigFile(options_.config_path, cfg.document));
+  }
+  config_ = std::make_shared<const Config>(std::move(cfg));
+  // Routines that disappeared or got disabled: their running jobs are cancelled.
+  for (auto& [name, rt] : routines_) {
+    auto it = config_->routines.find(name);
+    if (it == config_->routines.end() || it->second.disabled) {
+      if (rt.full) rt.full->cancel = true;
+      if (rt.incremental) rt.incremental->cancel = true;
+    }
+  }
+  RescheduleLocked(UnixNowMillis());
+  scheduler_cv_.notify_all();
+  return Status::Ok();
+}
+
+Status Service::ReplaceConfig(const Json& document) {
+  std::lock_guard lock(mu_);
+  Json merged = KeepStoredSecrets(document, config_->document);
+  ABS_ASSIGN_OR_RETURN(Config cfg, ParseConfig(merged));
+  return ApplyLocked(std::move(cfg));
+}
+
+Status Service::ReloadConfigFile() {
+  if (options_.config_path.empty()) return Status::InvalidArgument("no configuration file");
+  ABS_ASSIGN_OR_RETURN(Config cfg, LoadConfigFile(options_.config_path));
+  std::lock_guard lock(mu_);
+  config_ = std::make_shared<const Config>(std::move(cfg));
+  RescheduleLocked(UnixNowMillis());
+  scheduler_cv_.notify_all();
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<storage::Storage>> Service::OpenStorage(const StorageConfig& s) {
+  if (s.kind != StorageKind::kLocal) {
+    return Status::Unsupported(s.KindName() + " is not available in abs yet; use local-storage");
+  }
+  ABS_ASSIGN_OR_RETURN(auto st, storage::OpenLocalStorage(s.path));
+  return std::shared_ptr<storage::Storage>(std::move(st));
+}
+
+Result<std::shared_ptr<client::Client>> Service::ClientFor(const std::string& name,
+                                                           const ClusterConfig& c) {
+  Json fingerprint_doc;
+  {
+    auto cfg = config();
+    if (cfg->document.contains("aerospike-clusters") &&
+        cfg->document["aerospike-clusters"].contains(name)) {
+      fingerprint_doc = cfg->document["aerospike-clusters"][name];
+    }
+  }
+  std::string fingerprint = fingerprint_doc.dump() + "|" + c.password;
+  std::lock_guard lock(clients_mu_);
+  auto it = clients_.find(name);
+  if (it != clients_.end() && it->second.fingerprint == fingerprint && it->second.client &&
+      !it->second.client->Nodes().empty()) {
+    return it->second.client;
+  }
+  ABS_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(c));
+  auto client = client::Client::Connect(std::move(options));
+  if (!client.ok()) return client.status().WithContext("cluster " + name);
+  std::shared_ptr<client::Client> shared(std::move(client).value());
+  clients_[name] = {fingerprint, shared};
+  return shared;
+}
+
+std::shared_ptr<Semaphore> Service::ScanSlotsFor(const std::string& cluster, int64_t permits) {
+  std::lock_guard lock(clients_mu_);
+  auto& slot = scan_slots_[cluster];
+  if (!slot.second || slot.first != permits) {
+    slot = {permits, std::make_shared<Semaphore>(permits)};
+  }
+  return slot.second;
+}
+
+void Service::RecoverInterruptedJobs() {
+  auto running = jobs_->Running();
+  if (!running.ok()) {
+    ABS_LOG_ERROR("job history: {}", running.status().ToString());
+    return;
+  }
+  for (auto& job : *running) {
+    std::string note = "interrupted: absd stopped while this job ran";
+    if (job.kind == "backup") {
+      // Only directories this instance wrote are touched: parallel instances share the
+      // storage and may be writing their own backups right now.
+      std::string root = job.detail.value("storage-path", "");
+      if (!root.empty() && job.detail.contains("directories")) {
+        auto storage = storage::OpenLocalStorage(root);
+        if (storage.ok()) {
+          for (const auto& d : job.detail["directories"]) {
+            std::string dir = d.get<std::string>();
+            auto done = (*storage)->Exists(dir + "/" + backup::kMetadataFile);
+            if (done.ok() && !*done) {
+              (void)(*storage)->Remove(dir + "/");
+              ABS_LOG_WARN("removed the partial backup {} left by an interrupted run", dir);
+            }
+          }
+          std::string run_dir = job.detail.value("run-directory", "");
+          if (!run_dir.empty()) {
+            auto left = (*storage)->List(run_dir + "/data/");
+            if (left.ok() && left->empty()) (void)(*storage)->Remove(run_dir + "/");
+          }
+        }
+      }
+      note += "; its partial files were removed";
+    }
+    job.status = "failure";
+    job.finished_ms = UnixNowMillis();
+    job.detail["error"] = note;
+    (void)jobs_->Update(job);
+    ABS_LOG_WARN("{} job {} ({}) was interrupted by a restart", job.kind, job.id, job.routine);
+  }
+}
+
+// ---------------------------------------------------------------- scheduling
+
+void Service::RescheduleLocked(int64_t now_ms) {
+  for (const auto& [name, r] : config_->routines) {
+    auto& rt = routines_[name];
+    bool local = (r.schedule_timezone.empty() ? config_->service.schedule_timezone
+                                              : r.schedule_timezone) == "Local";
+    rt.next_full_ms = 0;
+    rt.next_incremental_ms = 0;
+    if (r.disabled) continue;
+    if (auto next = r.interval_cron.Next(now_ms / 1000, local)) rt.next_full_ms = *next * 1000;
+    if (r.incr_interval_cron) {
+      if (auto next = r.incr_interval_cron->Next(now_ms / 1000, local))
+        rt.next_incremental_ms = *next * 1000;
+    }
+  }
+}
+
+void Service::SchedulerLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    int64_t now = UnixNowMillis();
+    int64_t wake = now + 60000;
+    for (auto& [name, rt] : routines_) {
+      auto it = config_->routines.find(name);
+      if (it == config_->routines.end() || it->second.disabled) continue;
+      bool local = (it->second.schedule_timezone.empty() ? config_->service.schedule_timezone
+                                                         : it->second.schedule_timezone) == "Local";
+      if (rt.next_full_ms != 0 && rt.next_full_ms <= now) {
+        Status st = StartBackupLocked(name, false, 0, true);
+        if (!st.ok()) ABS_LOG_INFO("scheduled full backup of {}: {}", name, st.message());
+        auto next = it->second.interval_cron.Next(now / 1000, local);
+        rt.next_full_ms = next ? *next * 1000 : 0;
+      }
+      if (rt.next_incremental_ms != 0 && rt.next_incremental_ms <= now) {
+        Status st = StartBackupLocked(name, true, 0, true);
+        if (!st.ok()) ABS_LOG_INFO("scheduled incremental backup of {}: {}", name, st.message());
+        auto next = it->second.incr_interval_cron->Next(now / 1000, local);
+        rt.next_incremental_ms = next ? *next * 1000 : 0;
+      }
+      if (rt.next_full_ms != 0) wake = std::min(wake, rt.next_full_ms);
+      if (rt.next_incremental_ms != 0) wake = std::min(wake, rt.next_incremental_ms);
+    }
+    scheduler_cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(10, wake - now)));
+  }
+}
+
+Status Service::TriggerBackup(const std::string& routine, bool incremental, int64_t delay_ms) {
+  std::lock_guard lock(mu_);
+  if (!config_->routines.count(routine)) {
+    return Status::NotFound("no backup routine named '" + routine + "'");
+  }
+  return StartBackupLocked(routine, incremental, delay_ms, false);
+}
+
+Status Service::StartBackupLocked(const std::string& routine, bool incremental, int64_t delay_ms,
+                                  bool scheduled) {
+  if (stopping_) return Status::Unavailable("absd is stopping");
+  const RoutineConfig& r = config_->routines.at(routine);
+  const BackupPolicyConfig& policy = config_->PolicyOf(r);
+  auto& rt = routines_[routine];
+  std::string type = incremental ? "incremental" : "full";
+  auto skip = [&](std::string why) {
+    metrics_->BackupEvent(routine, incremental, "skip");
+    return Status::Conflict(std::move(why));
+  };
+  if (scheduled && r.disabled) return Status::Ok();
+  if (!incremental && rt.full) {
+    return skip("a full backup of routine '" + routine + "' is already running");
+  }
+  if (incremental) {
+    if (rt.incremental) {
+      return skip("an incremental backup of routine '" + routine + "' is already running");
+    }
+    if (rt.full && !policy.concurrent_incremental) {
+      return skip("a full backup of routine '" + routine +
+                  "' is running (set concurrent-incremental to allow overlap)");
+    }
+    if (rt.last_full_ms == 0) {
+      return skip("routine '" + routine + "' has no finished full backup yet");
+    }
+  }
+  auto run = std::make_shared<BackupRun>();
+  run->id = NewJobId();
+  run->routine = routine;
+  run->incremental = incremental;
+  run->delay_ms = delay_ms;
+  run->config = config_;
+  (incremental ? rt.incremental : rt.full) = run;
+  metrics_->BackupRunning(routine, incremental, true, 0);
+  ABS_LOG_INFO("{} backup of routine {} starting (job {})", type, routine, run->id);
+  Launch([this, run] { RunBackup(run); });
+  return Status::Ok();
+}
+
+Status Service::CancelBackups(const std::string& routine) {
+  std::lock_guard lock(mu_);
+  if (!config_->routines.count(routine) && !routines_.count(routine)) {
+    return Status::NotFound("no backup routine named '" + routine + "'");
+  }
+  auto& rt = routines_[routine];
+  if (!rt.full && !rt.incremental) {
+    return Status::NotFound("no backup of routine '" + routine + "' is running");
+  }
+  if (rt.full) rt.full->cancel = true;
+  if (rt.incremental) rt.incremental->cancel = true;
+  return Status::Ok();
+}
+
+void Service::RunBackup(std::shared_ptr<BackupRun> run) {
+  const Config& cfg = *run->config;
+  const RoutineConfig& r = cfg.routines.at(run->routine);
+  const BackupPolicyConfig& policy = cfg.PolicyOf(r);
+  const ClusterConfig& cluster = cfg.clusters.at(r.source_cluster);
+  const StorageConfig& storage_cfg = cfg.storage.at(r.storage);
+  std::string type = run->incremental ? "incremental" : "full";
+
+  JobRecord job;
+  job.id = run->id;
+  job.kind = "backup";
+  job.routine = run->routine;
+  job.type = type;
+  job.status = "running";
+
+  std::shared_ptr<storage::Storage> storage;
+  std::string run_dir;
+  uint64_t total_records = 0, total_bytes = 0;
+  Status result = [&]() -> Status {
+    if (run->delay_ms > 0 && !SleepCancellable(run->delay_ms, run->cancel)) {
+      return Status::Cancelled("cancelled before it started");
+    }
+    run->start_ms = UnixNowMillis();
+    ABS_ASSIGN_OR_RETURN(storage, OpenStorage(storage_cfg));
+    ABS_ASSIGN_OR_RETURN(auto client, ClientFor(r.source_cluster, cluster));
+    std::vector<std::string> namespaces = r.namespaces;
+    if (namespaces.empty()) {
+      ABS_ASSIGN_OR_RETURN(namespaces, ClusterNamespaces(*client));
+    }
+
+    backup::BackupOptions base;
+    base.sets = r.set_list;
+    base.bins = r.bin_list;
+    base.slice.partition_list = r.partition_list;
+    base.slice.nodes = r.node_list;
+    base.slice.racks = r.rack_list;
+    base.parallel = static_cast<int>(policy.parallel);
+    base.no_records = policy.no_records;
+    base.no_indexes = policy.no_indexes || run->incremental;
+    base.no_udfs = policy.no_udfs || run->incremental;
+    base.compact = policy.compact;
+    base.file_limit_bytes = static_cast<uint64_t>(policy.file_limit_mib) << 20;
+    base.records_per_second = static_cast<uint32_t>(policy.records_per_second);
+    base.bandwidth_bytes_per_second = static_cast<uint64_t>(policy.bandwidth_mib) << 20;
+    base.cancel = &run->cancel;
+    if (!r.filter_exp.empty()) base.filter = Base64Decode(r.filter_exp).value_or("");
+    ABS_ASSIGN_OR_RETURN(base.codec.compression, storage::ParseCompression(policy.compression));
+    base.codec.compression_level = static_cast<int>(policy.compression_level);
+    ABS_ASSIGN_OR_RETURN(base.codec.encryption, storage::ParseEncryption(policy.encryption));
+    if (base.codec.encryption != storage::Encryption::kNone) {
+      ABS_ASSIGN_OR_RETURN(base.codec.key,
+                           LoadKey(policy.key_file, policy.key_env, base.codec.encryption));
+    }
+    auto slots = ScanSlotsFor(r.source_cluster, cluster.max_parallel_scans);
+    base.scan_slots = slots.get();
+    if (run->incremental) {
+      int64_t after_ms;
+      {
+        std::lock_guard lock(mu_);
+        const auto& rt = routines_[run->routine];
+        std::string mode = r.incr_mode.empty() ? policy.incr_mode : r.incr_mode;
+        after_ms = mode == "cumulative" ? rt.last_full_ms
+                                        : std::max(rt.last_full_ms, rt.last_incremental_ms);
+      }
+      base.modified_after_unix_ns = after_ms * 1000000;
+    }
+    if (policy.sealed) base.modified_before_unix_ns = run->start_ms * 1000000;
+
+    // Claim a run directory no other instance uses: parallel instances of one routine
+    // share the storage and may start within the same millisecond.
+    std::string kind_dir = run->routine + (run->incremental ? "/incremental/" : "/backup/");
+    int64_t ts = run->start_ms;
+    Json claim = {{"job-id", run->id},
+                  {"host",
+                   [] {
+                     char h[256] = {0};
+                     gethostname(h, sizeof h - 1);
+                     return std::string(h);
+                   }()},
+                  {"pid", static_cast<int64_t>(getpid())},
+                  {"slice", Json::object({{"partition-list", r.partition_list},
+                                          {"node-list", r.node_list},
+                                          {"rack-list", r.rack_list}})}};
+    for (int attempt = 0;; ++attempt) {
+      run_dir = kind_dir + std::to_string(ts) + TimestampSuffix(cfg.service.timestamp_format, ts);
+      ABS_ASSIGN_OR_RETURN(bool claimed,
+                           storage->CreateExclusive(run_dir + "/abs-run.json", claim.dump(2)));
+      if (claimed) break;
+      if (attempt > 1000) return Status::Conflict("cannot claim a backup directory in " + kind_dir);
+      ++ts;
+    }
+    run->namespaces_total = static_cast<int>(namespaces.size());
+    {
+      std::lock_guard lock(run->mu);
+      for (const auto& ns : namespaces)
+        run->directories.push_back(run_dir + "/data/" + ns);
+    }
+    job.started_ms = run->start_ms;
+    job.detail = {{"storage", r.storage},
+                  {"storage-path", storage_cfg.path},
+                  {"run-directory", run_dir},
+                  {"directories", run->directories}};
+    ABS_RETURN_IF_ERROR(jobs_->Insert(job));
+
+    for (const auto& ns : namespaces) {
+      backup::BackupOptions o = base;
+      o.ns = ns;
+      o.directory = run_dir + "/data/" + ns;
+      auto progress = std::make_shared<backup::BackupProgress>();
+      {
+        std::lock_guard lock(run->mu);
+        run->progress.push_back(progress);
+      }
+      Status last;
+      for (int64_t attempt = 0;; ++attempt) {
+        auto res = backup::RunBackup(*client, *storage, o, progress.get());
+        if (res.ok()) {
+          total_records += res->record_count;
+          total_bytes += res->byte_count;
+          last = Status::Ok();
+          break;
+        }
+        last = res.status();
+        if (last.code() == StatusCode::kCancelled || run->cancel) return last;
+        bool permanent = last.code() == StatusCode::kInvalidArgument ||
+                         last.code() == StatusCode::kNotFound ||
+                         last.code() == StatusCode::kUnsupported;
+        if (permanent || attempt >= policy.retry.max_retries) break;
+        metrics_->BackupEvent(run->routine, run->incremental, "retry");
+        auto delay = static_cast<int64_t>(static_cast<double>(policy.retry.base_timeout_ms) *
+                                          std::pow(policy.retry.multiplier, attempt));
+        ABS_LOG_WARN("backup of {} ({}) failed, retry {} in {} ms: {}", ns, run->routine,
+                     attempt + 1, delay, last.ToString());
+        progress->records = 0;
+        progress->bytes = 0;
+        if (!SleepCancellable(delay, run->cancel)) return Status::Cancelled("cancelled");
+      }
+      if (!last.ok()) return last.WithContext("namespace " + ns);
+    }
+    return Status::Ok();
+  }();
+
+  int64_t now = UnixNowMillis();
+  std::string outcome = result.ok()                               ? "success"
+                        : result.code() == StatusCode::kCancelled ? "canceled"
+                                                                  : "failure";
+  if (storage && !run_dir.empty()) {
+    if (!result.ok()) {
+      // A cancelled or failed run leaves nothing that could be listed as a backup.
+      (void)storage->Remove(run_dir + "/");
+    } else if (run->incremental && total_records == 0) {
+      (void)storage->Remove(run_dir + "/");  // empty incrementals are not kept
+    }
+  }
+  if (result.ok()) {
+    metrics_->BackupSucceeded(run->routine, run->incremental, run->start_ms,
+                              static_cast<double>(now - run->start_ms) / 1000.0);
+    metrics_->BackupBytes(run->routine, run->incremental, total_records, total_bytes);
+    if (!run->incremental && policy.retention_full > 0 && storage) {
+      Status st = ApplyRetention(*storage, run->routine, policy.retention_full,
+                                 policy.retention_incremental);
+      if (!st.ok()) ABS_LOG_WARN("retention of {}: {}", run->routine, st.ToString());
+    }
+    ABS_LOG_INFO("{} backup of routine {} finished: {} records, {} bytes in {} ms", type,
+                 run->routine, total_records, total_bytes, now - run->start_ms);
+  } else {
+    ABS_LOG_ERROR("{} backup of routine {} {}: {}", type, run->routine,
+                  outcome == "canceled" ? "cancelled" : "failed", result.ToString());
+  }
+  metrics_->BackupEvent(run->routine, run->incremental, outcome);
+  metrics_->BackupRunning(run->routine, run->incremental, false, result.ok() ? 100 : 0);
+  if (job.started_ms != 0) {
+    job.status = outcome;
+    job.finished_ms = now;
+    job.detail["record-count"] = total_records;
+    job.detail["byte-count"] = total_bytes;
+    if (!result.ok()) job.detail["error"] = ShortError(result);
+    Status st = jobs_->Update(job);
+    if (!st.ok()) ABS_LOG_ERROR("{}", st.ToString());
+  }
+  std::lock_guard lock(mu_);
+  auto& rt = routines_[run->routine];
+  if (result.ok()) (run->incremental ? rt.last_incremental_ms : rt.last_full_ms) = run->start_ms;
+  auto& slot = run->incremental ? rt.incremental : rt.full;
+  if (slot == run) slot.reset();
+}
+
+static Json RunningJobJson(BackupRun& run) {
+  uint64_t done = 0, total = 0, bytes = 0;
+  {
+    std::lock_guard lock(run.mu);
+    for (const auto& p : run.progress) {
+      done += p->records;
+      total += p->estimated_records;
+      bytes += p->bytes;
+    }
+  }
+  total = std::max(total, done);
+  int64_t now = UnixNowMillis();
+  int64_t start = run.start_ms ? run.start_ms : now;
+  double elapsed_s = std::max(0.001, static_cast<double>(now - start) / 1000.0);
+  double pct = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0.0;
+  Json j;
+  j["total-records"] = total;
+  j["done-records"] = done;
+  j["percentage-done"] = static_cast<int>(pct);
+  j["start-time"] = backup::FormatRfc3339Millis(start);
+  j["duration"] = static_cast<int64_t>(elapsed_s);
+  if (pct >= 1.0 && done > 0) {
+    double remaining_s = elapsed_s * static_cast<double>(total - done) / static_cast<double>(done);
+    j["estimated-end-time"] =
+        backup::FormatRfc3339Millis(now + static_cast<int64_t>(remaining_s * 1000));
+  }
+  j["metrics"] = {
+      {"records-per-second", static_cast<uint64_t>(static_cast<double>(done) / elapsed_s)},
+      {"kilobytes-per-second",
+       static_cast<uint64_t>(static_cast<double>(bytes) / 1024.0 / elapsed_s)},
+      {"pipeline", 0}};
+  return j;
+}
+
+Result<Json> Service::CurrentBackup(const std::string& routine) {
+  std::lock_guard lock(mu_);
+  if (!config_->routines.count(routine)) {
+    return Status::NotFound("no backup routine named '" + routine + "'");
+  }
+  auto& rt = routines_[routine];
+  Json j = Json::object();
+  if (rt.full) j["full"] = RunningJobJson(*rt.full);
+  if (rt.incremental) j["incremental"] = RunningJobJson(*rt.incremental);
+  if (rt.last_full_ms) j["last-full"] = backup::FormatRfc3339Millis(rt.last_full_ms);
+  if (rt.last_incremental_ms) {
+    j["last-incremental"] = backup::FormatRfc3339Millis(rt.last_incremental_ms);
+  }
+  if (rt.next_full_ms) j["next-full"] = backup::FormatRfc3339Millis(rt.next_full_ms);
+  if (rt.next_incremental_ms) {
+    j["next-incremental"] = backup::FormatRfc3339Millis(rt.next_incremental_ms);
+  }
+  return j;
+}
+
+Result<Json> Service::ListBackups(bool incremental, const std::string& routine, int64_t from_ms,
+                                  int64_t to_ms) {
+  auto cfg = config();
+  auto list_one = [&](const std::string& name) -> Result<Json> {
+    const RoutineConfig& r = cfg->routines.at(name);
+    ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(cfg->storage.at(r.storage)));
+    ABS_ASSIGN_OR_RETURN(auto entries, service::ListBackups(*storage, name, incremental));
+    Json arr = Json::array();
+    for (const auto& e : entries) {
+      if (from_ms > 0 && e.timestamp_ms < from_ms) continue;
+      if (to_ms > 0 && e.timestamp_ms > to_ms) continue;
+      arr.push_back(e.ToJson(r.storage));
+    }
+    return arr;
+  };
+  if (!routine.empty()) {
+    if (!cfg->routines.count(routine)) {
+      return Status::NotFound("no backup routine named '" + routine + "'");
+    }
+    return list_one(routine);
+  }
+  Json out = Json::object();
+  for (const auto& [name, r] : cfg->routines) {
+    ABS_ASSIGN_OR_RETURN(out[name], list_one(name));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- restore
+
+Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind) {
+  ABS_ASSIGN_OR_RETURN(RestoreRequest req, ParseRestoreRequest(body, kind == "timestamp"));
+  auto cfg = config();
+  if (!req.source_name.empty() && !cfg->storage.count(req.source_name)) {
+    return Status::NotFound("no storage named '" + req.source_name + "'");
+  }
+  if (!req.destination_name.empty() && !cfg->clusters.count(req.destination_name)) {
+    return Status::NotFound("no cluster named '" + req.destination_name + "'");
+  }
+  if (kind == "timestamp") {
+    bool inline_both = req.source && req.destination;
+    if (!inline_both && !cfg->routines.count(req.routine)) {
+      return Status::NotFound("no backup routine named '" + req.routine + "'");
+    }
+    if (!ValidateEntityName(req.routine).ok()) {
+      return Status::InvalidArgument("routine: not a valid name");
+    }
+  } else {
+    Status st = storage::ValidateRelativePath(req.backup_data_path);
+    if (!st.ok()) {
+      return Status::InvalidArgument("backup-data-path: " + st.message());
+    }
+  }
+  // A restore into a cluster is refused while a backup reads it.
+  std::string dest_cluster = req.destination_name;
+  if (dest_cluster.empty() && !req.destination && cfg->routines.count(req.routine)) {
+    dest_cluster = cfg->routines.at(req.routine).source_cluster;
+  }
+  auto run = std::make_shared<RestoreRun>();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Status::Unavailable("absd is stopping");
+    for (const auto& [name, rt] : routines_) {
+      auto it = config_->routines.find(name);
+      if (it != config_->routines.end() && !dest_cluster.empty() &&
+          it->second.source_cluster == dest_cluster && (rt.full || rt.incremental)) {
+        return Status::Conflict("routine '" + name + "' is backing up cluster '" + dest_cluster +
+                                "'; restore when it has finished");
+      }
+    }
+    run->id = NewJobId();
+    run->kind = kind;
+    run->request = std::move(req);
+    run->start_ms = UnixNowMillis();
+    restores_[run->id] = run;
+    int running = 0;
+    for (const auto& [id, r] : restores_) {
+      std::lock_guard rl(r->mu);
+      running += r->status == "running";
+    }
+    metrics_->RestoresRunning(running);
+  }
+  JobRecord job;
+  job.id = run->id;
+  job.kind = "restore";
+  job.routine = run->request.routine;
+  job.type = kind;
+  job.status = "running";
+  job.started_ms = run->start_ms;
+  job.detail = {{"backup-data-path", run->request.backup_data_path}};
+  ABS_RETURN_IF_ERROR(jobs_->Insert(job));
+  Launch([this, run] { RunRestore(run); });
+  return run->id;
+}
+
+void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
+  auto cfg = config();
+  const RestoreRequest& req = run->request;
+  Status result = [&]() -> Status {
+    // Where from and where to.
+    StorageConfig source;
+    ClusterConfig dest;
+    std::string dest_name = "(destination)";
+    if (req.source) {
+      source = *req.source;
+    } else if (!req.source_name.empty()) {
+      source = cfg->storage.at(req.source_name);
+    } else {
+      source = cfg->storage.at(cfg->routines.at(req.routine).storage);
+    }
+    if (req.destination) {
+      dest = *req.destination;
+    } else {
+      dest_name = !req.destination_name.empty() ? req.destination_name
+                                                : cfg->routines.at(req.routine).source_cluster;
+      dest = cfg->clusters.at(dest_name);
+    }
+    ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(source));
+    std::shared_ptr<client::Client> client;
+    if (req.destination) {
+      ABS_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(dest));
+      ABS_ASSIGN_OR_RETURN(auto c, client::Client::Connect(std::move(options)));
+      client = std::shared_ptr<client::Client>(std::move(c));
+    } else {
+      ABS_ASSIGN_OR_RETURN(client, ClientFor(dest_name, dest));
+    }
+
+    // Which backup directories, in the order they must be applied.
+    std::vector<std::vector<std::string>> steps;
+    if (run->kind == "timestamp") {
+      ABS_ASSIGN_OR_RETURN(auto fulls, service::ListBackups(*storage, req.routine, false));
+      ABS_ASSIGN_OR_RETURN(auto incrs, service::ListBackups(*storage, req.routine, true));
+      std::map<std::string, const BackupEntry*> latest_full;  // per namespace
+      for (const auto& e : fulls) {
+        if (e.created_ms <= req.time_ms) latest_full[e.metadata.ns] = &e;
+      }
+      if (latest_full.empty()) {
+        return Status::NotFound("routine '" + req.routine + "' has no full backup before " +
+                                backup::FormatRfc3339Millis(req.time_ms));
+      }
+      std::vector<std::string> full_dirs;
+      for (const auto& [ns, e] : latest_full)
+        full_dirs.push_back(e->key);
+      steps.push_back(full_dirs);
+      std::map<int64_t, std::vector<std::string>> incr_steps;
+      for (const auto& e : incrs) {
+        auto f = latest_full.find(e.metadata.ns);
+        if (f == latest_full.end()) continue;
+        if (e.created_ms > f->second->created_ms && e.created_ms <= req.time_ms) {
+          incr_steps[e.timestamp_ms].push_back(e.key);
+        }
+      }
+      for (auto& [ts, dirs] : incr_steps)
+        steps.push_back(dirs);
+    } else {
+      std::string path = req.backup_data_path;
+      while (!path.empty() && path.back() == '/')
+        path.pop_back();
+      ABS_ASSIGN_OR_RETURN(auto objects, storage->List(path));
+      std::set<std::string> dirs;
+      for (const auto& o : objects) {
+        const std::string suffix = std::string("/") + backup::kMetadataFile;
+        if (o.path.size() > suffix.size() &&
+            o.path.compare(o.path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+          dirs.insert(o.path.substr(0, o.path.size() - suffix.size()));
+        }
+      }
+      if (dirs.empty()) {
+        return Status::NotFound("no finished backup (metadata.yaml) under '" +
+                                req.backup_data_path + "'");
+      }
+      steps.push_back({dirs.begin(), dirs.end()});
+    }
+    uint64_t total = 0;
+    for (const auto& step : steps) {
+      for (const auto& d : step) {
+        auto text = storage->ReadAll(d + "/" + backup::kMetadataFile);
+        if (!text.ok()) continue;
+        auto meta = backup::ParseMetadataYaml(*text);
+        if (meta.ok()) total += meta->record_count;
+      }
+    }
+    run->total_records = total;
+
+    const RestorePolicyConfig& p = req.policy;
+    for (const auto& step : steps) {
+      for (const auto& dir : step) {
+        restore::RestoreOptions o;
+        o.directories = {dir};
+        o.parallel = static_cast<int>(p.parallel);
+        o.batch_size = static_cast<size_t>(p.batch_size);
+        o.max_async_batches = static_cast<size_t>(p.max_async_batches);
+        o.disable_batch_writes = p.disable_batch_writes;
+        o.policy.replace = p.replace;
+        o.policy.unique = p.unique;
+        o.policy.no_generation = p.no_generation;
+        o.extra_ttl = static_cast<uint32_t>(p.extra_ttl);
+        o.namespace_source = p.namespace_source;
+        o.namespace_destination = p.namespace_destination;
+        o.sets = p.set_list;
+        o.bins = p.bin_list;
+        o.records_per_second = static_cast<uint64_t>(p.tps);
+        o.bandwidth_bytes_per_second = static_cast<uint64_t>(p.bandwidth_mib) << 20;
+        o.no_records = p.no_records;
+        o.no_indexes = p.no_indexes;
+        o.no_udfs = p.no_udfs;
+        o.cancel = &run->cancel;
+        // The codec: as the request says, else as the backup's metadata.yaml says.
+        std::string compression = p.compression, encryption = p.encryption;
+        if (compression.empty() || encryption.empty()) {
+          auto text = storage->ReadAll(dir + "/" + backup::kMetadataFile);
+          if (text.ok()) {
+            auto meta = backup::ParseMetadataYaml(*text);
+            if (meta.ok()) {
+              if (compression.empty()) compression = meta->compression;
+              if (encryption.empty()) encryption = meta->encryption;
+            }
+          }
+        }
+        ABS_ASSIGN_OR_RETURN(o.codec.compression,
+                             storage::ParseCompression(compression.empty() ? "NONE" : compression));
+        ABS_ASSIGN_OR_RETURN(o.codec.encryption,
+                             storage::ParseEncryption(encryption.empty() ? "NONE" : encryption));
+        if (o.codec.encryption != storage::Encryption::kNone) {
+          if (p.key_file.empty() && p.key_env.empty()) {
+            return Status::InvalidArgument(dir + " is encrypted (" + encryption +
+                                           "); give policy.encryption with key-file or key-env");
+          }
+          ABS_ASSIGN_OR_RETURN(o.codec.key, LoadKey(p.key_file, p.key_env, o.codec.encryption));
+        }
+        ABS_RETURN_IF_ERROR(restore::RunRestore(*client, *storage, o, run->counters));
+      }
+    }
+    return Status::Ok();
+  }();
+  std::string status = result.ok()                               ? "success"
+                       : result.code() == StatusCode::kCancelled ? "canceled"
+                                                                 : "failure";
+  run->finish_ms = UnixNowMillis();
+  {
+    std::lock_guard lock(run->mu);
+    run->status = status;
+    if (!result.ok()) run->error = ShortError(result);
+  }
+  if (result.ok()) {
+    ABS_LOG_INFO("restore job {} finished: {} records read", run->id, run->counters.read.load());
+  } else {
+    ABS_LOG_ERROR("restore job {} {}: {}", run->id, status, result.ToString());
+  }
+  metrics_->RestoreEvent(status, run->counters.read, run->counters.bytes);
+  JobRecord job;
+  job.id = run->id;
+  job.kind = "restore";
+  job.status = status;
+  job.finished_ms = run->finish_ms;
+  job.detail = RestoreRunJson(*run);
+  (void)jobs_->Update(job);
+  std::lock_guard lock(mu_);
+  int running = 0;
+  for (const auto& [id, r] : restores_) {
+    std::lock_guard rl(r->mu);
+    running += r->status == "running";
+  }
+  metrics_->RestoresRunning(running);
+}
+
+Json Service::RestoreRunJson(const RestoreRun& r) const {
+  const auto& c = r.counters;
+  Json j;
+  {
+    std::lock_guard lock(const_cast<RestoreRun&>(r).mu);
+    j["status"] = r.status;
+    if (!r.error.empty()) j["error"] = r.error;
+  }
+  j["read-records"] = c.read.load();
+  j["total-bytes"] = c.bytes.load();
+  j["inserted-records"] = c.inserted.load();
+  j["existed-records"] = c.existed.load();
+  j["fresher-records"] = c.fresher.load();
+  j["skipped-records"] = c.skipped.load();
+  j["expired-records"] = c.expired.load();
+  j["ignored-records"] = c.ignored.load();
+  j["index-count"] = c.index_count.load();
+  j["udf-count"] = c.udf_count.load();
+  j["errors-in-doubt"] = 0;
+  int64_t now = r.finish_ms ? r.finish_ms.load() : UnixNowMillis();
+  double elapsed_s = std::max(0.001, static_cast<double>(now - r.start_ms) / 1000.0);
+  uint64_t done = c.read.load(), total = std::max<uint64_t>(r.total_records.load(), done);
+  Json cur;
+  cur["total-records"] = total;
+  cur["done-records"] = done;
+  cur["percentage-done"] =
+      total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
+  cur["start-time"] = backup::FormatRfc3339Millis(r.start_ms);
+  if (r.finish_ms) cur["finish-time"] = backup::FormatRfc3339Millis(r.finish_ms);
+  cur["duration"] = static_cast<int64_t>(elapsed_s);
+  cur["metrics"] = {
+      {"records-per-second", static_cast<uint64_t>(static_cast<double>(done) / elapsed_s)},
+      {"kilobytes-per-second",
+       static_cast<uint64_t>(static_cast<double>(c.bytes.load()) / 1024.0 / elapsed_s)},
+      {"pipeline", 0}};
+  j["current-job"] = cur;
+  return j;
+}
+
+Result<Json> Service::RestoreStatus(int64_t id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = restores_.find(id);
+    if (it != restores_.end()) return RestoreRunJson(*it->second);
+  }
+  ABS_ASSIGN_OR_RETURN(auto job, jobs_->Get(id));
+  if (!job || job->kind != "restore") {
+    return Status::NotFound("no restore job " + std::to_string(id));
+  }
+  Json j = job->detail;
+  j["status"] = job->status;
+  return j;
+}
+
+Result<Json> Service::RestoreJobs(int64_t from_ms, int64_t to_ms, const std::string& filter) {
+  // "running,done" / "!failed": case-insensitive, done = success, failed = failure.
+  std::set<std::string> include, exclude;
+  for (auto part : wire::SplitList(filter, ',')) {
+    std::string s(part);
+    bool neg = !s.empty() && s[0] == '!';
+    if (neg) s = s.substr(1);
+    for (auto& ch : s)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (s == "done") s = "success";
+    if (s == "failed") s = "failure";
+    if (s == "cancelled") s = "canceled";
+    if (s.empty()) continue;
+    if (s != "running" && s != "success" && s != "failure" && s != "canceled") {
+      return Status::InvalidArgument("status: unknown job status '" + s + "'");
+    }
+    (neg ? exclude : include).insert(s);
+  }
+  ABS_ASSIGN_OR_RETURN(auto rows, jobs_->List("restore", from_ms, to_ms));
+  Json out = Json::object();
+  for (const auto& row : rows) {
+    auto st = RestoreStatus(row.id);
+    if (!st.ok()) continue;
+    std::string status = (*st)["status"].get<std::string>();
+    if (!include.empty() && !include.count(status)) continue;
+    if (exclude.count(status)) continue;
+    out[std::to_string(row.id)] = *st;
+  }
+  return out;
+}
+
+Status Service::CancelRestore(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = restores_.find(id);
+  if (it == restores_.end()) {
+    auto job = jobs_->Get(id);
+    if (job.ok() && *job && (*job)->kind == "restore") {
+      return Status::Conflict("restore job " + std::to_string(id) + " is not running");
+    }
+    return Status::NotFound("no restore job " + std::to_string(id));
+  }
+  {
+    std::lock_guard rl(it->second->mu);
+    if (it->second->status != "running") {
+      return Status::Conflict("restore job " + std::to_string(id) + " is not running");
+    }
+  }
+  it->second->cancel = true;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- health
+
+Readiness Service::CheckReady() {
+  Readiness r;
+  auto cfg = config();
+  std::set<std::string> clusters, storages;
+  for (const auto& [name, routine] : cfg->routines) {
+    if (routine.disabled) continue;
+    clusters.insert(routine.source_cluster);
+    storages.insert(routine.storage);
+  }
+  for (const auto& name : storages) {
+    const StorageConfig& s = cfg->storage.at(name);
+    auto st = OpenStorage(s);
+    if (!st.ok()) {
+      r.problems.push_back("storage " + name + ": " + st.status().message());
+      continue;
+    }
+    if (s.kind == StorageKind::kLocal && ::access(s.path.c_str(), W_OK) != 0) {
+      r.problems.push_back("storage " + name + ": " + s.path + " is not writable");
+    }
+  }
+  for (const auto& name : clusters) {
+    auto c = ClientFor(name, cfg->clusters.at(name));
+    if (!c.ok()) {
+      r.problems.push_back("cluster " + name + ": " + c.status().message());
+    } else if ((*c)->Nodes().empty()) {
+      r.problems.push_back("cluster " + name + ": no node reachable");
+    }
+  }
+  r.ready = r.problems.empty();
+  return r;
+}
+
+std::string Service::MetricsText() {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, rt] : routines_) {
+      for (auto* run : {rt.full.get(), rt.incremental.get()}) {
+        if (!run) continue;
+        Json j = RunningJobJson(*run);
+        metrics_->BackupRunning(name, run->incremental, true, j["percentage-done"].get<double>());
+      }
+    }
+  }
+  return metrics_->Text();
+}
+
+}  // namespace absvc::service

@@ -1,0 +1,133 @@
+// absd's core: the configuration in force, one client and one scan semaphore per
+// cluster, the scheduler, backup runs and restore jobs, job history and metrics. The
+// HTTP layer (http_api.h) only translates requests into these calls.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backup/backup_job.h"
+#include "client/client.h"
+#include "common/semaphore.h"
+#include "restore/restore_job.h"
+#include "service/config.h"
+#include "service/job_store.h"
+#include "storage/storage.h"
+
+namespace absvc::service {
+
+struct ServiceOptions {
+  std::string config_path;  // where PUT /v1/config persists; empty = not persisted
+  std::string state_dir;    // job history
+  std::string version = "dev";
+};
+
+struct Readiness {
+  bool ready = false;
+  std::vector<std::string> problems;
+};
+
+class Metrics;
+struct BackupRun;
+struct RestoreRun;
+
+class Service {
+ public:
+  static Result<std::unique_ptr<Service>> Create(ServiceOptions options, Config config);
+  ~Service();
+
+  // Cleans up after jobs a previous process left running, then starts the scheduler.
+  Status Start();
+  // Cancels running jobs and waits for them.
+  void Stop();
+
+  std::shared_ptr<const Config> config() const;
+  const ServiceOptions& options() const { return options_; }
+  // Validates the whole document, persists it and applies it; on error nothing changes.
+  // Secrets sent back as "[secret]" keep their stored values.
+  Status ReplaceConfig(const Json& document);
+  // Re-reads the configuration file (after an external edit).
+  Status ReloadConfigFile();
+
+  // On-demand backups. kConflict when one of that type is running (or, for an
+  // incremental, any backup of the routine unless concurrent-incremental is set).
+  Status TriggerBackup(const std::string& routine, bool incremental, int64_t delay_ms);
+  // Cancels the routine's running backups; their partial files are removed. kNotFound
+  // when nothing runs.
+  Status CancelBackups(const std::string& routine);
+  Result<Json> CurrentBackup(const std::string& routine);
+  // BackupDetails lists; an empty routine means every routine ({routine: [...]}).
+  Result<Json> ListBackups(bool incremental, const std::string& routine, int64_t from_ms,
+                           int64_t to_ms);
+
+  // kind: full, incremental or timestamp. Returns the job id.
+  Result<int64_t> StartRestore(const Json& body, const std::string& kind);
+  Result<Json> RestoreStatus(int64_t id);
+  Result<Json> RestoreJobs(int64_t from_ms, int64_t to_ms, const std::string& status_filter);
+  Status CancelRestore(int64_t id);
+
+  Readiness CheckReady();
+  std::string MetricsText();
+
+  // Opens the named storage of the configuration in force.
+  Result<std::shared_ptr<storage::Storage>> OpenStorage(const StorageConfig& s);
+
+ private:
+  Service(ServiceOptions options, Config config, std::unique_ptr<JobStore> jobs);
+  Status ApplyLocked(Config cfg);
+  void SchedulerLoop();
+  void RescheduleLocked(int64_t now_ms);
+  Status StartBackupLocked(const std::string& routine, bool incremental, int64_t delay_ms,
+                           bool scheduled);
+  void RunBackup(std::shared_ptr<BackupRun> run);
+  void RunRestore(std::shared_ptr<RestoreRun> run);
+  Result<std::shared_ptr<client::Client>> ClientFor(const std::string& name,
+                                                    const ClusterConfig& c);
+  std::shared_ptr<Semaphore> ScanSlotsFor(const std::string& cluster, int64_t permits);
+  void RecoverInterruptedJobs();
+  Json RestoreRunJson(const RestoreRun& r) const;
+  void Launch(std::function<void()> fn);
+
+  ServiceOptions options_;
+  std::unique_ptr<JobStore> jobs_;
+  std::unique_ptr<Metrics> metrics_;
+
+  mutable std::mutex mu_;
+  std::condition_variable scheduler_cv_;
+  std::shared_ptr<const Config> config_;
+  struct RoutineRuntime {
+    std::shared_ptr<BackupRun> full;
+    std::shared_ptr<BackupRun> incremental;
+    int64_t next_full_ms = 0;
+    int64_t next_incremental_ms = 0;
+    int64_t last_full_ms = 0;
+    int64_t last_incremental_ms = 0;
+  };
+  std::map<std::string, RoutineRuntime> routines_;
+  std::map<int64_t, std::shared_ptr<RestoreRun>> restores_;
+  bool stopping_ = false;
+  std::thread scheduler_;
+
+  std::mutex clients_mu_;
+  struct CachedClient {
+    std::string fingerprint;
+    std::shared_ptr<client::Client> client;
+  };
+  std::map<std::string, CachedClient> clients_;
+  std::map<std::string, std::pair<int64_t, std::shared_ptr<Semaphore>>> scan_slots_;
+
+  std::mutex threads_mu_;
+  std::condition_variable threads_cv_;
+  int active_threads_ = 0;
+};
+
+// HTTP status for a Status from the service.
+int HttpStatusOf(const Status& st);
+
+}  // namespace absvc::service
