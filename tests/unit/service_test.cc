@@ -1,0 +1,468 @@
+// Unit tests of src/service: Quartz cron, the ABS configuration schema and its strict
+// validation, secrets redaction, restore request parsing, the backup catalog, retention
+// and the job history.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "backup/backup_metadata.h"
+#include "common/semaphore.h"
+#include "service/catalog.h"
+#include "service/config.h"
+#include "service/cron.h"
+#include "service/job_store.h"
+#include "storage/storage.h"
+
+namespace absvc::service {
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t Utc(int y, int mo, int d, int h, int mi, int s) {
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+int64_t NextOf(const std::string& expr, int64_t after) {
+  auto s = CronSchedule::Parse(expr);
+  EXPECT_TRUE(s.ok()) << expr << ": " << s.status().ToString();
+  if (!s.ok()) return -1;
+  return s->Next(after).value_or(-1);
+}
+
+TEST(Cron, FieldsStepsRangesAndNames) {
+  int64_t t = Utc(2026, 11, 25, 10, 30, 15);
+  EXPECT_EQ(NextOf("0 0 * * * ?", t), Utc(2026, 11, 25, 11, 0, 0));
+  EXPECT_EQ(NextOf("*/15 * * * * ?", t), Utc(2026, 11, 25, 10, 30, 30));
+  EXPECT_EQ(NextOf("0 */20 * * * *", t), Utc(2026, 11, 25, 10, 40, 0));
+  EXPECT_EQ(NextOf("0 0 2 * * ?", t), Utc(2026, 11, 26, 2, 0, 0));
+  EXPECT_EQ(NextOf("0 0 12 ? * MON-FRI", Utc(2026, 11, 27, 13, 0, 0)),  // a Friday
+            Utc(2026, 11, 30, 12, 0, 0));                               // the Monday after
+  EXPECT_EQ(NextOf("0 0 0 1 JAN ?", t), Utc(2027, 1, 1, 0, 0, 0));
+  EXPECT_EQ(NextOf("0 15 10 ? * 1,7", t), Utc(2026, 11, 28, 10, 15, 0));  // Sat
+  EXPECT_EQ(NextOf("0 0 0 1 1 ? 2030", t), Utc(2030, 1, 1, 0, 0, 0));
+  EXPECT_EQ(NextOf("0 0 0 1 1 ? 2020", t), -1);  // only in the past
+  // Strictly after: a fire time equal to `after` is not returned again.
+  EXPECT_EQ(NextOf("0 0 11 * * ?", Utc(2026, 11, 25, 11, 0, 0)), Utc(2026, 11, 26, 11, 0, 0));
+}
+
+TEST(Cron, LastDayNthWeekdayAndMacros) {
+  EXPECT_EQ(NextOf("0 0 0 L * ?", Utc(2028, 2, 10, 0, 0, 0)), Utc(2028, 2, 29, 0, 0, 0));
+  EXPECT_EQ(NextOf("0 0 0 L * ?", Utc(2027, 2, 10, 0, 0, 0)), Utc(2027, 2, 28, 0, 0, 0));
+  // The last Friday (6) of November 2026 is the 27th; the first Monday (2) of December is the 7th.
+  EXPECT_EQ(NextOf("0 0 0 ? * 6L", Utc(2026, 11, 1, 0, 0, 0)), Utc(2026, 11, 27, 0, 0, 0));
+  EXPECT_EQ(NextOf("0 0 0 ? * 2#1", Utc(2026, 11, 25, 0, 0, 0)), Utc(2026, 12, 7, 0, 0, 0));
+  int64_t t = Utc(2026, 11, 25, 10, 30, 15);
+  EXPECT_EQ(NextOf("@hourly", t), Utc(2026, 11, 25, 11, 0, 0));
+  EXPECT_EQ(NextOf("@daily", t), Utc(2026, 11, 26, 0, 0, 0));
+  EXPECT_EQ(NextOf("@weekly", t), Utc(2026, 11, 29, 0, 0, 0));  // Sunday
+  EXPECT_EQ(NextOf("@monthly", t), Utc(2026, 12, 1, 0, 0, 0));
+  EXPECT_EQ(NextOf("@yearly", t), Utc(2027, 1, 1, 0, 0, 0));
+}
+
+TEST(Cron, ErrorsNameTheField) {
+  auto err = [](const std::string& e) {
+    auto s = CronSchedule::Parse(e);
+    EXPECT_FALSE(s.ok()) << e;
+    return s.ok() ? std::string() : s.status().message();
+  };
+  EXPECT_NE(err("0 0 * * *").find("6 or 7 fields"), std::string::npos);
+  EXPECT_NE(err("61 0 * * * ?").find("seconds"), std::string::npos);
+  EXPECT_NE(err("0 0 25 * * ?").find("hours"), std::string::npos);
+  EXPECT_NE(err("0 0 0 32 * ?").find("day-of-month"), std::string::npos);
+  EXPECT_NE(err("0 0 0 ? FOO *").find("month"), std::string::npos);
+  EXPECT_NE(err("0 0 0 ? * 8").find("day-of-week"), std::string::npos);
+  EXPECT_NE(err("0 0 0 1 * MON").find("both"), std::string::npos);
+  EXPECT_NE(err("0 5-1 * * * ?").find("ends before"), std::string::npos);
+  EXPECT_NE(err("@sometimes").find("macro"), std::string::npos);
+  EXPECT_NE(err("0 0 0 ? * 2#6").find("n#k"), std::string::npos);
+  EXPECT_NE(err("0 */0 * * * ?").find("step"), std::string::npos);
+}
+
+const char* kGoodYaml = R"(
+service:
+  http:
+    port: 8081
+    context-path: /abs
+  logger:
+    level: debug
+aerospike-clusters:
+  c1:
+    seed-nodes:
+      - host-name: 127.0.0.1
+        port: 3000
+    credentials:
+      user: admin
+      password: s3cret
+    max-parallel-scans: 4
+storage:
+  local1:
+    local-storage:
+      path: /tmp/abs-backups
+  s3:
+    s3-storage:
+      bucket: b
+      s3-region: eu-west-1
+      secret-access-key: hush
+backup-policies:
+  p1:
+    parallel: 4
+    compression:
+      mode: ZSTD
+      level: 3
+    retention:
+      full: 3
+      incremental: 2
+routines:
+)";
+
+Json MinimalDoc() {
+  return Json::parse(R"({
+    "aerospike-clusters": {"c1": {"seed-nodes": [{"host-name": "127.0.0.1", "port": 3000}]}},
+    "storage": {"local1": {"local-storage": {"path": "/tmp/x"}}},
+    "backup-routines": {"r1": {"interval-cron": "@daily", "source-cluster": "c1",
+                               "storage": "local1", "namespaces": ["test"]}}
+  })");
+}
+
+std::string ParseError(const Json& doc) {
+  auto cfg = ParseConfig(doc);
+  EXPECT_FALSE(cfg.ok());
+  return cfg.ok() ? std::string() : cfg.status().message();
+}
+
+TEST(Config, ReadsAbsYaml) {
+  std::string yaml = std::string(kGoodYaml);
+  yaml.replace(yaml.find("routines:"), 9, R"(backup-routines:
+  daily:
+    interval-cron: "0 0 1 * * ?"
+    incr-interval-cron: "0 */30 * * * ?"
+    source-cluster: c1
+    storage: local1
+    backup-policy: p1
+    namespaces: [test, bar]
+    set-list: [s1]
+    node-list: ["127.0.0.1:3000"]
+)");
+  auto doc = YamlToJson(yaml);
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  auto cfg = ParseConfig(*doc);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->service.http.port, 8081);
+  EXPECT_EQ(cfg->service.http.context_path, "/abs");
+  EXPECT_EQ(cfg->service.logger.level, "DEBUG");
+  EXPECT_EQ(cfg->clusters.at("c1").password, "s3cret");
+  EXPECT_EQ(cfg->clusters.at("c1").max_parallel_scans, 4);
+  EXPECT_EQ(cfg->storage.at("s3").kind, StorageKind::kS3);
+  const auto& p = cfg->policies.at("p1");
+  EXPECT_EQ(p.parallel, 4);
+  EXPECT_EQ(p.compression, "ZSTD");
+  EXPECT_EQ(p.compression_level, 3);
+  EXPECT_EQ(p.retention_full, 3);
+  const auto& r = cfg->routines.at("daily");
+  EXPECT_EQ(r.namespaces, (std::vector<std::string>{"test", "bar"}));
+  EXPECT_EQ(r.node_list, (std::vector<std::string>{"127.0.0.1:3000"}));
+  EXPECT_TRUE(r.incr_interval_cron.has_value());
+  EXPECT_EQ(&cfg->PolicyOf(r), &p);
+}
+
+TEST(Config, StrictValidationNamesEveryField) {
+  Json d = MinimalDoc();
+  d["backup-routines"]["r1"]["colour"] = "blue";
+  EXPECT_NE(ParseError(d).find("backup-routines.r1.colour: unknown field"), std::string::npos);
+
+  d = MinimalDoc();
+  d["backup-routines"]["r1"]["source-cluster"] = "nope";
+  EXPECT_NE(ParseError(d).find("backup-routines.r1.source-cluster: no cluster named 'nope'"),
+            std::string::npos);
+
+  d = MinimalDoc();
+  d["backup-routines"]["r1"]["node-list"] = {"127.0.0.1:3000"};
+  d["backup-routines"]["r1"]["rack-list"] = {1};
+  EXPECT_NE(ParseError(d).find("mutually exclusive"), std::string::npos);
+
+  d = MinimalDoc();
+  d["backup-routines"]["r1"]["interval-cron"] = "every day";
+  EXPECT_NE(ParseError(d).find("backup-routines.r1.interval-cron:"), std::string::npos);
+
+  d = MinimalDoc();
+  d["aerospike-clusters"]["c1"]["seed-nodes"][0]["port"] = 70000;
+  EXPECT_NE(ParseError(d).find("aerospike-clusters.c1.seed-nodes[0].port: must be 1..65535"),
+            std::string::npos);
+
+  d = MinimalDoc();
+  d["backup-policies"]["p"] = {{"parallel", "eight"}};
+  EXPECT_NE(ParseError(d).find("backup-policies.p.parallel: must be an integer, got a string"),
+            std::string::npos);
+
+  d = MinimalDoc();
+  d["backup-routines"]["r1"].erase("namespaces");
+  EXPECT_NE(ParseError(d).find("backup-routines.r1.namespaces: is required"), std::string::npos);
+
+  d = MinimalDoc();
+  d["backup-routines"]["r1"]["partition-list"] = "0,4095-2";
+  EXPECT_NE(ParseError(d).find("backup-routines.r1.partition-list"), std::string::npos);
+
+  d = MinimalDoc();
+  d["storage"]["local1"]["s3-storage"] = {{"bucket", "b"}, {"s3-region", "r"}};
+  EXPECT_NE(ParseError(d).find("exactly one of"), std::string::npos);
+
+  d = MinimalDoc();
+  d["aerospike-clusters"]["c1"]["prefer-racks"] = {1};
+  d["backup-routines"]["r1"]["rack-list"] = {2};
+  EXPECT_NE(ParseError(d).find("prefer-racks"), std::string::npos);
+
+  d = MinimalDoc();
+  d["backup-policies"]["p"] = {{"encryption", {{"mode", "AES256"}}}};
+  EXPECT_NE(ParseError(d).find("backup-policies.p.encryption: needs exactly one of key-file"),
+            std::string::npos);
+
+  d = MinimalDoc();
+  d["backup-policies"]["p"] = {{"compression", {{"level", 3}}}};
+  EXPECT_NE(ParseError(d).find("backup-policies.p.compression.mode: is required"),
+            std::string::npos);
+
+  d = MinimalDoc();
+  d["backup-routines"]["a/b"] = d["backup-routines"]["r1"];
+  EXPECT_NE(ParseError(d).find("single path segment"), std::string::npos);
+
+  d = MinimalDoc();
+  d["aerospike-clusters"]["c1"]["credentials"] = {{"user", "u"}, {"password", "secrets:res:key"}};
+  EXPECT_NE(ParseError(d).find("Secret Agent"), std::string::npos);
+
+  // Several problems are all reported.
+  d = MinimalDoc();
+  d["service"] = {{"http", {{"port", 0}}}, {"colour", 1}};
+  d["backup-routines"]["r1"]["storage"] = "gone";
+  std::string e = ParseError(d);
+  EXPECT_NE(e.find("3 problems"), std::string::npos) << e;
+}
+
+TEST(Config, PasswordPathAndYamlScalars) {
+  fs::path dir = fs::temp_directory_path() / ("abs-config-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "pw") << "from-file\n";
+  Json d = MinimalDoc();
+  d["aerospike-clusters"]["c1"]["credentials"] = {{"user", "u"},
+                                                  {"password-path", (dir / "pw").string()}};
+  auto cfg = ParseConfig(d);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->clusters.at("c1").password, "from-file");
+  d["aerospike-clusters"]["c1"]["credentials"]["password-path"] = (dir / "missing").string();
+  EXPECT_NE(ParseError(d).find("password-path: cannot read"), std::string::npos);
+  fs::remove_all(dir);
+
+  // Quoted scalars stay strings; plain ones follow the YAML core schema.
+  auto j = YamlToJson("a: \"8080\"\nb: 8080\nc: true\nd: ~\ne: 1.5\nf: text\ng: '007'\n");
+  ASSERT_TRUE(j.ok());
+  EXPECT_TRUE((*j)["a"].is_string());
+  EXPECT_TRUE((*j)["b"].is_number_integer());
+  EXPECT_TRUE((*j)["c"].is_boolean());
+  EXPECT_TRUE((*j)["d"].is_null());
+  EXPECT_TRUE((*j)["e"].is_number_float());
+  EXPECT_EQ((*j)["g"], "007");
+  // And they survive a round trip through the writer.
+  auto back = YamlToJson(JsonToYaml(*j));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, *j);
+
+  auto bad = YamlToJson("a: [1, 2\nb: 3\n", "x.yml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("x.yml line"), std::string::npos);
+  auto dup = YamlToJson("a: 1\na: 2\n");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("duplicate key 'a'"), std::string::npos);
+}
+
+TEST(Config, SecretsAreRedactedAndKeptOnPut) {
+  Json d = MinimalDoc();
+  d["aerospike-clusters"]["c1"]["credentials"] = {{"user", "u"}, {"password", "pw1"}};
+  Json red = RedactSecrets(d);
+  EXPECT_EQ(red["aerospike-clusters"]["c1"]["credentials"]["password"], kRedacted);
+  EXPECT_EQ(red["aerospike-clusters"]["c1"]["credentials"]["user"], "u");
+  EXPECT_EQ(red.dump().find("pw1"), std::string::npos);
+  Json back = KeepStoredSecrets(red, d);
+  EXPECT_EQ(back, d);
+  red["aerospike-clusters"]["c1"]["credentials"]["password"] = "pw2";
+  EXPECT_EQ(KeepStoredSecrets(red, d)["aerospike-clusters"]["c1"]["credentials"]["password"],
+            "pw2");
+}
+
+TEST(Config, RestoreRequests) {
+  auto r = ParseRestoreRequest(Json::parse(R"({"backup-data-path": "r/backup/1/data/test",
+      "source-name": "local1", "destination-name": "c1",
+      "policy": {"parallel": 4, "batch-size": 64, "namespace": {"source": "a", "destination": "b"}}})"),
+                               false);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->policy.parallel, 4);
+  EXPECT_EQ(r->policy.batch_size, 64);
+  EXPECT_EQ(r->policy.namespace_destination, "b");
+
+  auto t = ParseRestoreRequest(
+      Json::parse(R"({"routine": "r1", "time": "1795574895148", "destination-name": "c1"})"), true);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->time_ms, 1795574895148);
+
+  auto bad = ParseRestoreRequest(Json::parse(R"({"routine": "r1", "time": 12})"), true);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("time: must be epoch milliseconds"), std::string::npos);
+  bad = ParseRestoreRequest(Json::parse(R"({"backup-data-path": "x", "source-name": "s",
+      "destination-name": "c", "policy": {"unique": true, "replace": true, "parallel": "4"}})"),
+                            false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("policy.unique"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("policy.parallel: must be an integer"), std::string::npos);
+  bad = ParseRestoreRequest(Json::parse(R"([1, 2])"), false);
+  EXPECT_FALSE(bad.ok());
+  bad = ParseRestoreRequest(Json::parse(R"({"backup-data-path": "x"})"), false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("source: is required"), std::string::npos);
+}
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("abs-catalog-" + std::to_string(getpid()));
+    fs::remove_all(root_);
+    auto s = storage::OpenLocalStorage(root_.string());
+    ASSERT_TRUE(s.ok());
+    storage_ = std::move(s).value();
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  void AddBackup(const std::string& routine, bool incremental, int64_t ts, const std::string& ns,
+                 bool finished = true) {
+    std::string dir = routine + (incremental ? "/incremental/" : "/backup/") + std::to_string(ts) +
+                      "/data/" + ns;
+    ASSERT_TRUE(storage_->PutAtomic(dir + "/1_" + ns + "_1.asb", "Version 3.1\n").ok());
+    if (!finished) return;
+    backup::BackupResult r;
+    r.ns = ns;
+    r.created_unix_ms = ts;
+    r.finished_unix_ms = ts + 2000;
+    r.record_count = 10;
+    ASSERT_TRUE(storage_->PutAtomic(dir + "/metadata.yaml", backup::FormatMetadataYaml(r)).ok());
+  }
+
+  fs::path root_;
+  std::unique_ptr<storage::Storage> storage_;
+};
+
+TEST_F(CatalogTest, ListsFinishedBackupsOnly) {
+  AddBackup("r", false, 1700000000000, "test");
+  AddBackup("r", false, 1700000000000, "bar");
+  AddBackup("r", false, 1700000100000, "test", /*finished=*/false);
+  AddBackup("r", true, 1700000050000, "test");
+  auto fulls = ListBackups(*storage_, "r", false);
+  ASSERT_TRUE(fulls.ok());
+  ASSERT_EQ(fulls->size(), 2u);
+  EXPECT_EQ((*fulls)[0].key, "r/backup/1700000000000/data/bar");
+  EXPECT_EQ((*fulls)[0].created_ms, 1700000000000);
+  EXPECT_EQ((*fulls)[0].finished_ms, 1700000002000);
+  Json j = (*fulls)[1].ToJson("local1");
+  EXPECT_EQ(j["namespace"], "test");
+  EXPECT_EQ(j["record-count"], 10);
+  EXPECT_EQ(j["storage"], "local1");
+  EXPECT_EQ(j["duration"], 2);
+  auto incrs = ListBackups(*storage_, "r", true);
+  ASSERT_TRUE(incrs.ok());
+  EXPECT_EQ(incrs->size(), 1u);
+  EXPECT_TRUE(ListBackups(*storage_, "other", false)->empty());
+}
+
+TEST_F(CatalogTest, RetentionKeepsNewestFullsAndTheirIncrementals) {
+  for (int i = 0; i < 5; ++i) {
+    AddBackup("r", false, 1700000000000 + i * 1000000, "test");
+    AddBackup("r", true, 1700000000000 + i * 1000000 + 500000, "test");
+  }
+  ASSERT_TRUE(ApplyRetention(*storage_, "r", 3, 1).ok());
+  auto fulls = ListBackups(*storage_, "r", false);
+  ASSERT_EQ(fulls->size(), 3u);
+  EXPECT_EQ(fulls->front().timestamp_ms, 1700002000000);
+  auto incrs = ListBackups(*storage_, "r", true);
+  ASSERT_EQ(incrs->size(), 1u);  // only the one after the newest full
+  EXPECT_EQ(incrs->front().timestamp_ms, 1700004500000);
+}
+
+TEST(Catalog, TimeParsing) {
+  EXPECT_EQ(ParseRfc3339Millis("2026-11-25T02:48:15.148Z"), 1795574895148);
+  EXPECT_EQ(ParseRfc3339Millis("2026-11-25T03:48:15.148+01:00"), 1795574895148);
+  EXPECT_EQ(ParseRfc3339Millis("2026-11-25T02:48:15Z"), 1795574895000);
+  EXPECT_EQ(ParseRfc3339Millis("yesterday"), -1);
+  EXPECT_EQ(RunTimestamp("1795574895148"), 1795574895148);
+  EXPECT_EQ(RunTimestamp("1795574895148_2026-11-25T02-48-15"), 1795574895148);
+  EXPECT_EQ(RunTimestamp("179557489514"), -1);
+  EXPECT_EQ(RunTimestamp("17955748951489"), -1);
+}
+
+TEST(JobStoreTest, PersistsAcrossReopen) {
+  fs::path dir = fs::temp_directory_path() / ("abs-jobs-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  {
+    auto store = JobStore::Open(dir.string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    JobRecord j;
+    j.id = 42;
+    j.kind = "backup";
+    j.routine = "r";
+    j.type = "full";
+    j.status = "running";
+    j.started_ms = 1000;
+    j.detail["directories"] = {"r/backup/1/data/test"};
+    ASSERT_TRUE((*store)->Insert(j).ok());
+    EXPECT_FALSE((*store)->Insert(j).ok());  // ids are unique
+    JobRecord k;
+    k.id = 7;
+    k.kind = "restore";
+    k.status = "success";
+    k.started_ms = 2000;
+    ASSERT_TRUE((*store)->Insert(k).ok());
+  }
+  auto store = JobStore::Open(dir.string());
+  ASSERT_TRUE(store.ok());
+  auto running = (*store)->Running();
+  ASSERT_TRUE(running.ok());
+  ASSERT_EQ(running->size(), 1u);
+  EXPECT_EQ((*running)[0].detail["directories"][0], "r/backup/1/data/test");
+  JobRecord j = (*running)[0];
+  j.status = "failure";
+  j.finished_ms = 3000;
+  ASSERT_TRUE((*store)->Update(j).ok());
+  EXPECT_TRUE((*store)->Running()->empty());
+  auto got = (*store)->Get(42);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->status, "failure");
+  EXPECT_EQ((*store)->List("restore")->size(), 1u);
+  EXPECT_EQ((*store)->List("restore", 2500)->size(), 0u);
+  EXPECT_FALSE((*store)->Get(99)->has_value());
+  fs::remove_all(dir);
+}
+
+TEST(SemaphoreTest, LimitsAndCancels) {
+  Semaphore s(2);
+  EXPECT_TRUE(s.Acquire());
+  EXPECT_TRUE(s.Acquire());
+  EXPECT_EQ(s.in_use(), 2);
+  std::atomic<bool> cancel{false};
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    cancel = true;
+  });
+  EXPECT_FALSE(s.Acquire(&cancel));  // full, then cancelled
+  t.join();
+  s.Release();
+  EXPECT_TRUE(s.Acquire());
+  Semaphore unlimited(0);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_TRUE(unlimited.Acquire());
+}
+
+}  // namespace
+}  // namespace absvc::service
