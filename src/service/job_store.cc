@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 namespace absvc::service {
 namespace {
 
@@ -13,9 +15,11 @@ Status SqlError(sqlite3* db, const std::string& what) {
 }  // namespace
 
 Result<std::unique_ptr<JobStore>> JobStore::Open(const std::string& state_dir) {
-  if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::Io("cannot create state directory " + state_dir + ": " + std::strerror(errno));
-  }
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) return Status::Io("cannot create state directory " + state_dir + ": " + ec.message());
+  std::filesystem::permissions(state_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
   std::string path = state_dir + "/absd-jobs.sqlite";
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db,

@@ -1,0 +1,556 @@
+// absd over real HTTP against abs-devcluster processes: system endpoints, backups and
+// restores through the API, bad requests, concurrent triggers, cancel mid-backup, config
+// edits (rejected ones leave the old config in force), timestamp restores, crash
+// recovery, and the parallel workflow with node-list, rack-list and partition-list slices
+// (two service instances, one storage), including a missing slice that verify catches.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "backup/verify.h"
+#include "client/client.h"
+#include "service/http_api.h"
+#include "service/service.h"
+#include "storage/storage.h"
+#include "test_cluster.h"
+
+namespace absvc::service {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::DevClusterArgs;
+using testing::TestCluster;
+
+constexpr uint64_t kRecords = 20000;
+
+Status Load(client::Client& c, uint64_t n, const std::string& tag) {
+  std::vector<client::BatchWriteRecord> batch;
+  for (uint64_t from = 0; from < n; from += 500) {
+    batch.clear();
+    for (uint64_t i = from; i < std::min(n, from + 500); ++i) {
+      client::BatchWriteRecord r;
+      r.key = client::Key::FromUserKey("test", "svc", client::Value::Int(static_cast<int64_t>(i)));
+      r.send_key = true;
+      r.AddBin({"i", client::Value::Int(static_cast<int64_t>(i))});
+      r.AddBin({"tag", client::Value::Str(tag)});
+      r.AddBin({"pad", client::Value::Blob(std::string(200, 'x'))});
+      batch.push_back(std::move(r));
+    }
+    ABS_RETURN_IF_ERROR(c.BatchWrite(batch));
+    for (const auto& r : batch) {
+      if (r.result != 0) return Status::Server(r.result, "load");
+    }
+  }
+  return Status::Ok();
+}
+
+// Records in the namespace, and how many carry `tag`.
+std::pair<uint64_t, uint64_t> Count(client::Client& c, const std::string& tag) {
+  std::mutex mu;
+  uint64_t all = 0, tagged = 0;
+  client::ScanRequest req;
+  req.ns = "test";
+  auto cursors = client::CursorsForRange(0, 4096);
+  Status st = c.ScanPartitions(req, cursors, [&](const client::ScanRecordView& r) {
+    bool t = false;
+    for (const auto& b : *r.bins) {
+      if (b.name == "tag") t = b.value == tag;
+    }
+    std::lock_guard lock(mu);
+    ++all;
+    tagged += t;
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return {all, tagged};
+}
+
+// One absd: the service and its HTTP API in this process, a client for its port.
+struct Instance {
+  fs::path config_path;
+  std::unique_ptr<Service> service;
+  std::unique_ptr<HttpApi> api;
+  std::unique_ptr<httplib::Client> http;
+
+  ~Instance() {
+    if (api) api->Stop();
+    if (service) service->Stop();
+  }
+  httplib::Result Get(const std::string& path) { return http->Get(path.c_str()); }
+  httplib::Result Post(const std::string& path, const std::string& body = "") {
+    return body.empty() ? http->Post(path.c_str())
+                        : http->Post(path.c_str(), body, "application/json");
+  }
+  httplib::Result Put(const std::string& path, const std::string& body) {
+    return http->Put(path.c_str(), body, "application/json");
+  }
+  // Waits until the routine runs no backup.
+  void WaitIdle(const std::string& routine) {
+    for (int i = 0; i < 600; ++i) {
+      auto r = Get("/v1/backups/currentBackup/" + routine);
+      ASSERT_TRUE(r && r->status == 200);
+      auto j = Json::parse(r->body);
+      if (!j.contains("full") && !j.contains("incremental")) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "backup of " << routine << " did not finish";
+  }
+  Json WaitRestore(int64_t id) {
+    for (int i = 0; i < 600; ++i) {
+      auto r = Get("/v1/restore/status/" + std::to_string(id));
+      EXPECT_TRUE(r && r->status == 200);
+      if (!r || r->status != 200) return {};
+      auto j = Json::parse(r->body);
+      if (j["status"] != "running") return j;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "restore " << id << " did not finish";
+    return {};
+  }
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const char* h = std::getenv("ABS_TEST_HOSTS"); h && *h) {
+      GTEST_SKIP() << "these tests truncate the namespace: devcluster only";
+    }
+    dir_ = fs::temp_directory_path() /
+           ("abs-svc-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    DevClusterArgs args;
+    args.extra = {"--racks", "1,2,3", "--namespace", "test:rf=2"};
+    auto tc = TestCluster::StartDevCluster(args);
+    ASSERT_TRUE(tc.ok()) << tc.status().ToString();
+    cluster_ = std::move(tc).value();
+    auto c = client::Client::Connect(cluster_->Options());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    client_ = std::move(c).value();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A config with cluster "c1", storage "shared" and routine "r1" (whole namespace).
+  Json BaseConfig() {
+    Json seeds = Json::array();
+    for (const auto& s : cluster_->seeds())
+      seeds.push_back({{"host-name", s.name}, {"port", s.port}});
+    Json doc;
+    doc["service"] = {{"http", {{"address", "127.0.0.1"}}}, {"logger", {{"level", "WARN"}}}};
+    doc["aerospike-clusters"] = {{"c1", {{"seed-nodes", seeds}}}};
+    doc["storage"] = {{"shared", {{"local-storage", {{"path", (dir_ / "storage").string()}}}}}};
+    doc["backup-policies"] = {{"p1", {{"parallel", 4}, {"file-limit", 10}}}};
+    doc["backup-routines"] = {{"r1",
+                               {{"interval-cron", "@yearly"},
+                                {"source-cluster", "c1"},
+                                {"storage", "shared"},
+                                {"backup-policy", "p1"},
+                                {"namespaces", {"test"}}}}};
+    return doc;
+  }
+
+  std::unique_ptr<Instance> StartInstance(const Json& doc, const std::string& name) {
+    auto inst = std::make_unique<Instance>();
+    fs::create_directories(dir_ / name);
+    inst->config_path = dir_ / name / "aerospike-backup-service.yml";
+    std::ofstream(inst->config_path) << JsonToYaml(doc);
+    auto cfg = LoadConfigFile(inst->config_path.string());
+    EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
+    if (!cfg.ok()) return nullptr;
+    auto svc = Service::Create({inst->config_path.string(), (dir_ / name / "state").string(), "test"},
+                               std::move(cfg).value());
+    EXPECT_TRUE(svc.ok()) << svc.status().ToString();
+    if (!svc.ok()) return nullptr;
+    inst->service = std::move(svc).value();
+    EXPECT_TRUE(inst->service->Start().ok());
+    inst->api = std::make_unique<HttpApi>(*inst->service);
+    Status st = inst->api->Start("127.0.0.1", 0);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    inst->http = std::make_unique<httplib::Client>("127.0.0.1", inst->api->port());
+    inst->http->set_read_timeout(30, 0);
+    return inst;
+  }
+
+  std::vector<std::string> FinishedBackupDirs(const std::string& routine, bool incremental = false) {
+    std::vector<std::string> out;
+    fs::path base = dir_ / "storage" / routine / (incremental ? "incremental" : "backup");
+    if (!fs::exists(base)) return out;
+    for (auto& e : fs::recursive_directory_iterator(base)) {
+      if (e.path().filename() == "metadata.yaml") out.push_back(e.path().parent_path().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<TestCluster> cluster_;
+  std::unique_ptr<client::Client> client_;
+};
+
+TEST_F(ServiceTest, SystemEndpoints) {
+  auto inst = StartInstance(BaseConfig(), "a");
+  ASSERT_TRUE(inst);
+  auto r = inst->Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "Ok");
+  r = inst->Get("/ready");
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = inst->Get("/version");
+  EXPECT_EQ(Json::parse(r->body)["version"], "test");
+  r = inst->Get("/metrics");
+  EXPECT_NE(r->body.find("aerospike_backup_service_restore_in_progress"), std::string::npos);
+  r = inst->Get("/v1/nothing-here");
+  EXPECT_EQ(r->status, 404);
+  EXPECT_TRUE(Json::parse(r->body).contains("message"));
+  // Ready is honest: a routine whose cluster is gone makes it 503, naming the cluster.
+  Json doc = BaseConfig();
+  doc["aerospike-clusters"]["dead"] = {
+      {"seed-nodes", {{{"host-name", "127.0.0.1"}, {"port", 1}}}}, {"conn-timeout", 200}};
+  doc["backup-routines"]["r2"] = doc["backup-routines"]["r1"];
+  doc["backup-routines"]["r2"]["source-cluster"] = "dead";
+  auto bad = StartInstance(doc, "b");
+  ASSERT_TRUE(bad);
+  r = bad->Get("/ready");
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->body.find("cluster dead"), std::string::npos) << r->body;
+}
+
+TEST_F(ServiceTest, BackupAndRestoreThroughTheApi) {
+  ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
+  Json doc = BaseConfig();
+  doc["backup-policies"]["p1"]["records-per-second"] = 20000;  // about a second: room to race
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  auto r = inst->Post("/v1/backups/full/r1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  // A second trigger while the first runs is refused, not queued or doubled.
+  r = inst->Post("/v1/backups/full/r1");
+  EXPECT_EQ(r->status, 409) << r->body;
+  r = inst->Post("/v1/backups/incremental/r1");
+  EXPECT_EQ(r->status, 409) << r->body;
+  r = inst->Get("/v1/backups/currentBackup/r1");
+  EXPECT_TRUE(Json::parse(r->body).contains("full")) << r->body;
+  inst->WaitIdle("r1");
+  r = inst->Get("/v1/backups/full/r1");
+  ASSERT_EQ(r->status, 200);
+  Json list = Json::parse(r->body);
+  ASSERT_EQ(list.size(), 1u) << r->body;
+  EXPECT_EQ(list[0]["record-count"], kRecords);
+  EXPECT_EQ(list[0]["namespace"], "test");
+  std::string key = list[0]["key"];
+  r = inst->Get("/v1/backups/full");
+  EXPECT_EQ(Json::parse(r->body)["r1"].size(), 1u);
+  r = inst->Get("/v1/backups/full/r1?from=1&to=2");
+  EXPECT_EQ(Json::parse(r->body).size(), 0u);
+
+  ASSERT_TRUE(client_->Truncate("test", "").ok());
+  EXPECT_EQ(Count(*client_, "v1").first, 0u);
+  Json body = {{"backup-data-path", key},
+               {"source-name", "shared"},
+               {"destination-name", "c1"},
+               {"policy", {{"parallel", 4}, {"batch-size", 64}}}};
+  r = inst->Post("/v1/restore/full", body.dump());
+  ASSERT_EQ(r->status, 202) << r->body;
+  int64_t id = Json::parse(r->body).get<int64_t>();
+  Json status = inst->WaitRestore(id);
+  EXPECT_EQ(status["status"], "success") << status.dump();
+  EXPECT_EQ(status["read-records"], kRecords);
+  EXPECT_EQ(status["inserted-records"], kRecords);
+  EXPECT_EQ(Count(*client_, "v1"), std::make_pair(kRecords, kRecords));
+  r = inst->Get("/v1/restore/jobs?status=done");
+  EXPECT_TRUE(Json::parse(r->body).contains(std::to_string(id))) << r->body;
+  r = inst->Get("/v1/restore/jobs?status=!success");
+  EXPECT_FALSE(Json::parse(r->body).contains(std::to_string(id)));
+  r = inst->Post("/v1/restore/cancel/" + std::to_string(id));
+  EXPECT_EQ(r->status, 409);
+  r = inst->Get("/metrics");
+  EXPECT_NE(r->body.find("aerospike_backup_service_backup_events_total{outcome=\"success\","
+                         "routine=\"r1\",type=\"full\"} 1"),
+            std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("outcome=\"skip\""), std::string::npos);
+
+  // The job survives a restart of the service: the history is in SQLite.
+  inst.reset();
+  auto again = StartInstance(doc, "a");
+  r = again->Get("/v1/restore/status/" + std::to_string(id));
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(Json::parse(r->body)["status"], "success");
+  EXPECT_EQ(Json::parse(r->body)["inserted-records"], kRecords);
+}
+
+TEST_F(ServiceTest, BadRequestsGetClearErrors) {
+  auto inst = StartInstance(BaseConfig(), "a");
+  ASSERT_TRUE(inst);
+  auto r = inst->Post("/v1/restore/full", "{not json");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(Json::parse(r->body)["message"].get<std::string>().find("not valid JSON"),
+            std::string::npos);
+  r = inst->Post("/v1/restore/full",
+                 R"({"backup-data-path": 5, "source-name": "shared", "destination-name": "c1"})");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("backup-data-path: must be a string"), std::string::npos) << r->body;
+  r = inst->Post("/v1/restore/full",
+                 R"({"backup-data-path": "x", "source-name": "shared", "destination-name": "c1",
+                     "policy": {"parallel": "many"}})");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("policy.parallel"), std::string::npos) << r->body;
+  for (const char* path : {"../../etc", "/etc", "r1/../../x"}) {
+    Json body = {{"backup-data-path", path}, {"source-name", "shared"}, {"destination-name", "c1"}};
+    r = inst->Post("/v1/restore/full", body.dump());
+    EXPECT_EQ(r->status, 400) << path << ": " << r->body;
+    EXPECT_NE(r->body.find("backup-data-path"), std::string::npos) << r->body;
+  }
+  Json body = {{"backup-data-path", "r1/backup/1/data/test"},
+               {"source-name", "nope"},
+               {"destination-name", "c1"}};
+  r = inst->Post("/v1/restore/full", body.dump());
+  EXPECT_EQ(r->status, 404) << r->body;
+  r = inst->Post("/v1/backups/full/unknown");
+  EXPECT_EQ(r->status, 404);
+  r = inst->Get("/v1/backups/full/unknown");
+  EXPECT_EQ(r->status, 404);
+  r = inst->Get("/v1/backups/full/r1?from=yesterday");
+  EXPECT_EQ(r->status, 400);
+  r = inst->Get("/v1/restore/status/12345");
+  EXPECT_EQ(r->status, 404);
+  r = inst->Get("/v1/restore/status/abc");
+  EXPECT_EQ(r->status, 400);
+  r = inst->Post("/v1/backups/cancel/r1");
+  EXPECT_EQ(r->status, 404);  // nothing running
+  r = inst->Post("/v1/restore/cancel/999");
+  EXPECT_EQ(r->status, 404);
+  r = inst->Get("/v1/restore/jobs?status=sleeping");
+  EXPECT_EQ(r->status, 400);
+  // No incremental before the first full.
+  r = inst->Post("/v1/backups/incremental/r1");
+  EXPECT_EQ(r->status, 409);
+  EXPECT_NE(r->body.find("no finished full"), std::string::npos);
+}
+
+TEST_F(ServiceTest, CancelMidBackupLeavesNothingListed) {
+  ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
+  Json doc = BaseConfig();
+  doc["backup-policies"]["p1"]["records-per-second"] = 2000;  // ten seconds at least
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
+  for (int i = 0; i < 100; ++i) {
+    auto j = Json::parse(inst->Get("/v1/backups/currentBackup/r1")->body);
+    if (j.contains("full") && j["full"]["done-records"].get<uint64_t>() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Files exist mid-backup...
+  EXPECT_TRUE(fs::exists(dir_ / "storage" / "r1" / "backup"));
+  auto r = inst->Post("/v1/backups/cancel/r1");
+  EXPECT_EQ(r->status, 202);
+  inst->WaitIdle("r1");
+  // ...and none afterwards: nothing listed, no directory left.
+  EXPECT_EQ(Json::parse(inst->Get("/v1/backups/full/r1")->body).size(), 0u);
+  bool left = false;
+  if (fs::exists(dir_ / "storage" / "r1" / "backup")) {
+    for (auto& e : fs::recursive_directory_iterator(dir_ / "storage" / "r1" / "backup")) {
+      left = left || e.is_regular_file();
+    }
+  }
+  EXPECT_FALSE(left);
+  EXPECT_NE(inst->Get("/metrics")->body.find("outcome=\"canceled\""), std::string::npos);
+}
+
+TEST_F(ServiceTest, ConfigEditsAreValidatedPersistedAndApplied) {
+  Json doc = BaseConfig();
+  doc["aerospike-clusters"]["c1"]["credentials"] = {{"user", "u"}, {"password", "hunter2"}};
+  // The devcluster has no security, so credentials would fail a backup; this test only
+  // edits configuration.
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  auto r = inst->Get("/v1/config");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.find("hunter2"), std::string::npos);
+  Json got = Json::parse(r->body);
+  EXPECT_EQ(got["aerospike-clusters"]["c1"]["credentials"]["password"], "[secret]");
+
+  // An invalid routine is rejected and the old config stays in force, on disk too.
+  std::string before_file;
+  {
+    std::ifstream in(inst->config_path);
+    before_file.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  Json bad = got;
+  bad["backup-routines"]["r1"]["interval-cron"] = "every day at noon";
+  r = inst->Put("/v1/config", bad.dump());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("backup-routines.r1.interval-cron"), std::string::npos) << r->body;
+  EXPECT_EQ(inst->service->config()->routines.at("r1").interval_cron.text(), "@yearly");
+  {
+    std::ifstream in(inst->config_path);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), before_file);
+  }
+  r = inst->Post("/v1/config/routines/r2",
+                 R"({"interval-cron": "@daily", "source-cluster": "c1", "storage": "gone",
+                     "namespaces": []})");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("no storage named 'gone'"), std::string::npos);
+
+  // A valid PUT of what GET returned keeps the secret and persists.
+  got["backup-routines"]["r1"]["interval-cron"] = "0 0 3 * * ?";
+  r = inst->Put("/v1/config", got.dump());
+  EXPECT_EQ(r->status, 200) << r->body;
+  auto on_disk = LoadConfigFile(inst->config_path.string());
+  ASSERT_TRUE(on_disk.ok()) << on_disk.status().ToString();
+  EXPECT_EQ(on_disk->routines.at("r1").interval_cron.text(), "0 0 3 * * ?");
+  EXPECT_EQ(on_disk->clusters.at("c1").password, "hunter2");
+
+  // Entity CRUD.
+  r = inst->Post("/v1/config/routines/r2",
+                 R"({"interval-cron": "@daily", "source-cluster": "c1", "storage": "shared",
+                     "namespaces": [], "rack-list": [1]})");
+  EXPECT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(inst->Post("/v1/config/routines/r2", R"({})")->status, 409);
+  EXPECT_EQ(inst->Get("/v1/config/routines/r2")->status, 200);
+  EXPECT_EQ(inst->Get("/v1/config/routines/zzz")->status, 404);
+  EXPECT_EQ(inst->http->Delete("/v1/config/storage/shared")->status, 409);  // in use
+  EXPECT_EQ(inst->Put("/v1/config/routines/r2/disable", "")->status, 204);
+  EXPECT_TRUE(inst->service->config()->routines.at("r2").disabled);
+  EXPECT_EQ(inst->http->Delete("/v1/config/routines/r2")->status, 204);
+  EXPECT_EQ(inst->Get("/v1/config/routines/r2")->status, 404);
+  EXPECT_FALSE(LoadConfigFile(inst->config_path.string())->routines.count("r2"));
+}
+
+TEST_F(ServiceTest, IncrementalsAndTimestampRestore) {
+  ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
+  auto inst = StartInstance(BaseConfig(), "a");
+  ASSERT_TRUE(inst);
+  ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
+  inst->WaitIdle("r1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(Load(*client_, 1000, "v2").ok());  // the first 1000 records change
+  ASSERT_EQ(inst->Post("/v1/backups/incremental/r1")->status, 202);
+  inst->WaitIdle("r1");
+  auto incr = Json::parse(inst->Get("/v1/backups/incremental/r1")->body);
+  ASSERT_EQ(incr.size(), 1u);
+  EXPECT_EQ(incr[0]["record-count"], 1000);
+  int64_t after_incr = incr[0]["finished-timestamp"].get<int64_t>() + 1;
+
+  ASSERT_TRUE(client_->Truncate("test", "").ok());
+  // The guide's form: POST /v1/restore/<ISO time> with the time as a numeric string.
+  Json body = {{"routine", "r1"}, {"time", std::to_string(after_incr)},
+               {"policy", {{"parallel", 2}}}};
+  auto r = inst->Post("/v1/restore/2030-01-01T00:00:00Z", body.dump());
+  ASSERT_EQ(r->status, 202) << r->body;
+  Json status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
+  EXPECT_EQ(status["status"], "success") << status.dump();
+  EXPECT_EQ(status["read-records"], kRecords + 1000);
+  EXPECT_EQ(Count(*client_, "v2"), std::make_pair(kRecords, uint64_t{1000}));
+
+  // Before the incremental: only the full backup.
+  ASSERT_TRUE(client_->Truncate("test", "").ok());
+  body["time"] = incr[0]["timestamp"].get<int64_t>() - 1;
+  r = inst->Post("/v1/restore/timestamp", body.dump());
+  ASSERT_EQ(r->status, 202) << r->body;
+  status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
+  EXPECT_EQ(status["status"], "success") << status.dump();
+  EXPECT_EQ(Count(*client_, "v2"), std::make_pair(kRecords, uint64_t{0}));
+}
+
+TEST_F(ServiceTest, InterruptedJobsAreCleanedUpAtStartup) {
+  Json doc = BaseConfig();
+  auto storage = storage::OpenLocalStorage((dir_ / "storage").string());
+  ASSERT_TRUE(storage.ok());
+  // What a crash leaves: our run's partial files, and another instance's run in progress.
+  ASSERT_TRUE((*storage)->PutAtomic("r1/backup/1700000000000/data/test/0_test_1.asb", "x").ok());
+  ASSERT_TRUE((*storage)->PutAtomic("r1/backup/1700000000001/data/test/0_test_1.asb", "y").ok());
+  {
+    auto jobs = JobStore::Open((dir_ / "a" / "state").string());
+    ASSERT_TRUE(jobs.ok());
+    JobRecord j;
+    j.id = 77;
+    j.kind = "backup";
+    j.routine = "r1";
+    j.type = "full";
+    j.status = "running";
+    j.started_ms = 1700000000000;
+    j.detail = {{"storage-path", (dir_ / "storage").string()},
+                {"run-directory", "r1/backup/1700000000000"},
+                {"directories", {"r1/backup/1700000000000/data/test"}}};
+    ASSERT_TRUE((*jobs)->Insert(j).ok());
+  }
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  EXPECT_FALSE(fs::exists(dir_ / "storage" / "r1" / "backup" / "1700000000000"));
+  EXPECT_TRUE(fs::exists(dir_ / "storage/r1/backup/1700000000001/data/test/0_test_1.asb"));
+  inst.reset();
+  auto jobs = JobStore::Open((dir_ / "a" / "state").string());
+  auto j = (*jobs)->Get(77);
+  ASSERT_TRUE(j.ok() && j->has_value());
+  EXPECT_EQ((*j)->status, "failure");
+  EXPECT_NE((*j)->detail["error"].get<std::string>().find("interrupted"), std::string::npos);
+}
+
+
+class ParallelSliceTest : public ServiceTest {
+ protected:
+  void Run(const std::string& kind, const Json& slice_a, const Json& slice_b, bool complete) {
+    if (!loaded_) {
+      ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
+      loaded_ = true;
+    }
+    Json doc_a = BaseConfig(), doc_b = BaseConfig();
+    doc_a["backup-routines"]["r1"][kind] = slice_a;
+    auto a = StartInstance(doc_a, kind + "-a");
+    std::unique_ptr<Instance> b;
+    if (!slice_b.is_null()) {
+      doc_b["backup-routines"]["r1"][kind] = slice_b;
+      b = StartInstance(doc_b, kind + "-b");
+    }
+    ASSERT_TRUE(a);
+    std::thread tb;
+    if (b) tb = std::thread([&] { EXPECT_EQ(b->Post("/v1/backups/full/r1")->status, 202); });
+    EXPECT_EQ(a->Post("/v1/backups/full/r1")->status, 202);
+    if (tb.joinable()) tb.join();
+    a->WaitIdle("r1");
+    if (b) b->WaitIdle("r1");
+    auto dirs = FinishedBackupDirs("r1");
+    ASSERT_EQ(dirs.size(), b ? 2u : 1u);
+    auto storage = storage::OpenLocalStorage((dir_ / "storage").string());
+    std::vector<backup::VerifyLocation> locations;
+    uint64_t sum = 0;
+    for (const auto& d : dirs) {
+      locations.push_back({storage->get(), fs::relative(d, dir_ / "storage").string()});
+    }
+    auto report = backup::Verify(locations);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->complete(), complete) << report->Format();
+    for (const auto& [ns, cov] : report->namespaces)
+      sum += cov.records;
+    if (complete) {
+      EXPECT_EQ(sum, kRecords);
+    } else {
+      EXPECT_LT(sum, kRecords);
+    }
+    fs::remove_all(dir_ / "storage");
+  }
+  bool loaded_ = false;
+};
+
+TEST_F(ParallelSliceTest, NodeRackAndPartitionListsTogetherCoverEverything) {
+  const auto& n = cluster_->nodes();
+  ASSERT_EQ(n.size(), 3u);
+  auto addr = [&](int i) { return "127.0.0.1:" + std::to_string(n[i].port); };
+  Run("node-list", Json::array({addr(0)}), Json::array({addr(1), n[2].id}), true);
+  Run("rack-list", Json::array({1, 2}), Json::array({3}), true);
+  Run("partition-list", "0-2000", "2000-2096", true);
+  // A slice left out: verify must fail.
+  Run("node-list", Json::array({addr(0), addr(1)}), nullptr, false);
+}
+
+}  // namespace
+}  // namespace absvc::service
