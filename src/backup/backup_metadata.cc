@@ -61,7 +61,7 @@ std::string FormatManifestJson(const BackupResult& r) {
   auto& per = j["records-per-partition"] = nlohmann::ordered_json::array();
   for (const auto& [pid, n] : r.records_per_partition)
     per.push_back({pid, n});
-  return j.dump(1) + "\n";
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Result<BackupMetadata> ParseMetadataYaml(const std::string& text) {

@@ -328,13 +328,18 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
     } else if (password) {
       c.password = *password;
     } else if (password_path) {
-      std::ifstream in(*password_path);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      if (!in) {
+      // Bounded: a password file is small, and a path like /dev/zero must not hang.
+      std::ifstream in(*password_path, std::ios::binary);
+      std::string text(4097, '\0');
+      if (in) in.read(text.data(), static_cast<std::streamsize>(text.size()));
+      text.resize(in ? text.size()
+                     : static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
+      if (!in && !in.eof()) {
         k.Error("password-path", "cannot read '" + *password_path + "'");
+      } else if (text.size() > 4096) {
+        k.Error("password-path", "'" + *password_path + "' is larger than 4 KiB");
       } else {
-        c.password = ss.str();
+        c.password = text;
         while (!c.password.empty() && (c.password.back() == '\n' || c.password.back() == '\r'))
           c.password.pop_back();
       }
@@ -958,7 +963,27 @@ Result<Config> ParseConfig(const Json& document) {
   return cfg;
 }
 
+// The byte offset of the first invalid UTF-8 sequence, or npos.
+static size_t InvalidUtf8At(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return i;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return i;
+    }
+    if (n == 2 && c < 0xC2) return i;  // overlong
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 Result<Json> YamlToJson(std::string_view yaml, const std::string& source_name) {
+  if (size_t bad = InvalidUtf8At(yaml); bad != std::string_view::npos) {
+    return Status::InvalidArgument(source_name + ": not valid UTF-8 at byte " +
+                                   std::to_string(bad));
+  }
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
     return NodeToJson(root, source_name);

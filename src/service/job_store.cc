@@ -67,7 +67,7 @@ Status JobStore::Insert(const JobRecord& job) {
                          -1, &st, nullptr) != SQLITE_OK) {
     return SqlError(db_, "insert");
   }
-  std::string detail = job.detail.dump();
+  std::string detail = job.detail.dump(-1, ' ', false, Json::error_handler_t::replace);
   sqlite3_bind_int64(st, 1, job.id);
   sqlite3_bind_text(st, 2, job.kind.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 3, job.routine.c_str(), -1, SQLITE_TRANSIENT);
@@ -89,7 +89,7 @@ Status JobStore::Update(const JobRecord& job) {
                          &st, nullptr) != SQLITE_OK) {
     return SqlError(db_, "update");
   }
-  std::string detail = job.detail.dump();
+  std::string detail = job.detail.dump(-1, ' ', false, Json::error_handler_t::replace);
   sqlite3_bind_text(st, 1, job.status.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 2, job.finished_ms);
   sqlite3_bind_text(st, 3, detail.c_str(), -1, SQLITE_TRANSIENT);

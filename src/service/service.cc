@@ -428,7 +428,8 @@ Result<std::shared_ptr<client::Client>> Service::ClientFor(const std::string& na
       fingerprint_doc = cfg->document["aerospike-clusters"][name];
     }
   }
-  std::string fingerprint = fingerprint_doc.dump() + "|" + c.password;
+  std::string fingerprint =
+      fingerprint_doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "|" + c.password;
   std::lock_guard lock(clients_mu_);
   auto it = clients_.find(name);
   if (it != clients_.end() && it->second.fingerprint == fingerprint && it->second.client &&
@@ -686,8 +687,10 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                                           {"rack-list", r.rack_list}})}};
     for (int attempt = 0;; ++attempt) {
       run_dir = kind_dir + std::to_string(ts) + TimestampSuffix(cfg.service.timestamp_format, ts);
-      ABS_ASSIGN_OR_RETURN(bool claimed,
-                           storage->CreateExclusive(run_dir + "/abs-run.json", claim.dump(2)));
+      ABS_ASSIGN_OR_RETURN(
+          bool claimed,
+          storage->CreateExclusive(run_dir + "/abs-run.json",
+                                   claim.dump(2, ' ', false, Json::error_handler_t::replace)));
       if (claimed) break;
       if (attempt > 1000) return Status::Conflict("cannot claim a backup directory in " + kind_dir);
       ++ts;

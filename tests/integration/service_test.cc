@@ -163,8 +163,9 @@ class ServiceTest : public ::testing::Test {
     auto cfg = LoadConfigFile(inst->config_path.string());
     EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
     if (!cfg.ok()) return nullptr;
-    auto svc = Service::Create({inst->config_path.string(), (dir_ / name / "state").string(), "test"},
-                               std::move(cfg).value());
+    auto svc =
+        Service::Create({inst->config_path.string(), (dir_ / name / "state").string(), "test"},
+                        std::move(cfg).value());
     EXPECT_TRUE(svc.ok()) << svc.status().ToString();
     if (!svc.ok()) return nullptr;
     inst->service = std::move(svc).value();
@@ -177,7 +178,8 @@ class ServiceTest : public ::testing::Test {
     return inst;
   }
 
-  std::vector<std::string> FinishedBackupDirs(const std::string& routine, bool incremental = false) {
+  std::vector<std::string> FinishedBackupDirs(const std::string& routine,
+                                              bool incremental = false) {
     std::vector<std::string> out;
     fs::path base = dir_ / "storage" / routine / (incremental ? "incremental" : "backup");
     if (!fs::exists(base)) return out;
@@ -211,8 +213,8 @@ TEST_F(ServiceTest, SystemEndpoints) {
   EXPECT_TRUE(Json::parse(r->body).contains("message"));
   // Ready is honest: a routine whose cluster is gone makes it 503, naming the cluster.
   Json doc = BaseConfig();
-  doc["aerospike-clusters"]["dead"] = {
-      {"seed-nodes", {{{"host-name", "127.0.0.1"}, {"port", 1}}}}, {"conn-timeout", 200}};
+  doc["aerospike-clusters"]["dead"] = {{"seed-nodes", {{{"host-name", "127.0.0.1"}, {"port", 1}}}},
+                                       {"conn-timeout", 200}};
   doc["backup-routines"]["r2"] = doc["backup-routines"]["r1"];
   doc["backup-routines"]["r2"]["source-cluster"] = "dead";
   auto bad = StartInstance(doc, "b");
@@ -442,8 +444,8 @@ TEST_F(ServiceTest, IncrementalsAndTimestampRestore) {
 
   ASSERT_TRUE(client_->Truncate("test", "").ok());
   // The guide's form: POST /v1/restore/<ISO time> with the time as a numeric string.
-  Json body = {{"routine", "r1"}, {"time", std::to_string(after_incr)},
-               {"policy", {{"parallel", 2}}}};
+  Json body = {
+      {"routine", "r1"}, {"time", std::to_string(after_incr)}, {"policy", {{"parallel", 2}}}};
   auto r = inst->Post("/v1/restore/2030-01-01T00:00:00Z", body.dump());
   ASSERT_EQ(r->status, 202) << r->body;
   Json status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
@@ -494,7 +496,6 @@ TEST_F(ServiceTest, InterruptedJobsAreCleanedUpAtStartup) {
   EXPECT_EQ((*j)->status, "failure");
   EXPECT_NE((*j)->detail["error"].get<std::string>().find("interrupted"), std::string::npos);
 }
-
 
 class ParallelSliceTest : public ServiceTest {
  protected:

@@ -339,8 +339,8 @@ class CatalogTest : public ::testing::Test {
 
   void AddBackup(const std::string& routine, bool incremental, int64_t ts, const std::string& ns,
                  bool finished = true) {
-    std::string dir = routine + (incremental ? "/incremental/" : "/backup/") + std::to_string(ts) +
-                      "/data/" + ns;
+    std::string dir =
+        routine + (incremental ? "/incremental/" : "/backup/") + std::to_string(ts) + "/data/" + ns;
     ASSERT_TRUE(storage_->PutAtomic(dir + "/1_" + ns + "_1.asb", "Version 3.1\n").ok());
     if (!finished) return;
     backup::BackupResult r;

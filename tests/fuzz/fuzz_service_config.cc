@@ -1,0 +1,28 @@
+// absd's configuration: YAML (the file) and JSON (PUT /v1/config) through the strict
+// validator. A document that validates must survive the writer: JsonToYaml and back gives
+// the same document.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "service/config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace absvc::service;
+  std::string in(reinterpret_cast<const char*>(data), size);
+  auto doc = YamlToJson(in, "fuzz.yml");
+  if (doc.ok()) {
+    auto cfg = ParseConfig(*doc);
+    if (cfg.ok()) {
+      auto back = YamlToJson(JsonToYaml(cfg->document), "roundtrip.yml");
+      if (!back.ok() || *back != cfg->document) __builtin_trap();
+      (void)RedactSecrets(cfg->document);
+    }
+  }
+  Json j = Json::parse(in, nullptr, false);
+  if (!j.is_discarded()) {
+    (void)ParseConfig(j);
+    (void)KeepStoredSecrets(j, j);
+  }
+  return 0;
+}
