@@ -42,10 +42,20 @@ int main(int argc, char** argv) {
     std::cerr << "absd: " << cfg.status().message() << "\n";
     return 2;
   }
-  SetLogLevel(cfg->service.logger.level);
-  if (cfg->service.logger.format == "JSON") {
-    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
-                        spdlog::pattern_time_type::utc);
+  {
+    const auto& l = cfg->service.logger;
+    LogOptions log;
+    log.level = l.level;
+    log.json = l.format == "JSON";
+    log.to_stdout = l.stdout_writer;
+    log.file = l.file;
+    log.file_max_bytes = static_cast<size_t>(l.file_max_size_mb) << 20;
+    log.file_max_backups = static_cast<size_t>(l.file_max_backups);
+    std::string error;
+    if (!ConfigureLogging(log, &error)) {
+      std::cerr << "absd: " << error << "\n";
+      return 2;
+    }
   }
   if (state_dir.empty()) {
     auto slash = config_path.rfind('/');

@@ -1,10 +1,70 @@
 #include "common/log.h"
 
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <algorithm>
 #include <cctype>
+
 #include <string>
 
 namespace absvc {
+namespace {
+
+// %j: the message, escaped for a JSON string.
+class JsonMessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static const char* kHex = "0123456789abcdef";
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(c);
+      } else if (u < 0x20) {
+        const char esc[] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 15]};
+        dest.append(esc, esc + 6);
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+}  // namespace
+
+bool ConfigureLogging(const LogOptions& o, std::string* error) {
+  std::vector<spdlog::sink_ptr> sinks;
+  if (o.to_stdout) sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  if (!o.file.empty()) {
+    try {
+      sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+          o.file, o.file_max_bytes, o.file_max_backups));
+    } catch (const spdlog::spdlog_ex& e) {
+      if (error) *error = "cannot open log file " + o.file + ": " + e.what();
+      return false;
+    }
+  }
+  auto logger = std::make_shared<spdlog::logger>("abs", sinks.begin(), sinks.end());
+  if (o.json) {
+    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc,
+                                                         spdlog::details::os::default_eol);
+    f->add_flag<JsonMessageFlag>('j').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%j"})");
+    logger->set_formatter(std::move(f));
+  }
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  if (!SetLogLevel(o.level)) {
+    if (error) *error = "unknown log level " + o.level;
+    return false;
+  }
+  return true;
+}
 
 bool SetLogLevel(std::string_view level) {
   std::string l(level);

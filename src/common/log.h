@@ -3,12 +3,25 @@
 
 #include <spdlog/spdlog.h>
 
+#include <string>
 #include <string_view>
 
 namespace absvc {
 
 // Accepts trace, debug, info, warn/warning, error (any case). Returns false when unknown.
 bool SetLogLevel(std::string_view level);
+
+struct LogOptions {
+  std::string level = "info";
+  bool json = false;  // one JSON object per line
+  bool to_stdout = true;
+  std::string file;  // empty = no file
+  size_t file_max_bytes = 100u << 20;
+  size_t file_max_backups = 3;  // rotated files kept beside `file`
+};
+
+// Replaces the process-wide logger. Fails (naming the file) when the file cannot be opened.
+bool ConfigureLogging(const LogOptions& options, std::string* error);
 
 }  // namespace absvc
 

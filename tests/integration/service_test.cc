@@ -3,9 +3,15 @@
 // edits (rejected ones leave the old config in force), timestamp restores, crash
 // recovery, and the parallel workflow with node-list, rack-list and partition-list slices
 // (two service instances, one storage), including a missing slice that verify catches.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -461,6 +467,115 @@ TEST_F(ServiceTest, IncrementalsAndTimestampRestore) {
   status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
   EXPECT_EQ(status["status"], "success") << status.dump();
   EXPECT_EQ(Count(*client_, "v2"), std::make_pair(kRecords, uint64_t{0}));
+}
+
+TEST_F(ServiceTest, TheSchedulerRunsRoutinesOnTheirCron) {
+  ASSERT_TRUE(Load(*client_, 1000, "v1").ok());
+  Json doc = BaseConfig();
+  doc["backup-routines"]["r1"]["interval-cron"] = "* * * * * ?";  // every second
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  auto j = Json::parse(inst->Get("/v1/backups/currentBackup/r1")->body);
+  EXPECT_TRUE(j.contains("next-full")) << j.dump();
+  size_t listed = 0;
+  for (int i = 0; i < 100 && listed < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    listed = Json::parse(inst->Get("/v1/backups/full/r1")->body).size();
+  }
+  EXPECT_GE(listed, 2u);  // two fire times passed, each gave a backup
+  // Disabled: no next fire time, and no more backups.
+  ASSERT_EQ(inst->Put("/v1/config/routines/r1/disable", "")->status, 204);
+  inst->WaitIdle("r1");
+  j = Json::parse(inst->Get("/v1/backups/currentBackup/r1")->body);
+  EXPECT_FALSE(j.contains("next-full")) << j.dump();
+  listed = Json::parse(inst->Get("/v1/backups/full/r1")->body).size();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  EXPECT_EQ(Json::parse(inst->Get("/v1/backups/full/r1")->body).size(), listed);
+}
+
+TEST_F(ServiceTest, AbsdRefusesBadConfigsAndLogsJsonToAFile) {
+  std::string absd = testing::SiblingBinary("absd");
+  fs::path bad = dir_ / "bad.yml";
+  std::ofstream(bad)
+      << "service:\n  http:\n    port: 99999\nbackup-routines:\n  r:\n    colour: 1\n";
+  std::string cmd = absd + " -c " + bad.string() + " 2>" + (dir_ / "err.txt").string();
+  int rc = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(rc), 2);
+  std::ifstream err(dir_ / "err.txt");
+  std::string text((std::istreambuf_iterator<char>(err)), {});
+  EXPECT_NE(text.find("service.http.port: must be 1..65535"), std::string::npos) << text;
+  EXPECT_NE(text.find("backup-routines.r.colour: unknown field"), std::string::npos) << text;
+
+  // A port nobody uses: bind to 0, read it, release it.
+  int port = 0;
+  {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    close(fd);
+  }
+  Json doc = BaseConfig();
+  doc["service"]["http"]["port"] = port;
+  doc["service"]["logger"] = {{"level", "INFO"},
+                              {"format", "JSON"},
+                              {"stdout-writer", false},
+                              {"file-writer", {{"filename", (dir_ / "absd.log").string()}}}};
+  fs::path good = dir_ / "good.yml";
+  std::ofstream(good) << JsonToYaml(doc);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(absd.c_str(), absd.c_str(), "-c", good.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  } reaper{pid};
+  httplib::Client http("127.0.0.1", port);
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    auto r = http.Get("/health");
+    up = r && r->status == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(up);
+  auto posted = http.Post("/v1/backups/full/r1");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 202);
+  for (int i = 0; i < 100; ++i) {
+    auto r = http.Get("/v1/backups/currentBackup/r1");
+    ASSERT_TRUE(r);
+    if (!Json::parse(r->body).contains("full")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  reaper.pid = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::ifstream log(dir_ / "absd.log");
+  std::string line;
+  int lines = 0, listening = 0;
+  while (std::getline(log, line)) {
+    auto j = Json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << line;
+    if (j.is_discarded()) continue;
+    ++lines;
+    listening += j["msg"].get<std::string>().find("listening") != std::string::npos;
+  }
+  EXPECT_GE(lines, 3);
+  EXPECT_EQ(listening, 1);
 }
 
 TEST_F(ServiceTest, InterruptedJobsAreCleanedUpAtStartup) {
