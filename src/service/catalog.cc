@@ -47,7 +47,7 @@ int64_t RunTimestamp(const std::string& name) {
 Json BackupEntry::ToJson(const std::string& storage_name) const {
   Json j;
   j["created"] = metadata.created;
-  j["timestamp"] = created_ms;
+  j["timestamp"] = timestamp_ms;  // the run's, as in the key; from/to filter on it
   j["finished"] = metadata.finished;
   j["finished-timestamp"] = finished_ms;
   j["duration"] = std::max<int64_t>(0, (finished_ms - created_ms) / 1000);
@@ -74,6 +74,7 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
     return objects.status();
   }
   std::vector<BackupEntry> out;
+  std::map<std::string, std::string> slices;  // run directory -> slice
   for (const auto& obj : *objects) {
     // <base><ts>/data/<ns>/metadata.yaml
     const std::string suffix = std::string("/") + backup::kMetadataFile;
@@ -101,6 +102,19 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
     e.timestamp_ms = ts;
     e.run_dir = base + run;
     e.key = e.run_dir + "/data/" + ns_dir;
+    auto known = slices.find(e.run_dir);
+    if (known == slices.end()) {
+      std::string slice;
+      auto claim = storage.ReadAll(e.run_dir + "/abs-run.json");
+      if (claim.ok()) {
+        Json j = Json::parse(*claim, nullptr, false);
+        if (j.is_object() && j.contains("slice") && j["slice"].is_string()) {
+          slice = j["slice"].get<std::string>();
+        }
+      }
+      known = slices.emplace(e.run_dir, slice).first;
+    }
+    e.slice = known->second;
     e.metadata = *meta;
     e.created_ms = ParseRfc3339Millis(meta->created);
     e.finished_ms = ParseRfc3339Millis(meta->finished);
@@ -114,13 +128,33 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
   return out;
 }
 
+std::string SliceKey(const RoutineConfig& r) {
+  auto join = [](const auto& list) {
+    std::string out;
+    for (const auto& x : list) {
+      if (!out.empty()) out += ",";
+      if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>) {
+        out += x;
+      } else {
+        out += std::to_string(x);
+      }
+    }
+    return out;
+  };
+  if (!r.partition_list.empty()) return "partition-list:" + r.partition_list;
+  if (!r.node_list.empty()) return "node-list:" + join(r.node_list);
+  if (!r.rack_list.empty()) return "rack-list:" + join(r.rack_list);
+  return "";
+}
+
 Status ApplyRetention(storage::Storage& storage, const std::string& routine, int64_t keep_full,
-                      int64_t keep_incremental) {
+                      int64_t keep_incremental, const std::string& slice) {
   if (keep_full <= 0) return Status::Ok();
   if (keep_incremental < 0) keep_incremental = keep_full;
   ABS_ASSIGN_OR_RETURN(auto fulls, ListBackups(storage, routine, false));
   std::vector<std::pair<int64_t, std::string>> runs;  // newest first, distinct
   for (auto it = fulls.rbegin(); it != fulls.rend(); ++it) {
+    if (it->slice != slice) continue;
     if (runs.empty() || runs.back().second != it->run_dir)
       runs.emplace_back(it->timestamp_ms, it->run_dir);
   }
@@ -139,6 +173,7 @@ Status ApplyRetention(storage::Storage& storage, const std::string& routine, int
   ABS_ASSIGN_OR_RETURN(auto incrs, ListBackups(storage, routine, true));
   std::set<std::string> removed;
   for (const auto& e : incrs) {
+    if (e.slice != slice) continue;
     if (e.timestamp_ms < horizon && removed.insert(e.run_dir).second) {
       Status st = storage.Remove(e.run_dir + "/");
       if (!st.ok() && first.ok()) first = st;

@@ -21,6 +21,7 @@ struct BackupEntry {
   std::string key;           // run_dir/data/<ns>: usable as backup-data-path
   int64_t created_ms = 0;
   int64_t finished_ms = 0;
+  std::string slice;  // from abs-run.json; "" = the whole namespace (or written by ABS)
   backup::BackupMetadata metadata;
 
   // ABS's BackupDetails.
@@ -31,10 +32,15 @@ struct BackupEntry {
 Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const std::string& routine,
                                              bool incremental);
 
-// Keeps the newest `keep_full` full backup runs and the incrementals taken after the
-// oldest of the newest `keep_incremental` full runs; removes the rest.
+// Among the runs of `slice` only (parallel instances share the routine's directory and
+// each keeps its own), keeps the newest `keep_full` full runs and the incrementals taken
+// after the oldest of the newest `keep_incremental` full runs; removes the rest.
 Status ApplyRetention(storage::Storage& storage, const std::string& routine, int64_t keep_full,
-                      int64_t keep_incremental);
+                      int64_t keep_incremental, const std::string& slice = "");
+
+// The canonical text of a routine's slice, as recorded in abs-run.json: "" for the whole
+// namespace, else "partition-list:...", "node-list:..." or "rack-list:...".
+std::string SliceKey(const RoutineConfig& routine);
 
 // "2026-11-25T02:21:57.123Z" (or with an offset) to unix milliseconds; -1 when malformed.
 int64_t ParseRfc3339Millis(const std::string& text);

@@ -1,11 +1,13 @@
 #include "service/config.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <yaml-cpp/yaml.h>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -256,6 +258,23 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
       Assign(s.http.rate_tps, r.Int("tps", 1, INT32_MAX));
       Assign(s.http.rate_size, r.Int("size", 1, INT32_MAX));
       Assign(s.http.rate_white_list, r.Strings("white-list"));
+      for (const auto& entry : s.http.rate_white_list) {
+        auto slash = entry.find('/');
+        std::string addr = entry.substr(0, slash);
+        in_addr v4{};
+        in6_addr v6{};
+        bool ok = inet_pton(AF_INET, addr.c_str(), &v4) == 1;
+        if (slash != std::string::npos) {
+          std::string bits = entry.substr(slash + 1);
+          ok = ok && !bits.empty() && bits.size() <= 2 &&
+               std::all_of(bits.begin(), bits.end(), ::isdigit) && std::stoi(bits) <= 32;
+        } else {
+          ok = ok || inet_pton(AF_INET6, addr.c_str(), &v6) == 1;
+        }
+        if (!ok) {
+          r.Error("white-list", "'" + entry + "' is neither an IP address nor an IPv4 CIDR");
+        }
+      }
       r.Finish();
     }
     h.Finish();
@@ -545,19 +564,23 @@ void ParseRoutine(const std::string& name, const Json& j, const Config& cfg, Rou
   Fields f(&j, path, errors);
   if (auto cron = f.String("interval-cron", true)) {
     auto s = CronSchedule::Parse(*cron);
-    if (s.ok()) {
-      r.interval_cron = *s;
-    } else {
+    if (!s.ok()) {
       f.Error("interval-cron", s.status().message());
+    } else if (!s->Next(std::time(nullptr))) {
+      f.Error("interval-cron", "'" + *cron + "' never fires again");
+    } else {
+      r.interval_cron = *s;
     }
   }
   if (auto cron = f.String("incr-interval-cron")) {
     if (!cron->empty()) {
       auto s = CronSchedule::Parse(*cron);
-      if (s.ok()) {
-        r.incr_interval_cron = *s;
-      } else {
+      if (!s.ok()) {
         f.Error("incr-interval-cron", s.status().message());
+      } else if (!s->Next(std::time(nullptr))) {
+        f.Error("incr-interval-cron", "'" + *cron + "' never fires again");
+      } else {
+        r.incr_interval_cron = *s;
       }
     }
   }
@@ -1020,7 +1043,10 @@ Result<Config> LoadConfigFile(const std::string& path) {
 }
 
 Status SaveConfigFile(const std::string& path, const Json& document) {
-  std::string text = JsonToYaml(document);
+  // In the format it was read in: LoadConfigFile reads *.json as JSON.
+  bool json_file = path.size() > 5 && path.substr(path.size() - 5) == ".json";
+  std::string text = json_file ? document.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"
+                               : JsonToYaml(document);
   std::string tmp = path + ".abs-partial";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::Io("cannot write " + tmp + ": " + std::strerror(errno));

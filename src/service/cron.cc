@@ -54,6 +54,10 @@ Status ParseField(std::string_view text, const FieldSpec& f, std::bitset<N>& bit
                                    why);
   };
   *restricted = !(text == "*" || text == "?");
+  if (text.empty() || text.front() == ',' || text.back() == ',' ||
+      text.find(",,") != std::string_view::npos) {
+    return bad(text, "has an empty list entry");
+  }
   for (auto part : wire::SplitList(text, ',')) {
     if (part.empty()) return bad(text, "has an empty list entry");
     int step = 1;
@@ -258,6 +262,15 @@ std::optional<int64_t> CronSchedule::Next(int64_t after_unix_s, bool local_time)
     if (!seconds_.test(static_cast<size_t>(tm.tm_sec))) {
       t += 1;
       continue;
+    }
+    if (local_time) {
+      // When clocks fall back, a wall-clock time happens twice: fire on the first only.
+      std::tm earlier = to_tm(static_cast<time_t>(t - 3600));
+      if (earlier.tm_hour == tm.tm_hour && earlier.tm_min == tm.tm_min &&
+          earlier.tm_sec == tm.tm_sec && earlier.tm_mday == tm.tm_mday) {
+        t += 1;
+        continue;
+      }
     }
     return t;
   }

@@ -42,6 +42,8 @@ struct HttpApi::RateLimiter {
       if (InCidr(ip, w)) return true;
     }
     std::lock_guard lock(mu);
+    // Bounded memory under address churn: start afresh (before taking a reference).
+    if (buckets.size() > 100000 && !buckets.count(ip)) buckets.clear();
     auto now = std::chrono::steady_clock::now();
     auto [it, fresh] = buckets.try_emplace(ip, Bucket{static_cast<double>(http.rate_size), now});
     Bucket& b = it->second;
@@ -49,7 +51,6 @@ struct HttpApi::RateLimiter {
     b.tokens = std::min(static_cast<double>(http.rate_size),
                         b.tokens + elapsed * static_cast<double>(http.rate_tps));
     b.last = now;
-    if (buckets.size() > 100000) buckets.clear();  // bounded memory under address churn
     if (b.tokens < 1.0) return false;
     b.tokens -= 1.0;
     return true;
@@ -68,8 +69,36 @@ void SendError(httplib::Response& res, const Status& st) {
   SendJson(res, code, {{"error", StatusCodeName(st.code())}, {"message", st.message()}});
 }
 
+// Deepest nesting of arrays and objects; bodies nested deeper than any API document are
+// refused before parsing, since copying and walking such a document recurses per level.
+size_t JsonDepth(const std::string& text) {
+  size_t depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      max_depth = std::max(max_depth, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
 Result<Json> ParseBody(const httplib::Request& req) {
   if (req.body.empty()) return Status::InvalidArgument("the request needs a JSON body");
+  if (JsonDepth(req.body) > 32) {
+    return Status::InvalidArgument("the request body nests deeper than 32 levels");
+  }
   try {
     return Json::parse(req.body);
   } catch (const Json::parse_error& e) {
@@ -85,6 +114,14 @@ Result<int64_t> QueryInt(const httplib::Request& req, const std::string& name) {
                                    " must be a non-negative integer, got '" + v + "'");
   }
   return static_cast<int64_t>(std::stoll(v));
+}
+
+Result<int64_t> QueryDelay(const httplib::Request& req) {
+  ABS_ASSIGN_OR_RETURN(int64_t delay, QueryInt(req, "delay"));
+  if (delay > 86400000) {
+    return Status::InvalidArgument("query parameter delay must be at most 86400000 (a day)");
+  }
+  return delay;
 }
 
 Result<int64_t> PathId(const std::string& text) {
@@ -152,6 +189,9 @@ Status HttpApi::Start(const std::string& address, int port) {
     port_ = port;
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() is ignored until the listener runs, so Start returns only once it does.
+  for (int i = 0; i < 500 && !server_->is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return Status::Ok();
 }
 
@@ -267,17 +307,16 @@ void HttpApi::Register() {
     if (!valid.ok()) return SendError(res, Status::InvalidArgument(valid.message()));
     auto body = ParseBody(req);
     if (!body.ok()) return SendError(res, body.status());
-    Json doc = service_.config()->document;
-    if (!doc.contains(key) || !doc[key].is_object()) doc[key] = Json::object();
-    bool exists = doc[key].contains(n);
-    if (create && exists) {
-      return SendError(res, Status::Conflict(section + " entry '" + n + "' already exists"));
-    }
-    if (!create && !exists) {
-      return SendError(res, Status::NotFound(section + " entry '" + n + "' does not exist"));
-    }
-    doc[key][n] = *body;
-    Status st = service_.ReplaceConfig(doc);
+    Status st = service_.EditConfig([&](Json& doc) {
+      if (!doc.contains(key) || !doc[key].is_object()) doc[key] = Json::object();
+      bool exists = doc[key].contains(n);
+      if (create && exists) return Status::Conflict(section + " entry '" + n + "' already exists");
+      if (!create && !exists) {
+        return Status::NotFound(section + " entry '" + n + "' does not exist");
+      }
+      doc[key][n] = exists ? KeepStoredSecrets(*body, doc[key][n]) : *body;
+      return Status::Ok();
+    });
     if (!st.ok()) return SendError(res, st);
     res.status = create ? 201 : 200;
   };
@@ -285,40 +324,45 @@ void HttpApi::Register() {
          [upsert](const httplib::Request& req, httplib::Response& res) { upsert(req, res, true); });
   s.Put(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
         [upsert](const httplib::Request& req, httplib::Response& res) { upsert(req, res, false); });
-  s.Delete(
-      p + "/v1/config/(clusters|storage|policies|routines)/" + name,
-      [this](const httplib::Request& req, httplib::Response& res) {
-        std::string section = req.matches[1];
-        std::string key = kSections.at(section);
-        std::string n = req.matches[2];
-        Json doc = service_.config()->document;
-        if (!doc.contains(key) || !doc[key].is_object() || !doc[key].contains(n)) {
-          return SendError(res, Status::NotFound(section + " entry '" + n + "' does not exist"));
-        }
-        auto ref = kReferences.find(section);
-        if (ref != kReferences.end() && doc.contains("backup-routines") &&
-            doc["backup-routines"].is_object()) {
-          for (auto it = doc["backup-routines"].begin(); it != doc["backup-routines"].end(); ++it) {
-            if (it.value().is_object() && it.value().value(ref->second, "") == n) {
-              return SendError(res, Status::Conflict(section + " entry '" + n +
-                                                     "' is used by routine '" + it.key() + "'"));
-            }
-          }
-        }
-        doc[key].erase(n);
-        Status st = service_.ReplaceConfig(doc);
-        if (!st.ok()) return SendError(res, st);
-        res.status = 204;
-      });
+  s.Delete(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
+           [this](const httplib::Request& req, httplib::Response& res) {
+             std::string section = req.matches[1];
+             std::string key = kSections.at(section);
+             std::string n = req.matches[2];
+             Status st = service_.EditConfig([&](Json& doc) {
+               if (!doc.contains(key) || !doc[key].is_object() || !doc[key].contains(n)) {
+                 return Status::NotFound(section + " entry '" + n + "' does not exist");
+               }
+               auto ref = kReferences.find(section);
+               if (ref != kReferences.end() && doc.contains("backup-routines") &&
+                   doc["backup-routines"].is_object()) {
+                 for (auto it = doc["backup-routines"].begin(); it != doc["backup-routines"].end();
+                      ++it) {
+                   const Json& r = it.value();
+                   if (r.is_object() && r.contains(ref->second) && r[ref->second] == n) {
+                     return Status::Conflict(section + " entry '" + n + "' is used by routine '" +
+                                             it.key() + "'");
+                   }
+                 }
+               }
+               doc[key].erase(n);
+               return Status::Ok();
+             });
+             if (!st.ok()) return SendError(res, st);
+             res.status = 204;
+           });
   s.Put(p + "/v1/config/routines/" + name + "/(disable|enable)",
         NoBody([this](const httplib::Request& req, httplib::Response& res) {
           std::string n = req.matches[1];
-          Json doc = service_.config()->document;
-          if (!doc.contains("backup-routines") || !doc["backup-routines"].contains(n)) {
-            return SendError(res, Status::NotFound("routine '" + n + "' does not exist"));
-          }
-          doc["backup-routines"][n]["disabled"] = req.matches[2] == "disable";
-          Status st = service_.ReplaceConfig(doc);
+          bool disable = req.matches[2] == "disable";
+          Status st = service_.EditConfig([&](Json& doc) {
+            if (!doc.contains("backup-routines") || !doc["backup-routines"].is_object() ||
+                !doc["backup-routines"].contains(n) || !doc["backup-routines"][n].is_object()) {
+              return Status::NotFound("routine '" + n + "' does not exist");
+            }
+            doc["backup-routines"][n]["disabled"] = disable;
+            return Status::Ok();
+          });
           if (!st.ok()) return SendError(res, st);
           res.status = 204;
         }));
@@ -344,7 +388,7 @@ void HttpApi::Register() {
         });
   s.Post(p + "/v1/backups/(full|incremental|schedule)/" + name,
          NoBody([this](const httplib::Request& req, httplib::Response& res) {
-           auto delay = QueryInt(req, "delay");
+           auto delay = QueryDelay(req);
            if (!delay.ok()) return SendError(res, delay.status());
            Status st =
                service_.TriggerBackup(req.matches[2], req.matches[1] == "incremental", *delay);

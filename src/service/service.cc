@@ -151,7 +151,7 @@ struct BackupRun {
   int64_t id = 0;
   std::string routine;
   bool incremental = false;
-  int64_t start_ms = 0;
+  std::atomic<int64_t> start_ms{0};
   int64_t delay_ms = 0;
   std::shared_ptr<const Config> config;  // the config the run started with
   std::atomic<bool> cancel{false};
@@ -165,6 +165,11 @@ struct RestoreRun {
   int64_t id = 0;
   std::string kind;
   RestoreRequest request;
+  // Resolved when the job is accepted, so later config edits cannot pull them away.
+  StorageConfig source;
+  ClusterConfig destination;
+  std::string destination_name;  // empty: an inline destination, connected for this job
+  std::string routine_slice;     // the routine's slice, for timestamp restores
   int64_t start_ms = 0;
   std::atomic<int64_t> finish_ms{0};
   std::atomic<bool> cancel{false};
@@ -328,10 +333,23 @@ Status Service::Start() {
       if (st == config_->storage.end()) continue;
       auto storage = OpenStorage(st->second);
       if (!storage.ok()) continue;
+      // The run's start (its directory name), not one namespace's start: an incremental
+      // from there misses nothing. Only runs of this instance's slice count.
+      std::string slice = SliceKey(r);
       auto fulls = service::ListBackups(**storage, name, false);
-      if (fulls.ok() && !fulls->empty()) rt.last_full_ms = fulls->back().created_ms;
+      if (fulls.ok()) {
+        for (const auto& e : *fulls) {
+          if (e.slice == slice) rt.last_full_ms = std::max(rt.last_full_ms, e.timestamp_ms);
+        }
+      }
       auto incrs = service::ListBackups(**storage, name, true);
-      if (incrs.ok() && !incrs->empty()) rt.last_incremental_ms = incrs->back().created_ms;
+      if (incrs.ok()) {
+        for (const auto& e : *incrs) {
+          if (e.slice == slice) {
+            rt.last_incremental_ms = std::max(rt.last_incremental_ms, e.timestamp_ms);
+          }
+        }
+      }
     }
     RescheduleLocked(UnixNowMillis());
   }
@@ -362,12 +380,26 @@ void Service::Launch(std::function<void()> fn) {
     std::lock_guard lock(threads_mu_);
     ++active_threads_;
   }
-  std::thread([this, fn = std::move(fn)] {
-    fn();
+  auto body = [this, fn = std::move(fn)] {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      ABS_LOG_ERROR("job thread failed: {}", e.what());
+    } catch (...) {
+      ABS_LOG_ERROR("job thread failed");
+    }
     std::lock_guard lock(threads_mu_);
     --active_threads_;
     threads_cv_.notify_all();
-  }).detach();
+  };
+  try {
+    std::thread(std::move(body)).detach();
+  } catch (const std::system_error& e) {
+    ABS_LOG_ERROR("cannot start a job thread: {}", e.what());
+    std::lock_guard lock(threads_mu_);
+    --active_threads_;
+    threads_cv_.notify_all();
+  }
 }
 
 std::shared_ptr<const Config> Service::config() const {
@@ -376,9 +408,6 @@ std::shared_ptr<const Config> Service::config() const {
 }
 
 Status Service::ApplyLocked(Config cfg) {
-  if (!options_.config_path.empty()) {
-    ABS_RETURN_IF_ERROR(SaveConfigFile(options_.config_path, cfg.document));
-  }
   config_ = std::make_shared<const Config>(std::move(cfg));
   // Routines that disappeared or got disabled: their running jobs are cancelled.
   for (auto& [name, rt] : routines_) {
@@ -393,21 +422,34 @@ Status Service::ApplyLocked(Config cfg) {
   return Status::Ok();
 }
 
-Status Service::ReplaceConfig(const Json& document) {
+Status Service::EditConfig(const std::function<Status(Json&)>& edit) {
+  // One writer at a time, so concurrent edits cannot lose each other; parsing (which may
+  // read password files) and saving happen outside mu_, so the API and the scheduler
+  // never wait on them.
+  std::lock_guard writer(config_write_mu_);
+  Json doc = config()->document;
+  ABS_RETURN_IF_ERROR(edit(doc));
+  ABS_ASSIGN_OR_RETURN(Config cfg, ParseConfig(doc));
+  if (!options_.config_path.empty()) {
+    ABS_RETURN_IF_ERROR(SaveConfigFile(options_.config_path, cfg.document));
+  }
   std::lock_guard lock(mu_);
-  Json merged = KeepStoredSecrets(document, config_->document);
-  ABS_ASSIGN_OR_RETURN(Config cfg, ParseConfig(merged));
   return ApplyLocked(std::move(cfg));
+}
+
+Status Service::ReplaceConfig(const Json& document) {
+  return EditConfig([&](Json& doc) {
+    doc = KeepStoredSecrets(document, doc);
+    return Status::Ok();
+  });
 }
 
 Status Service::ReloadConfigFile() {
   if (options_.config_path.empty()) return Status::InvalidArgument("no configuration file");
+  std::lock_guard writer(config_write_mu_);
   ABS_ASSIGN_OR_RETURN(Config cfg, LoadConfigFile(options_.config_path));
   std::lock_guard lock(mu_);
-  config_ = std::make_shared<const Config>(std::move(cfg));
-  RescheduleLocked(UnixNowMillis());
-  scheduler_cv_.notify_all();
-  return Status::Ok();
+  return ApplyLocked(std::move(cfg));
 }
 
 Result<std::shared_ptr<storage::Storage>> Service::OpenStorage(const StorageConfig& s) {
@@ -420,27 +462,42 @@ Result<std::shared_ptr<storage::Storage>> Service::OpenStorage(const StorageConf
 
 Result<std::shared_ptr<client::Client>> Service::ClientFor(const std::string& name,
                                                            const ClusterConfig& c) {
-  Json fingerprint_doc;
+  // The fingerprint is what the connection is built from, so a job holding an older
+  // configuration never gets (or caches) a client for a different cluster.
+  std::string fingerprint = std::to_string(c.conn_timeout_ms) + "|" + c.user + "|" + c.password +
+                            "|" + std::to_string(c.use_services_alternate);
+  for (const auto& s : c.seeds)
+    fingerprint += "|" + s.host + ":" + std::to_string(s.port) + ":" + s.tls_name;
+  if (c.tls) {
+    fingerprint += "|tls:" + c.tls->ca_file + ":" + c.tls->ca_path + ":" + c.tls->cert_file + ":" +
+                   c.tls->key_file + ":" + c.tls->key_file_password + ":" + c.tls->name;
+  }
+  for (auto r : c.prefer_racks)
+    fingerprint += "|rack" + std::to_string(r);
+  std::string key = name + "\n" + fingerprint;
   {
-    auto cfg = config();
-    if (cfg->document.contains("aerospike-clusters") &&
-        cfg->document["aerospike-clusters"].contains(name)) {
-      fingerprint_doc = cfg->document["aerospike-clusters"][name];
+    std::lock_guard lock(clients_mu_);
+    auto it = clients_.find(key);
+    if (it != clients_.end() && it->second.client && !it->second.client->Nodes().empty()) {
+      return it->second.client;
     }
   }
-  std::string fingerprint =
-      fingerprint_doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "|" + c.password;
-  std::lock_guard lock(clients_mu_);
-  auto it = clients_.find(name);
-  if (it != clients_.end() && it->second.fingerprint == fingerprint && it->second.client &&
-      !it->second.client->Nodes().empty()) {
-    return it->second.client;
-  }
+  // Connecting can take the whole connect timeout: not under the lock.
   ABS_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(c));
   auto client = client::Client::Connect(std::move(options));
   if (!client.ok()) return client.status().WithContext("cluster " + name);
   std::shared_ptr<client::Client> shared(std::move(client).value());
-  clients_[name] = {fingerprint, shared};
+  std::lock_guard lock(clients_mu_);
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    // Clients of older configurations of this cluster go once nobody else holds them.
+    if (it->first.rfind(name + "\n", 0) == 0 && it->first != key &&
+        it->second.client.use_count() == 1) {
+      it = clients_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  clients_[key] = {fingerprint, shared};
   return shared;
 }
 
@@ -464,11 +521,19 @@ void Service::RecoverInterruptedJobs() {
     if (job.kind == "backup") {
       // Only directories this instance wrote are touched: parallel instances share the
       // storage and may be writing their own backups right now.
-      std::string root = job.detail.value("storage-path", "");
-      if (!root.empty() && job.detail.contains("directories")) {
+      std::string root;
+      if (job.detail.is_object() && job.detail.contains("storage-path") &&
+          job.detail["storage-path"].is_string()) {
+        root = job.detail["storage-path"].get<std::string>();
+      }
+      if (!root.empty() && job.detail.contains("directories") &&
+          job.detail["directories"].is_array()) {
         auto storage = storage::OpenLocalStorage(root);
         if (storage.ok()) {
           for (const auto& d : job.detail["directories"]) {
+            if (!d.is_string() || !storage::ValidateRelativePath(d.get<std::string>()).ok()) {
+              continue;
+            }
             std::string dir = d.get<std::string>();
             auto done = (*storage)->Exists(dir + "/" + backup::kMetadataFile);
             if (done.ok() && !*done) {
@@ -476,8 +541,11 @@ void Service::RecoverInterruptedJobs() {
               ABS_LOG_WARN("removed the partial backup {} left by an interrupted run", dir);
             }
           }
-          std::string run_dir = job.detail.value("run-directory", "");
-          if (!run_dir.empty()) {
+          std::string run_dir;
+          if (job.detail.contains("run-directory") && job.detail["run-directory"].is_string()) {
+            run_dir = job.detail["run-directory"].get<std::string>();
+          }
+          if (!run_dir.empty() && storage::ValidateRelativePath(run_dir).ok()) {
             auto left = (*storage)->List(run_dir + "/data/");
             if (left.ok() && left->empty()) (void)(*storage)->Remove(run_dir + "/");
           }
@@ -500,6 +568,13 @@ void Service::RescheduleLocked(int64_t now_ms) {
     auto& rt = routines_[name];
     bool local = (r.schedule_timezone.empty() ? config_->service.schedule_timezone
                                               : r.schedule_timezone) == "Local";
+    std::string key = r.interval_cron.text() + "|" +
+                      (r.incr_interval_cron ? r.incr_interval_cron->text() : "") + "|" +
+                      std::to_string(local) + "|" + std::to_string(r.disabled);
+    // An unchanged schedule keeps its next fire times: an edit made just before a fire
+    // time must not skip that backup.
+    if (key == rt.schedule_key && (rt.next_full_ms != 0 || r.disabled)) continue;
+    rt.schedule_key = key;
     rt.next_full_ms = 0;
     rt.next_incremental_ms = 0;
     if (r.disabled) continue;
@@ -682,9 +757,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                      return std::string(h);
                    }()},
                   {"pid", static_cast<int64_t>(getpid())},
-                  {"slice", Json::object({{"partition-list", r.partition_list},
-                                          {"node-list", r.node_list},
-                                          {"rack-list", r.rack_list}})}};
+                  {"slice", SliceKey(r)}};
     for (int attempt = 0;; ++attempt) {
       run_dir = kind_dir + std::to_string(ts) + TimestampSuffix(cfg.service.timestamp_format, ts);
       ABS_ASSIGN_OR_RETURN(
@@ -733,8 +806,11 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                          last.code() == StatusCode::kUnsupported;
         if (permanent || attempt >= policy.retry.max_retries) break;
         metrics_->BackupEvent(run->routine, run->incremental, "retry");
-        auto delay = static_cast<int64_t>(static_cast<double>(policy.retry.base_timeout_ms) *
-                                          std::pow(policy.retry.multiplier, attempt));
+        constexpr double kMaxDelayMs = 3600.0 * 1000;  // an hour between attempts at most
+        auto delay = static_cast<int64_t>(std::min(
+            kMaxDelayMs, static_cast<double>(policy.retry.base_timeout_ms) *
+                             std::pow(policy.retry.multiplier,
+                                      static_cast<double>(std::min<int64_t>(attempt, 64)))));
         ABS_LOG_WARN("backup of {} ({}) failed, retry {} in {} ms: {}", ns, run->routine,
                      attempt + 1, delay, last.ToString());
         progress->records = 0;
@@ -764,7 +840,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     metrics_->BackupBytes(run->routine, run->incremental, total_records, total_bytes);
     if (!run->incremental && policy.retention_full > 0 && storage) {
       Status st = ApplyRetention(*storage, run->routine, policy.retention_full,
-                                 policy.retention_incremental);
+                                 policy.retention_incremental, SliceKey(r));
       if (!st.ok()) ABS_LOG_WARN("retention of {}: {}", run->routine, st.ToString());
     }
     ABS_LOG_INFO("{} backup of routine {} finished: {} records, {} bytes in {} ms", type,
@@ -774,7 +850,6 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                   outcome == "canceled" ? "cancelled" : "failed", result.ToString());
   }
   metrics_->BackupEvent(run->routine, run->incremental, outcome);
-  metrics_->BackupRunning(run->routine, run->incremental, false, result.ok() ? 100 : 0);
   if (job.started_ms != 0) {
     job.status = outcome;
     job.finished_ms = now;
@@ -789,6 +864,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
   if (result.ok()) (run->incremental ? rt.last_incremental_ms : rt.last_full_ms) = run->start_ms;
   auto& slot = run->incremental ? rt.incremental : rt.full;
   if (slot == run) slot.reset();
+  metrics_->BackupRunning(run->routine, run->incremental, false, result.ok() ? 100 : 0);
 }
 
 static Json RunningJobJson(BackupRun& run) {
@@ -803,7 +879,7 @@ static Json RunningJobJson(BackupRun& run) {
   }
   total = std::max(total, done);
   int64_t now = UnixNowMillis();
-  int64_t start = run.start_ms ? run.start_ms : now;
+  int64_t start = run.start_ms.load() ? run.start_ms.load() : now;
   double elapsed_s = std::max(0.001, static_cast<double>(now - start) / 1000.0);
   double pct = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0.0;
   Json j;
@@ -904,6 +980,23 @@ Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind)
     dest_cluster = cfg->routines.at(req.routine).source_cluster;
   }
   auto run = std::make_shared<RestoreRun>();
+  if (req.source) {
+    run->source = *req.source;
+  } else if (!req.source_name.empty()) {
+    run->source = cfg->storage.at(req.source_name);
+  } else {
+    run->source = cfg->storage.at(cfg->routines.at(req.routine).storage);
+  }
+  if (req.destination) {
+    run->destination = *req.destination;
+  } else {
+    run->destination_name = !req.destination_name.empty()
+                                ? req.destination_name
+                                : cfg->routines.at(req.routine).source_cluster;
+    run->destination = cfg->clusters.at(run->destination_name);
+  }
+  if (cfg->routines.count(req.routine))
+    run->routine_slice = SliceKey(cfg->routines.at(req.routine));
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Status::Unavailable("absd is stopping");
@@ -919,57 +1012,34 @@ Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind)
     run->kind = kind;
     run->request = std::move(req);
     run->start_ms = UnixNowMillis();
+    // Recorded before it is visible, so a job is never shown that the history lacks.
+    JobRecord job;
+    job.id = run->id;
+    job.kind = "restore";
+    job.routine = run->request.routine;
+    job.type = kind;
+    job.status = "running";
+    job.started_ms = run->start_ms;
+    job.detail = {{"backup-data-path", run->request.backup_data_path}};
+    ABS_RETURN_IF_ERROR(jobs_->Insert(job));
     restores_[run->id] = run;
-    int running = 0;
-    for (const auto& [id, r] : restores_) {
-      std::lock_guard rl(r->mu);
-      running += r->status == "running";
-    }
-    metrics_->RestoresRunning(running);
+    metrics_->RestoresRunning(static_cast<int>(restores_.size()));
   }
-  JobRecord job;
-  job.id = run->id;
-  job.kind = "restore";
-  job.routine = run->request.routine;
-  job.type = kind;
-  job.status = "running";
-  job.started_ms = run->start_ms;
-  job.detail = {{"backup-data-path", run->request.backup_data_path}};
-  ABS_RETURN_IF_ERROR(jobs_->Insert(job));
   Launch([this, run] { RunRestore(run); });
   return run->id;
 }
 
 void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
-  auto cfg = config();
   const RestoreRequest& req = run->request;
   Status result = [&]() -> Status {
-    // Where from and where to.
-    StorageConfig source;
-    ClusterConfig dest;
-    std::string dest_name = "(destination)";
-    if (req.source) {
-      source = *req.source;
-    } else if (!req.source_name.empty()) {
-      source = cfg->storage.at(req.source_name);
-    } else {
-      source = cfg->storage.at(cfg->routines.at(req.routine).storage);
-    }
-    if (req.destination) {
-      dest = *req.destination;
-    } else {
-      dest_name = !req.destination_name.empty() ? req.destination_name
-                                                : cfg->routines.at(req.routine).source_cluster;
-      dest = cfg->clusters.at(dest_name);
-    }
-    ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(source));
+    ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(run->source));
     std::shared_ptr<client::Client> client;
-    if (req.destination) {
-      ABS_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(dest));
+    if (run->destination_name.empty()) {
+      ABS_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(run->destination));
       ABS_ASSIGN_OR_RETURN(auto c, client::Client::Connect(std::move(options)));
       client = std::shared_ptr<client::Client>(std::move(c));
     } else {
-      ABS_ASSIGN_OR_RETURN(client, ClientFor(dest_name, dest));
+      ABS_ASSIGN_OR_RETURN(client, ClientFor(run->destination_name, run->destination));
     }
 
     // Which backup directories, in the order they must be applied.
@@ -977,9 +1047,12 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
     if (run->kind == "timestamp") {
       ABS_ASSIGN_OR_RETURN(auto fulls, service::ListBackups(*storage, req.routine, false));
       ABS_ASSIGN_OR_RETURN(auto incrs, service::ListBackups(*storage, req.routine, true));
-      std::map<std::string, const BackupEntry*> latest_full;  // per namespace
+      // Per namespace, of this instance's slice: parallel instances each restore theirs.
+      std::map<std::string, const BackupEntry*> latest_full;
       for (const auto& e : fulls) {
-        if (e.created_ms <= req.time_ms) latest_full[e.metadata.ns] = &e;
+        if (e.slice == run->routine_slice && e.timestamp_ms <= req.time_ms) {
+          latest_full[e.metadata.ns] = &e;
+        }
       }
       if (latest_full.empty()) {
         return Status::NotFound("routine '" + req.routine + "' has no full backup before " +
@@ -993,7 +1066,8 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
       for (const auto& e : incrs) {
         auto f = latest_full.find(e.metadata.ns);
         if (f == latest_full.end()) continue;
-        if (e.created_ms > f->second->created_ms && e.created_ms <= req.time_ms) {
+        if (e.slice == run->routine_slice && e.timestamp_ms > f->second->timestamp_ms &&
+            e.timestamp_ms <= req.time_ms) {
           incr_steps[e.timestamp_ms].push_back(e.key);
         }
       }
@@ -1101,8 +1175,11 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
   job.status = status;
   job.finished_ms = run->finish_ms;
   job.detail = RestoreRunJson(*run);
-  (void)jobs_->Update(job);
+  Status saved = jobs_->Update(job);
+  if (!saved.ok()) ABS_LOG_ERROR("{}", saved.ToString());
   std::lock_guard lock(mu_);
+  // Finished jobs are served from the history; memory holds only running ones.
+  if (saved.ok()) restores_.erase(run->id);
   int running = 0;
   for (const auto& [id, r] : restores_) {
     std::lock_guard rl(r->mu);

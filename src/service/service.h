@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,6 +53,9 @@ class Service {
   // Validates the whole document, persists it and applies it; on error nothing changes.
   // Secrets sent back as "[secret]" keep their stored values.
   Status ReplaceConfig(const Json& document);
+  // Read-modify-write of the document, serialized with every other config change; the
+  // result is validated, persisted and applied, or nothing changes.
+  Status EditConfig(const std::function<Status(Json&)>& edit);
   // Re-reads the configuration file (after an external edit).
   Status ReloadConfigFile();
 
@@ -98,6 +102,7 @@ class Service {
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<Metrics> metrics_;
 
+  std::mutex config_write_mu_;  // taken before mu_, never inside it
   mutable std::mutex mu_;
   std::condition_variable scheduler_cv_;
   std::shared_ptr<const Config> config_;
@@ -108,6 +113,7 @@ class Service {
     int64_t next_incremental_ms = 0;
     int64_t last_full_ms = 0;
     int64_t last_incremental_ms = 0;
+    std::string schedule_key;  // the crons and time zone the next times came from
   };
   std::map<std::string, RoutineRuntime> routines_;
   std::map<int64_t, std::shared_ptr<RestoreRun>> restores_;

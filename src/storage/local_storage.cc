@@ -142,10 +142,16 @@ class LocalStorage : public Storage {
     }
     for (auto it = fs::recursive_directory_iterator(start, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file()) continue;
-      std::string rel = fs::relative(it->path(), root_).generic_string();
+      std::error_code type_ec;
+      if (!it->is_regular_file(type_ec)) continue;
+      // Files may vanish while we list (a cancelled backup, another instance's
+      // retention): skip them rather than fail.
+      std::error_code file_ec;
+      std::string rel = it->path().lexically_relative(root_).generic_string();
       if (rel.find(kTempMarker) != std::string::npos) continue;
-      out.push_back({rel, it->file_size()});
+      uint64_t size = it->file_size(file_ec);
+      if (file_ec) continue;
+      out.push_back({rel, size});
     }
     if (ec) return Status::Io("cannot list " + start.string() + ": " + ec.message());
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });

@@ -338,6 +338,12 @@ TEST_F(ServiceTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(r->status, 404);
   r = inst->Get("/v1/restore/jobs?status=sleeping");
   EXPECT_EQ(r->status, 400);
+  r = inst->Post("/v1/backups/full/r1?delay=99999999999");
+  EXPECT_EQ(r->status, 400);
+  // A body nested deep enough to exhaust the stack is refused before it is parsed.
+  r = inst->Put("/v1/config", std::string(100000, '[') + std::string(100000, ']'));
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("nests deeper"), std::string::npos);
   // No incremental before the first full.
   r = inst->Post("/v1/backups/incremental/r1");
   EXPECT_EQ(r->status, 409);
@@ -416,6 +422,29 @@ TEST_F(ServiceTest, ConfigEditsAreValidatedPersistedAndApplied) {
   ASSERT_TRUE(on_disk.ok()) << on_disk.status().ToString();
   EXPECT_EQ(on_disk->routines.at("r1").interval_cron.text(), "0 0 3 * * ?");
   EXPECT_EQ(on_disk->clusters.at("c1").password, "hunter2");
+
+  // Concurrent edits of different entries both land.
+  {
+    std::vector<std::thread> editors;
+    std::vector<int> codes(8);
+    for (int i = 0; i < 8; ++i) {
+      editors.emplace_back([&, i] {
+        httplib::Client c("127.0.0.1", inst->api->port());
+        Json st = {{"local-storage", {{"path", (dir_ / ("s" + std::to_string(i))).string()}}}};
+        auto res = c.Post(("/v1/config/storage/s" + std::to_string(i)).c_str(), st.dump(),
+                          "application/json");
+        codes[i] = res ? res->status : 0;
+      });
+    }
+    for (auto& t : editors)
+      t.join();
+    for (int i = 0; i < 8; ++i)
+      EXPECT_EQ(codes[i], 201);
+    auto storage = Json::parse(inst->Get("/v1/config/storage")->body);
+    for (int i = 0; i < 8; ++i)
+      EXPECT_TRUE(storage.contains("s" + std::to_string(i)));
+    EXPECT_EQ(LoadConfigFile(inst->config_path.string())->storage.size(), 9u);
+  }
 
   // Entity CRUD.
   r = inst->Post("/v1/config/routines/r2",

@@ -230,6 +230,14 @@ TEST(Config, StrictValidationNamesEveryField) {
             std::string::npos);
 
   d = MinimalDoc();
+  d["backup-routines"]["r1"]["interval-cron"] = "0 0 0 1 1 ? 2020";
+  EXPECT_NE(ParseError(d).find("never fires again"), std::string::npos);
+
+  d = MinimalDoc();
+  d["service"] = {{"http", {{"rate", {{"white-list", {"10.0.0.0/x"}}}}}}};
+  EXPECT_NE(ParseError(d).find("service.http.rate.white-list"), std::string::npos);
+
+  d = MinimalDoc();
   d["backup-routines"]["a/b"] = d["backup-routines"]["r1"];
   EXPECT_NE(ParseError(d).find("single path segment"), std::string::npos);
 
@@ -338,9 +346,12 @@ class CatalogTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root_); }
 
   void AddBackup(const std::string& routine, bool incremental, int64_t ts, const std::string& ns,
-                 bool finished = true) {
-    std::string dir =
-        routine + (incremental ? "/incremental/" : "/backup/") + std::to_string(ts) + "/data/" + ns;
+                 bool finished = true, const std::string& slice = "") {
+    std::string run = routine + (incremental ? "/incremental/" : "/backup/") + std::to_string(ts);
+    std::string dir = run + "/data/" + ns;
+    if (!slice.empty()) {
+      ASSERT_TRUE(storage_->PutAtomic(run + "/abs-run.json", Json({{"slice", slice}}).dump()).ok());
+    }
     ASSERT_TRUE(storage_->PutAtomic(dir + "/1_" + ns + "_1.asb", "Version 3.1\n").ok());
     if (!finished) return;
     backup::BackupResult r;
@@ -389,6 +400,36 @@ TEST_F(CatalogTest, RetentionKeepsNewestFullsAndTheirIncrementals) {
   auto incrs = ListBackups(*storage_, "r", true);
   ASSERT_EQ(incrs->size(), 1u);  // only the one after the newest full
   EXPECT_EQ(incrs->front().timestamp_ms, 1700004500000);
+}
+
+TEST_F(CatalogTest, RetentionOfOneSliceLeavesOtherInstancesAlone) {
+  for (int i = 0; i < 3; ++i) {
+    AddBackup("r", false, 1700000000000 + i * 1000, "test", true, "node-list:a");
+    AddBackup("r", false, 1700000000001 + i * 1000, "test", true, "node-list:b");
+  }
+  ASSERT_TRUE(ApplyRetention(*storage_, "r", 1, 1, "node-list:a").ok());
+  auto fulls = ListBackups(*storage_, "r", false);
+  ASSERT_TRUE(fulls.ok());
+  size_t a = 0, b = 0;
+  for (const auto& e : *fulls) {
+    a += e.slice == "node-list:a";
+    b += e.slice == "node-list:b";
+  }
+  EXPECT_EQ(a, 1u);
+  EXPECT_EQ(b, 3u);
+  RoutineConfig r;
+  EXPECT_EQ(SliceKey(r), "");
+  r.rack_list = {1, 2};
+  EXPECT_EQ(SliceKey(r), "rack-list:1,2");
+}
+
+TEST(Config, JsonFilesAreSavedAsJson) {
+  fs::path path = fs::temp_directory_path() / ("abs-config-" + std::to_string(getpid()) + ".json");
+  ASSERT_TRUE(SaveConfigFile(path.string(), MinimalDoc()).ok());
+  auto cfg = LoadConfigFile(path.string());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->document, MinimalDoc());
+  fs::remove(path);
 }
 
 TEST(Catalog, TimeParsing) {
