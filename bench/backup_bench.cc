@@ -118,37 +118,6 @@ int main() {
   std::printf("bare scan (8 workers): %.0f records/s, %.0f MB/s (median of %d)\n", n / scan_s,
               mb / scan_s, runs);
 
-  // Records captured once, so the encode-and-store stage can be measured alone.
-  struct Captured {
-    std::string set, user_key, digest;
-    uint16_t generation;
-    uint32_t void_time;
-    std::vector<std::pair<std::string, std::string>> bins;  // name, value
-    std::vector<uint8_t> types;
-  };
-  std::vector<Captured> captured;
-  {
-    std::mutex mu;
-    const size_t want = std::min<uint64_t>(n, 200000);
-    captured.reserve(want);
-    client::ScanRequest req;
-    req.ns = "test";
-    auto cursors = client::CursorsForRange(0, 4096);
-    (void)c.ScanPartitions(req, cursors, [&](const client::ScanRecordView& r) {
-      std::lock_guard lock(mu);
-      if (captured.size() >= want) return Status::Ok();
-      Captured k{std::string(r.set), std::string(r.user_key),
-                 std::string(reinterpret_cast<const char*>(r.digest), 20), r.generation,
-                 r.void_time, {}, {}};
-      for (const auto& b : *r.bins) {
-        k.bins.emplace_back(std::string(b.name), std::string(b.value));
-        k.types.push_back(b.particle_type);
-      }
-      captured.push_back(std::move(k));
-      return Status::Ok();
-    });
-  }
-
   // BENCH_DIR chooses the disk; /dev/shm takes storage out of the measurement.
   fs::path root =
       (std::getenv("BENCH_DIR") ? fs::path(std::getenv("BENCH_DIR")) : fs::temp_directory_path()) /
@@ -196,6 +165,50 @@ int main() {
         return 1;
       }
     }
+    double b = Median(backups), rs = Median(restores);
+    std::printf(
+        "%-12s backup %8.0f records/s %6.0f MB/s (%.2fx bare scan), files %6.0f MB; "
+        "restore %8.0f records/s %6.0f MB/s\n",
+        m.name, n / b, mb / b, scan_s / b, bytes / 1e6, n / rs, mb / rs);
+  }
+  std::printf("peak memory of the backup/restore process: %ld MB\n", PeakRssMb());
+
+  // Records captured once, so the encode-and-store stage can be measured alone.
+  struct Captured {
+    std::string set, user_key, digest;
+    uint16_t generation;
+    uint32_t void_time;
+    std::vector<std::pair<std::string, std::string>> bins;  // name, value
+    std::vector<uint8_t> types;
+  };
+  std::vector<Captured> captured;
+  {
+    std::mutex mu;
+    const size_t want = std::min<uint64_t>(n, 200000);
+    captured.reserve(want);
+    client::ScanRequest req;
+    req.ns = "test";
+    auto cursors = client::CursorsForRange(0, 4096);
+    (void)c.ScanPartitions(req, cursors, [&](const client::ScanRecordView& r) {
+      std::lock_guard lock(mu);
+      if (captured.size() >= want) return Status::Ok();
+      Captured k{std::string(r.set),
+                 std::string(r.user_key),
+                 std::string(reinterpret_cast<const char*>(r.digest), 20),
+                 r.generation,
+                 r.void_time,
+                 {},
+                 {}};
+      for (const auto& b : *r.bins) {
+        k.bins.emplace_back(std::string(b.name), std::string(b.value));
+        k.types.push_back(b.particle_type);
+      }
+      captured.push_back(std::move(k));
+      return Status::Ok();
+    });
+  }
+
+  for (const auto& m : modes) {
     // The encoder, codec, hash and storage writer alone, on captured records, with the
     // backup's 8 workers: what this stage sustains when it has the CPU to itself.
     std::vector<double> stages;
@@ -220,8 +233,8 @@ int main() {
             const auto& k = captured[i];
             views.clear();
             for (size_t b = 0; b < k.bins.size(); ++b) {
-              views.push_back({wire::OpType::kRead, k.types[b], 0, k.bins[b].first,
-                               k.bins[b].second});
+              views.push_back(
+                  {wire::OpType::kRead, k.types[b], 0, k.bins[b].first, k.bins[b].second});
             }
             (void)encoder.AppendRecord(buf, "test", k.set, k.user_key,
                                        reinterpret_cast<const uint8_t*>(k.digest.data()),
@@ -243,13 +256,7 @@ int main() {
     const double stage_rps = static_cast<double>(captured.size()) / Median(stages);
     std::printf("%-12s encode+store stage alone: %8.0f records/s (%.2fx bare scan)\n", m.name,
                 stage_rps, stage_rps * scan_s / n);
-    double b = Median(backups), rs = Median(restores);
-    std::printf(
-        "%-12s backup %8.0f records/s %6.0f MB/s (%.2fx bare scan), files %6.0f MB; "
-        "restore %8.0f records/s %6.0f MB/s\n",
-        m.name, n / b, mb / b, scan_s / b, bytes / 1e6, n / rs, mb / rs);
   }
   fs::remove_all(root);
-  std::printf("peak memory of the backup/restore process: %ld MB\n", PeakRssMb());
   return 0;
 }
