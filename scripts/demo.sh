@@ -103,7 +103,7 @@ mapfile -t dirs < <(find "$work/storage/demo-routine/backup" -name metadata.yaml
 total=0
 for d in "${dirs[@]}"; do
   c=$(awk '/^record-count:/ {print $2}' "$d/metadata.yaml")
-  echo "${d#$work/storage/}: record-count $c  (slice: $(tr -d '\n ' <"$(dirname "$(dirname "$d")")/abs-run.json" | grep -o '"node-list":\[[^]]*\]'))"
+  echo "${d#$work/storage/}: record-count $c  (claimed by $(grep -o '"slice": *"[^"]*"' "$(dirname "$(dirname "$d")")/abs-run.json"))"
   total=$((total + c))
 done
 echo "sum of record-count: $total (loaded $RECORDS)"
