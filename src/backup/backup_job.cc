@@ -120,6 +120,7 @@ class ScanWorker {
     req.bins = o.bins;
     req.filter = FilterExpression(o);
     req.records_per_second = rps_;
+    if (o.socket_timeout.count() > 0) req.socket_timeout = o.socket_timeout;
     req.max_concurrent_nodes = 1;  // one callback thread: this worker's files need no lock
     if (o.scan_slots && !o.scan_slots->Acquire(o.cancel)) {
       return Status::Cancelled("backup of " + o.ns + " cancelled");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ struct BackupOptions {
   storage::CodecOptions codec;
   uint32_t records_per_second = 0;
   uint64_t bandwidth_bytes_per_second = 0;
+  // Longest wait for the next piece of a scan answer; 0 = the client's default.
+  std::chrono::milliseconds socket_timeout{0};
   std::string directory;  // in storage: where this namespace's files go
   // Set to true to stop: the backup removes its files and returns kCancelled.
   const std::atomic<bool>* cancel = nullptr;

@@ -721,6 +721,9 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     base.file_limit_bytes = static_cast<uint64_t>(policy.file_limit_mib) << 20;
     base.records_per_second = static_cast<uint32_t>(policy.records_per_second);
     base.bandwidth_bytes_per_second = static_cast<uint64_t>(policy.bandwidth_mib) << 20;
+    // ABS: socket-timeout 0 means total-timeout.
+    base.socket_timeout = std::chrono::milliseconds(
+        policy.socket_timeout_ms > 0 ? policy.socket_timeout_ms : policy.total_timeout_ms);
     base.cancel = &run->cancel;
     if (!r.filter_exp.empty()) base.filter = Base64Decode(r.filter_exp).value_or("");
     ABS_ASSIGN_OR_RETURN(base.codec.compression, storage::ParseCompression(policy.compression));
