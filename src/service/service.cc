@@ -464,8 +464,8 @@ Result<std::shared_ptr<client::Client>> Service::ClientFor(const std::string& na
                                                            const ClusterConfig& c) {
   // The fingerprint is what the connection is built from, so a job holding an older
   // configuration never gets (or caches) a client for a different cluster.
-  std::string fingerprint = std::to_string(c.conn_timeout_ms) + "|" + c.user + "|" + c.password +
-                            "|" + std::to_string(c.use_services_alternate);
+  std::string fingerprint =
+      c.user + "|" + c.password + "|" + std::to_string(c.use_services_alternate);
   for (const auto& s : c.seeds)
     fingerprint += "|" + s.host + ":" + std::to_string(s.port) + ":" + s.tls_name;
   if (c.tls) {
@@ -1319,7 +1319,11 @@ Readiness Service::CheckReady() {
     }
   }
   for (const auto& name : clusters) {
-    auto c = ClientFor(name, cfg->clusters.at(name));
+    // Probes (Kubernetes, systemd) time out in seconds: an unreachable seed must not hold
+    // /ready for the whole conn-timeout.
+    ClusterConfig probe = cfg->clusters.at(name);
+    probe.conn_timeout_ms = std::min<int64_t>(probe.conn_timeout_ms, 2000);
+    auto c = ClientFor(name, probe);
     if (!c.ok()) {
       r.problems.push_back("cluster " + name + ": " + c.status().message());
     } else if ((*c)->Nodes().empty()) {
