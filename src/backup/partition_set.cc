@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "wire/info.h"
+
 namespace absvc::backup {
 
 PartitionSet PartitionSet::All() {
@@ -22,16 +24,7 @@ bool ParseNumber(std::string_view s, uint32_t* v) {
 Result<PartitionSet> PartitionSet::ParseList(std::string_view text) {
   PartitionSet s;
   if (text.empty()) return Status::InvalidArgument("partition-list is empty");
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string_view::npos) comma = text.size();
-    std::string_view item = text.substr(start, comma - start);
-    while (!item.empty() && item.front() == ' ')
-      item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ')
-      item.remove_suffix(1);
-    start = comma + 1;
+  for (std::string_view item : wire::SplitUserList(text, ',')) {
     auto bad = [&](const std::string& why) {
       return Status::InvalidArgument("partition-list entry '" + std::string(item) + "' " + why);
     };

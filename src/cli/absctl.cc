@@ -61,30 +61,11 @@ Result<storage::CodecOptions> MakeCodec(const CodecFlags& f) {
     }
     return c;
   }
-  std::string pem;
-  if (!f.encryption_key_file.empty()) {
-    std::ifstream in(f.encryption_key_file);
-    if (!in)
-      return Status::InvalidArgument("cannot read --encryption-key-file " + f.encryption_key_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    pem = ss.str();
-  } else if (!f.encryption_key_env.empty()) {
-    const char* v = std::getenv(f.encryption_key_env.c_str());
-    if (!v)
-      return Status::InvalidArgument("environment variable " + f.encryption_key_env +
-                                     " is not set");
-    pem = v;
-    if (pem.find("-----BEGIN") == std::string::npos) {
-      auto decoded = Base64Decode(pem);
-      if (!decoded)
-        return Status::InvalidArgument(f.encryption_key_env + " is neither PEM nor base64");
-      pem = *decoded;
-    }
-  } else {
+  if (f.encryption_key_file.empty() && f.encryption_key_env.empty()) {
     return Status::InvalidArgument("--encrypt needs --encryption-key-file or --encryption-key-env");
   }
-  ABS_ASSIGN_OR_RETURN(c.key, storage::DeriveKeyFromPem(pem, c.encryption));
+  ABS_ASSIGN_OR_RETURN(
+      c.key, storage::LoadEncryptionKey(f.encryption_key_file, f.encryption_key_env, c.encryption));
   return c;
 }
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "wire/info.h"
+
 namespace absvc::client {
 
 std::string Host::ToString() const {
@@ -80,18 +82,9 @@ Result<Host> ParseHost(std::string_view text, uint16_t default_port) {
 
 Result<std::vector<Host>> ParseHosts(std::string_view text, uint16_t default_port) {
   std::vector<Host> hosts;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string_view::npos) comma = text.size();
-    std::string_view item = text.substr(start, comma - start);
-    while (!item.empty() && item.front() == ' ')
-      item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ')
-      item.remove_suffix(1);
+  for (std::string_view item : wire::SplitUserList(text, ',')) {
     ABS_ASSIGN_OR_RETURN(Host h, ParseHost(item, default_port));
     hosts.push_back(std::move(h));
-    start = comma + 1;
   }
   return hosts;
 }

@@ -35,6 +35,15 @@ int64_t ParseRfc3339Millis(const std::string& text) {
   return (static_cast<int64_t>(timegm(&tm)) - offset_s) * 1000 + ms;
 }
 
+std::optional<std::string> DirectoryOfMetadata(const std::string& path) {
+  const std::string suffix = std::string("/") + backup::kMetadataFile;
+  if (path.size() <= suffix.size() ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return std::nullopt;
+  }
+  return path.substr(0, path.size() - suffix.size());
+}
+
 int64_t RunTimestamp(const std::string& name) {
   if (name.size() < 13) return -1;
   for (size_t i = 0; i < 13; ++i) {
@@ -77,12 +86,9 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
   std::map<std::string, std::string> slices;  // run directory -> slice
   for (const auto& obj : *objects) {
     // <base><ts>/data/<ns>/metadata.yaml
-    const std::string suffix = std::string("/") + backup::kMetadataFile;
-    if (obj.path.size() <= base.size() + suffix.size() ||
-        obj.path.compare(obj.path.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
-    std::string rest = obj.path.substr(base.size());
+    auto dir = DirectoryOfMetadata(obj.path);
+    if (!dir || dir->size() <= base.size()) continue;
+    std::string rest = dir->substr(base.size());  // <ts>/data/<ns>
     auto slash = rest.find('/');
     if (slash == std::string::npos) continue;
     std::string run = rest.substr(0, slash);
@@ -90,7 +96,7 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
     if (ts < 0) continue;
     std::string after = rest.substr(slash + 1);
     if (after.rfind("data/", 0) != 0) continue;
-    std::string ns_dir = after.substr(5, after.size() - 5 - suffix.size());
+    std::string ns_dir = after.substr(5);
     if (ns_dir.empty() || ns_dir.find('/') != std::string::npos) continue;
     auto text = storage.ReadAll(obj.path);
     if (!text.ok()) continue;

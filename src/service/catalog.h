@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ Status ApplyRetention(storage::Storage& storage, const std::string& routine, int
 // The canonical text of a routine's slice, as recorded in abs-run.json: "" for the whole
 // namespace, else "partition-list:...", "node-list:..." or "rack-list:...".
 std::string SliceKey(const RoutineConfig& routine);
+
+// The backup directory of a ".../metadata.yaml" object path; nullopt for other paths.
+std::optional<std::string> DirectoryOfMetadata(const std::string& path);
 
 // "2026-11-25T02:21:57.123Z" (or with an offset) to unix milliseconds; -1 when malformed.
 int64_t ParseRfc3339Millis(const std::string& text);

@@ -54,11 +54,7 @@ Status ParseField(std::string_view text, const FieldSpec& f, std::bitset<N>& bit
                                    why);
   };
   *restricted = !(text == "*" || text == "?");
-  if (text.empty() || text.front() == ',' || text.back() == ',' ||
-      text.find(",,") != std::string_view::npos) {
-    return bad(text, "has an empty list entry");
-  }
-  for (auto part : wire::SplitList(text, ',')) {
+  for (auto part : wire::SplitUserList(text, ',')) {
     if (part.empty()) return bad(text, "has an empty list entry");
     int step = 1;
     std::string_view range = part;

@@ -220,35 +220,6 @@ Result<client::ClientOptions> ClientOptionsFor(const ClusterConfig& c) {
   return o;
 }
 
-Result<std::string> LoadKey(const std::string& key_file, const std::string& key_env,
-                            storage::Encryption mode) {
-  std::string pem;
-  if (!key_file.empty()) {
-    std::ifstream in(key_file);
-    if (!in) return Status::InvalidArgument("cannot read encryption key-file " + key_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    pem = ss.str();
-  } else if (!key_env.empty()) {
-    const char* v = std::getenv(key_env.c_str());
-    if (!v || !*v) {
-      return Status::InvalidArgument("encryption key-env " + key_env + " is not set");
-    }
-    pem = v;
-    if (pem.find("-----BEGIN") == std::string::npos) {
-      auto decoded = Base64Decode(pem);
-      if (!decoded) {
-        return Status::InvalidArgument("encryption key-env " + key_env +
-                                       " holds neither PEM nor base64 PEM");
-      }
-      pem = *decoded;
-    }
-  } else {
-    return Status::InvalidArgument("encryption needs key-file or key-env");
-  }
-  return storage::DeriveKeyFromPem(pem, mode);
-}
-
 std::string TimestampSuffix(const std::string& format, int64_t ms) {
   if (format.empty()) return "";
   time_t t = static_cast<time_t>(ms / 1000);
@@ -730,8 +701,9 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     base.codec.compression_level = static_cast<int>(policy.compression_level);
     ABS_ASSIGN_OR_RETURN(base.codec.encryption, storage::ParseEncryption(policy.encryption));
     if (base.codec.encryption != storage::Encryption::kNone) {
-      ABS_ASSIGN_OR_RETURN(base.codec.key,
-                           LoadKey(policy.key_file, policy.key_env, base.codec.encryption));
+      ABS_ASSIGN_OR_RETURN(
+          base.codec.key,
+          storage::LoadEncryptionKey(policy.key_file, policy.key_env, base.codec.encryption));
     }
     auto slots = ScanSlotsFor(r.source_cluster, cluster.max_parallel_scans);
     base.scan_slots = slots.get();
@@ -1083,11 +1055,7 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
       ABS_ASSIGN_OR_RETURN(auto objects, storage->List(path));
       std::set<std::string> dirs;
       for (const auto& o : objects) {
-        const std::string suffix = std::string("/") + backup::kMetadataFile;
-        if (o.path.size() > suffix.size() &&
-            o.path.compare(o.path.size() - suffix.size(), suffix.size(), suffix) == 0) {
-          dirs.insert(o.path.substr(0, o.path.size() - suffix.size()));
-        }
+        if (auto dir = DirectoryOfMetadata(o.path)) dirs.insert(*dir);
       }
       if (dirs.empty()) {
         return Status::NotFound("no finished backup (metadata.yaml) under '" +
@@ -1095,13 +1063,18 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
       }
       steps.push_back({dirs.begin(), dirs.end()});
     }
+    // Each backup's metadata.yaml, read once: its record count sizes the job, its codec
+    // is the default for reading it.
+    std::map<std::string, backup::BackupMetadata> metadata;
     uint64_t total = 0;
     for (const auto& step : steps) {
       for (const auto& d : step) {
         auto text = storage->ReadAll(d + "/" + backup::kMetadataFile);
         if (!text.ok()) continue;
         auto meta = backup::ParseMetadataYaml(*text);
-        if (meta.ok()) total += meta->record_count;
+        if (!meta.ok()) continue;
+        total += meta->record_count;
+        metadata[d] = *meta;
       }
     }
     run->total_records = total;
@@ -1131,15 +1104,9 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
         o.cancel = &run->cancel;
         // The codec: as the request says, else as the backup's metadata.yaml says.
         std::string compression = p.compression, encryption = p.encryption;
-        if (compression.empty() || encryption.empty()) {
-          auto text = storage->ReadAll(dir + "/" + backup::kMetadataFile);
-          if (text.ok()) {
-            auto meta = backup::ParseMetadataYaml(*text);
-            if (meta.ok()) {
-              if (compression.empty()) compression = meta->compression;
-              if (encryption.empty()) encryption = meta->encryption;
-            }
-          }
+        if (auto meta = metadata.find(dir); meta != metadata.end()) {
+          if (compression.empty()) compression = meta->second.compression;
+          if (encryption.empty()) encryption = meta->second.encryption;
         }
         ABS_ASSIGN_OR_RETURN(o.codec.compression,
                              storage::ParseCompression(compression.empty() ? "NONE" : compression));
@@ -1150,7 +1117,8 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
             return Status::InvalidArgument(dir + " is encrypted (" + encryption +
                                            "); give policy.encryption with key-file or key-env");
           }
-          ABS_ASSIGN_OR_RETURN(o.codec.key, LoadKey(p.key_file, p.key_env, o.codec.encryption));
+          ABS_ASSIGN_OR_RETURN(
+              o.codec.key, storage::LoadEncryptionKey(p.key_file, p.key_env, o.codec.encryption));
         }
         ABS_RETURN_IF_ERROR(restore::RunRestore(*client, *storage, o, run->counters));
       }
@@ -1266,12 +1234,21 @@ Result<Json> Service::RestoreJobs(int64_t from_ms, int64_t to_ms, const std::str
   ABS_ASSIGN_OR_RETURN(auto rows, jobs_->List("restore", from_ms, to_ms));
   Json out = Json::object();
   for (const auto& row : rows) {
-    auto st = RestoreStatus(row.id);
-    if (!st.ok()) continue;
-    std::string status = (*st)["status"].get<std::string>();
-    if (!include.empty() && !include.count(status)) continue;
-    if (exclude.count(status)) continue;
-    out[std::to_string(row.id)] = *st;
+    // Running jobs report live counters; finished ones what the history holds.
+    Json status;
+    {
+      std::lock_guard lock(mu_);
+      auto it = restores_.find(row.id);
+      if (it != restores_.end()) status = RestoreRunJson(*it->second);
+    }
+    if (status.is_null()) {
+      status = row.detail.is_object() ? row.detail : Json::object();
+      status["status"] = row.status;
+    }
+    std::string s = status["status"].get<std::string>();
+    if (!include.empty() && !include.count(s)) continue;
+    if (exclude.count(s)) continue;
+    out[std::to_string(row.id)] = std::move(status);
   }
   return out;
 }

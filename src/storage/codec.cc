@@ -4,7 +4,12 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/base64.h"
 
 namespace absvc::storage {
 
@@ -203,6 +208,34 @@ std::unique_ptr<Reader> DecodeReader(std::unique_ptr<Reader> stored, const Codec
   if (codec.encryption != Encryption::kNone) r = NewAesCtrReader(std::move(r), codec.key, name);
   if (codec.compression == Compression::kZstd) r = NewZstdReader(std::move(r), name);
   return r;
+}
+
+Result<std::string> LoadEncryptionKey(const std::string& key_file, const std::string& key_env,
+                                      Encryption mode) {
+  std::string pem;
+  if (!key_file.empty()) {
+    std::ifstream in(key_file);
+    if (!in) return Status::InvalidArgument("cannot read encryption key file " + key_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    pem = ss.str();
+  } else if (!key_env.empty()) {
+    const char* v = std::getenv(key_env.c_str());
+    if (!v || !*v)
+      return Status::InvalidArgument("environment variable " + key_env + " is not set");
+    pem = v;
+    if (pem.find("-----BEGIN") == std::string::npos) {
+      auto decoded = Base64Decode(pem);
+      if (!decoded) {
+        return Status::InvalidArgument("environment variable " + key_env +
+                                       " holds neither PEM nor base64 PEM");
+      }
+      pem = *decoded;
+    }
+  } else {
+    return Status::InvalidArgument("encryption needs a key file or a key environment variable");
+  }
+  return DeriveKeyFromPem(pem, mode);
 }
 
 }  // namespace absvc::storage

@@ -30,6 +30,11 @@ Result<Encryption> ParseEncryption(const std::string& name);
 // SHA-256 of the key's PKCS#1 DER, truncated to 16 bytes for AES-128.
 Result<std::string> DeriveKeyFromPem(const std::string& pem, Encryption mode);
 
+// The AES key from a PEM file, or from an environment variable holding PEM or base64
+// PEM (ABS's key-file / key-env). Exactly one of the two is given.
+Result<std::string> LoadEncryptionKey(const std::string& key_file, const std::string& key_env,
+                                      Encryption mode);
+
 // A writer whose bytes go through the codec into `stored`; `*hash` (owned by the chain)
 // reports size and SHA-256 of what reached storage.
 std::unique_ptr<Writer> EncodeWriter(std::unique_ptr<Writer> stored, const CodecOptions& codec,

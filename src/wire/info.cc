@@ -108,6 +108,23 @@ std::vector<std::string_view> SplitList(std::string_view text, char sep) {
   return out;
 }
 
+std::vector<std::string_view> SplitUserList(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    size_t end = text.find(sep, start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view item = text.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    out.push_back(item);
+    if (end == text.size()) return out;
+    start = end + 1;
+  }
+}
+
 std::map<std::string, uint32_t, std::less<>> ParseRackIds(std::string_view value) {
   std::map<std::string, uint32_t, std::less<>> racks;
   for (auto item : SplitList(value, ';')) {

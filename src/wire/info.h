@@ -61,6 +61,10 @@ std::vector<std::pair<std::string, std::string>> ParseKeyValues(std::string_view
 // The non-empty items of a `sep`-separated list ("a;b;;c" -> a, b, c).
 std::vector<std::string_view> SplitList(std::string_view text, char sep);
 
+// Every item of a user-written list, spaces around it trimmed, empty items kept so the
+// caller can name them ("a, b,,c" -> a, b, "", c; "" -> one empty item).
+std::vector<std::string_view> SplitUserList(std::string_view text, char sep);
+
 // A `rack-ids` answer, "<ns>:<rack>;...", as namespace -> rack id.
 std::map<std::string, uint32_t, std::less<>> ParseRackIds(std::string_view value);
 

@@ -84,6 +84,8 @@ TEST(Cron, ErrorsNameTheField) {
   EXPECT_NE(err("@sometimes").find("macro"), std::string::npos);
   EXPECT_NE(err("0 0 0 ? * 2#6").find("n#k"), std::string::npos);
   EXPECT_NE(err("0 */0 * * * ?").find("step"), std::string::npos);
+  EXPECT_NE(err("0 1,,2 * * * ?").find("empty list entry"), std::string::npos);
+  EXPECT_NE(err("0 , * * * ?").find("empty list entry"), std::string::npos);
 }
 
 const char* kGoodYaml = R"(

@@ -122,5 +122,13 @@ TEST(Peers, RejectsMalformedAnswers) {
   }
 }
 
+TEST(InfoText, UserListsKeepEmptyItemsAndTrimSpaces) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(SplitUserList("a, b ,,c", ','), (V{"a", "b", "", "c"}));
+  EXPECT_EQ(SplitUserList("", ','), (V{""}));
+  EXPECT_EQ(SplitUserList("x,", ','), (V{"x", ""}));
+  EXPECT_EQ(SplitList("a,,b", ','), (V{"a", "b"}));
+}
+
 }  // namespace
 }  // namespace absvc::wire
