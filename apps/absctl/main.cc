@@ -93,6 +93,9 @@ int main(int argc, char** argv) {
   r->add_flag("-R,--no-records", restore.no_records, "only indexes and UDFs");
   r->add_flag("-I,--no-indexes", restore.no_indexes, "without secondary indexes");
   r->add_flag("--no-udfs", restore.no_udfs, "without UDFs");
+  r->add_flag("--salvage", restore.salvage,
+              "restore what is intact from a damaged or unfinished backup, and list what "
+              "was left out");
 
   std::vector<std::string> verify_dirs;
   auto* v =

@@ -1,6 +1,7 @@
 #include "backup/backup_job.h"
 
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "asb/asb.h"
@@ -294,6 +295,20 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
       (void)storage.Remove(path);
     return st;
   };
+  // Before any file: marks the directory as an abs backup, so one that never finishes is
+  // refused by restore and named by verify rather than taken for a foreign backup.
+  {
+    nlohmann::ordered_json start;
+    start["format"] = "abs-start/1";
+    start["namespace"] = o.ns;
+    start["slice"] = result.slice;
+    start["created"] = FormatRfc3339Millis(result.created_unix_ms);
+    files.opened.push_back(files.Path(kStartFile));
+    Status st =
+        storage.PutAtomic(files.Path(kStartFile),
+                          start.dump(1, ' ', false, nlohmann::json::error_handler_t::replace));
+    if (!st.ok()) return fail(st.WithContext("starting the backup"));
+  }
 
   // Secondary-index and UDF definitions go first, into their own file.
   std::vector<asb::SindexDefinition> sindexes;

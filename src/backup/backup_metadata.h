@@ -2,7 +2,9 @@
 //   metadata.yaml     ABS's fields, so ABS-style listings and restores work;
 //   abs-manifest.json what ABS lacks: the exact partitions covered, the cluster at start,
 //                     every file with size and SHA-256, and records per partition.
-// Both are written last, manifest first, metadata.yaml at the very end.
+// Both are written last, manifest first, metadata.yaml at the very end. Before its first
+// file, a backup writes abs-start.json: a directory that holds it but no manifest is an
+// abs backup that did not finish, never mistaken for one written by asbackup or ABS.
 #pragma once
 
 #include <string>
@@ -15,6 +17,7 @@ namespace absvc::backup {
 
 inline constexpr const char* kMetadataFile = "metadata.yaml";
 inline constexpr const char* kManifestFile = "abs-manifest.json";
+inline constexpr const char* kStartFile = "abs-start.json";
 
 std::string FormatMetadataYaml(const BackupResult& r);
 std::string FormatManifestJson(const BackupResult& r);

@@ -1,32 +1,23 @@
 #include "backup/verify.h"
 
-#include <openssl/evp.h>
+#include <map>
+#include <set>
 
 #include "backup/backup_metadata.h"
-#include "common/bytes.h"
+#include "storage/layers.h"
 
 namespace absvc::backup {
 namespace {
 
 Result<std::string> Sha256Of(storage::Storage& s, const std::string& path) {
   ABS_ASSIGN_OR_RETURN(auto r, s.OpenReader(path));
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  std::string buf(1 << 20, '\0');
-  while (true) {
-    auto n = r->Read(buf.data(), buf.size());
-    if (!n.ok()) {
-      EVP_MD_CTX_free(ctx);
-      return n.status();
-    }
-    if (*n == 0) break;
-    EVP_DigestUpdate(ctx, buf.data(), *n);
-  }
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+  storage::HashingReader hashing(std::move(r));
+  return hashing.Finish();
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 std::string Dir(const std::string& path) {
@@ -69,13 +60,29 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
   VerifyReport report;
   for (const auto& loc : locations) {
     ABS_ASSIGN_OR_RETURN(auto objects, loc.storage->List(loc.prefix));
+    // Per directory: what a backup there consists of.
+    struct Directory {
+      bool manifest = false, start_marker = false;
+      std::set<std::string> asb_files;
+    };
+    std::map<std::string, Directory> dirs;
     for (const auto& obj : objects) {
-      size_t slash = obj.path.rfind('/');
-      std::string name = slash == std::string::npos ? obj.path : obj.path.substr(slash + 1);
-      if (name != kManifestFile) continue;
-      std::string dir = Dir(obj.path);
-      std::string where = loc.storage->Describe() + "/" + dir;
-      auto text = loc.storage->ReadAll(obj.path);
+      std::string name = BaseName(obj.path);
+      auto& d = dirs[Dir(obj.path)];
+      if (name == kManifestFile) d.manifest = true;
+      if (name == kStartFile) d.start_marker = true;
+      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".asb") == 0)
+        d.asb_files.insert(name);
+    }
+    for (const auto& [dir, d] : dirs) {
+      std::string where = loc.storage->Describe() + (dir.empty() ? "" : "/" + dir);
+      if (!d.manifest) {
+        if (d.start_marker) {
+          report.problems.push_back(where + ": the backup did not finish (no manifest)");
+        }
+        continue;
+      }
+      auto text = loc.storage->ReadAll(Join(dir, kManifestFile));
       if (!text.ok()) {
         report.problems.push_back(where + ": " + text.status().message());
         continue;
@@ -89,7 +96,9 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
       if (!has_metadata.ok() || !*has_metadata) {
         report.problems.push_back(where + ": no metadata.yaml, the backup did not finish");
       }
+      std::set<std::string> stray = d.asb_files;
       for (const auto& f : manifest->files) {
+        stray.erase(f.name);
         std::string path = Join(dir, f.name);
         auto info = loc.storage->List(path);
         if (!info.ok() || info->empty()) {
@@ -108,6 +117,11 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
         } else if (*sha != f.sha256) {
           report.problems.push_back(where + ": file " + f.name + " does not match its SHA-256");
         }
+      }
+      // A file the manifest does not list is not part of the backup: restore ignores it,
+      // and verify says it is there.
+      for (const auto& name : stray) {
+        report.problems.push_back(where + ": file " + name + " is not listed in the manifest");
       }
       auto& c = report.namespaces[manifest->ns];
       c.overlapping = c.overlapping | (c.covered & manifest->partitions);

@@ -212,14 +212,12 @@ int Restore(const RestoreFlags& f) {
   o.no_records = f.no_records;
   o.no_indexes = f.no_indexes;
   o.no_udfs = f.no_udfs;
+  o.salvage = f.salvage;
   auto codec = MakeCodec(f.codec);
   if (!codec.ok()) return Fail(codec.status());
   o.codec = *codec;
-  auto client = Connect(f.conn);
-  if (!client.ok()) return Fail(client.status());
   restore::RestoreCounters counters;
-  auto start = std::chrono::steady_clock::now();
-  ProgressLine line("restore", counters.read, nullptr);
+  restore::RestoreNotes notes;
   // Each directory is its own storage root, so restores of several parallel backups run
   // as one job.
   Status st;
@@ -232,13 +230,31 @@ int Restore(const RestoreFlags& f) {
     }
     stores.push_back(std::move(store).value());
   }
-  std::vector<std::thread> threads;
-  std::vector<Status> results(stores.size());
+  // Every directory is planned before any is restored, so a refusal writes nothing.
+  std::vector<restore::RestorePlan> plans;
+  restore::RestoreOptions one = o;
+  one.directories = {""};
   for (size_t i = 0; st.ok() && i < stores.size(); ++i) {
+    auto plan = restore::PrepareRestore(*stores[i], one);
+    if (!plan.ok()) {
+      st = plan.status().WithContext(f.directories[i]);
+      break;
+    }
+    notes.Add(*plan);
+    plans.push_back(std::move(plan).value());
+  }
+  for (const auto& w : notes.warnings)
+    std::fprintf(stderr, "absctl: warning: %s\n", w.c_str());
+  if (!st.ok()) return Fail(st);
+  auto client = Connect(f.conn);
+  if (!client.ok()) return Fail(client.status());
+  auto start = std::chrono::steady_clock::now();
+  ProgressLine line("restore", counters.read, nullptr);
+  std::vector<std::thread> threads;
+  std::vector<Status> results(plans.size());
+  for (size_t i = 0; st.ok() && i < plans.size(); ++i) {
     threads.emplace_back([&, i] {
-      restore::RestoreOptions one = o;
-      one.directories = {""};
-      results[i] = restore::RunRestore(**client, *stores[i], one, counters);
+      results[i] = restore::RunPlannedRestore(**client, *stores[i], one, plans[i], counters);
     });
   }
   for (auto& t : threads)
@@ -247,11 +263,17 @@ int Restore(const RestoreFlags& f) {
     if (!results[i].ok()) st = results[i].WithContext(f.directories[i]);
   }
   line.Stop();
+  if (f.salvage) {
+    std::printf("salvage: %zu left out%s\n", notes.skipped.size(),
+                notes.skipped.empty() ? "; the backup was intact" : ":");
+    for (const auto& s : notes.skipped)
+      std::printf("  skipped: %s\n", s.c_str());
+  }
   double secs = SecondsSince(start);
   std::printf(
       "restore: read %llu = inserted %llu + existed %llu + fresher %llu + skipped %llu + "
-      "expired %llu + ignored %llu; %llu files, %llu bytes, %llu indexes, %llu UDFs in "
-      "%.2f s (%.0f records/s)\n",
+      "expired %llu + ignored %llu + failed %llu; %llu files, %llu bytes, %llu indexes, %llu "
+      "UDFs in %.2f s (%.0f records/s)\n",
       static_cast<unsigned long long>(counters.read.load()),
       static_cast<unsigned long long>(counters.inserted.load()),
       static_cast<unsigned long long>(counters.existed.load()),
@@ -259,6 +281,7 @@ int Restore(const RestoreFlags& f) {
       static_cast<unsigned long long>(counters.skipped.load()),
       static_cast<unsigned long long>(counters.expired.load()),
       static_cast<unsigned long long>(counters.ignored.load()),
+      static_cast<unsigned long long>(counters.failed.load()),
       static_cast<unsigned long long>(counters.files.load()),
       static_cast<unsigned long long>(counters.bytes.load()),
       static_cast<unsigned long long>(counters.index_count.load()),

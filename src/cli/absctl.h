@@ -63,6 +63,7 @@ struct RestoreFlags {
   uint64_t tps = 0;
   uint64_t bandwidth_mib = 0;
   bool no_records = false, no_indexes = false, no_udfs = false;
+  bool salvage = false;
 };
 
 struct LoadFlags {

@@ -10,6 +10,8 @@
 #include "common/bytes.h"
 #include "common/cltime.h"
 #include "common/rate_limiter.h"
+#include "restore/restore_plan.h"
+#include "storage/layers.h"
 #include "wire/info.h"
 
 namespace absvc::restore {
@@ -46,19 +48,57 @@ class FileRestorer {
         tps_(tps),
         bandwidth_(bandwidth) {}
 
-  Status Restore(const storage::ObjectInfo& file) {
-    ABS_ASSIGN_OR_RETURN(auto stored, storage_.OpenReader(file.path));
-    counters_.bytes += file.size;
-    auto reader = storage::DecodeReader(std::move(stored), o_.codec, file.path);
-    asb::Decoder decoder(std::make_unique<ThrottledSource>(std::move(reader), bandwidth_),
-                         file.path);
+  // Restores one planned file. On any failure the records it read but did not write are
+  // counted as failed, so the counters add up.
+  Status Restore(const PlannedFile& file) {
+    written_from_file_ = 0;
+    Status st = RestoreFile(file);
+    if (!st.ok()) {
+      counters_.failed += batch_.size();
+      batch_.clear();
+    }
+    return st;
+  }
+
+ private:
+  Status RestoreFile(const PlannedFile& file) {
+    const std::string& path = file.object.path;
+    ABS_ASSIGN_OR_RETURN(auto stored, storage_.OpenReader(path));
+    counters_.bytes += file.object.size;
+    auto hashing_owned = std::make_unique<storage::HashingReader>(std::move(stored));
+    storage::HashingReader* hashing = hashing_owned.get();  // owned by the decoder's chain
+    auto reader = storage::DecodeReader(std::move(hashing_owned), o_.codec, path);
+    asb::Decoder decoder(std::make_unique<ThrottledSource>(std::move(reader), bandwidth_), path);
+    Status st = DecodeAndWrite(decoder, path);
+    if (st.code() == StatusCode::kCancelled) return st;
+    // The checksum speaks first: a damaged file often fails to decode too, and the
+    // mismatch is the better explanation. The last batch waits for it.
+    if (!file.sha256.empty()) {
+      auto sha = hashing->Finish();
+      if (!sha.ok()) return sha.status().WithContext(path);
+      if (*sha != file.sha256 || hashing->bytes_read() != file.object.size) {
+        return Status::Corrupt(storage_.Describe() + "/" + path +
+                               ": does not match its SHA-256 in the manifest (" +
+                               (hashing->bytes_read() != file.object.size
+                                    ? "now " + std::to_string(hashing->bytes_read()) +
+                                          " bytes, planned " + std::to_string(file.object.size)
+                                    : std::string("the file is damaged")) +
+                               "); " + std::to_string(written_from_file_) + " of its records and " +
+                               std::to_string(WrittenInAll()) + " in all were already written");
+      }
+    }
+    if (!st.ok()) return st;
+    return FlushBatch().WithContext(path);
+  }
+
+  Status DecodeAndWrite(asb::Decoder& decoder, const std::string& path) {
     ABS_RETURN_IF_ERROR(decoder.ReadHeader());
     asb::DecodedRecord rec;
     asb::SindexDefinition sindex;
     asb::UdfDefinition udf;
     while (true) {
       ABS_ASSIGN_OR_RETURN(asb::ItemKind kind, decoder.Next(&rec, &sindex, &udf));
-      if (kind == asb::ItemKind::kEnd) break;
+      if (kind == asb::ItemKind::kEnd) return Status::Ok();
       if (o_.cancel && o_.cancel->load(std::memory_order_relaxed)) {
         return Status::Cancelled("restore cancelled");
       }
@@ -67,13 +107,15 @@ class FileRestorer {
       } else if (kind == asb::ItemKind::kUdf) {
         if (!o_.no_udfs) ABS_RETURN_IF_ERROR(PutUdf(udf));
       } else if (!o_.no_records) {
-        ABS_RETURN_IF_ERROR(AddRecord(rec).WithContext(file.path));
+        ABS_RETURN_IF_ERROR(AddRecord(rec).WithContext(path));
       }
     }
-    return FlushBatch().WithContext(file.path);
   }
 
- private:
+  uint64_t WrittenInAll() const {
+    return counters_.inserted.load() + counters_.existed.load() + counters_.fresher.load();
+  }
+
   std::string TargetNamespace(const std::string& ns) const {
     if (!o_.namespace_source.empty() && ns == o_.namespace_source) return o_.namespace_destination;
     return ns;
@@ -129,40 +171,23 @@ class FileRestorer {
 
   Status FlushBatch() {
     if (batch_.empty()) return Status::Ok();
+    Status sent;
     if (o_.disable_batch_writes) {
-      for (auto& w : batch_) {
-        client::WritePolicy p;
-        p.exists = w.exists;
-        p.generation_policy = w.generation_policy;
-        p.generation = w.generation;
-        p.ttl = w.ttl;
-        p.send_key = w.send_key;
-        std::vector<client::Bin> bins;
-        // Re-read the encoded ops as bins.
-        size_t pos = 0;
-        while (pos + 8 <= w.ops.size()) {
-          uint32_t size = LoadU32BE(w.ops.data() + pos);
-          uint8_t type = static_cast<uint8_t>(w.ops[pos + 5]);
-          uint8_t name_len = static_cast<uint8_t>(w.ops[pos + 7]);
-          bins.push_back(
-              {w.ops.substr(pos + 8, name_len),
-               client::Value{type, w.ops.substr(pos + 8 + name_len, size - 4 - name_len)}});
-          pos += 4 + size;
-        }
-        Status st = client_.Put(w.key, bins, p);
-        w.result = st.ok() ? 0 : (st.code() == StatusCode::kNotFound ? 2 : st.server_code());
-        if (!st.ok() && st.server_code() == 0 && st.code() != StatusCode::kNotFound) return st;
-      }
+      sent = WriteOneByOne();
     } else {
       client::BatchPolicy policy;
       policy.batch_size = o_.batch_size;
       policy.max_outstanding = o_.max_async_batches;
-      ABS_RETURN_IF_ERROR(client_.BatchWrite(batch_, policy));
+      sent = client_.BatchWrite(batch_, policy);
     }
+    // Every record of the batch lands in exactly one counter; those without an answer
+    // (a transport error) are failed.
+    Status refused;
     for (const auto& w : batch_) {
       switch (w.result) {
         case 0:
           ++counters_.inserted;
+          ++written_from_file_;
           break;
         case 3:
           ++counters_.fresher;
@@ -170,14 +195,43 @@ class FileRestorer {
         case 5:
           ++counters_.existed;
           break;
-        default: {
-          std::string code = client::ResultCodeName(w.result);
-          batch_.clear();
-          return Status::Server(w.result, "writing a record failed: " + code);
-        }
+        default:
+          ++counters_.failed;
+          if (w.result >= 0 && refused.ok()) {
+            refused = Status::Server(
+                w.result, "writing a record failed: " + client::ResultCodeName(w.result));
+          }
       }
     }
     batch_.clear();
+    if (!sent.ok()) return sent;
+    return refused;
+  }
+
+  Status WriteOneByOne() {
+    for (auto& w : batch_) {
+      client::WritePolicy p;
+      p.exists = w.exists;
+      p.generation_policy = w.generation_policy;
+      p.generation = w.generation;
+      p.ttl = w.ttl;
+      p.send_key = w.send_key;
+      std::vector<client::Bin> bins;
+      // Re-read the encoded ops as bins.
+      size_t pos = 0;
+      while (pos + 8 <= w.ops.size()) {
+        uint32_t size = LoadU32BE(w.ops.data() + pos);
+        uint8_t type = static_cast<uint8_t>(w.ops[pos + 5]);
+        uint8_t name_len = static_cast<uint8_t>(w.ops[pos + 7]);
+        bins.push_back(
+            {w.ops.substr(pos + 8, name_len),
+             client::Value{type, w.ops.substr(pos + 8 + name_len, size - 4 - name_len)}});
+        pos += 4 + size;
+      }
+      Status st = client_.Put(w.key, bins, p);
+      if (!st.ok() && st.server_code() == 0 && st.code() != StatusCode::kNotFound) return st;
+      w.result = st.ok() ? 0 : (st.code() == StatusCode::kNotFound ? 2 : st.server_code());
+    }
     return Status::Ok();
   }
 
@@ -219,17 +273,8 @@ class FileRestorer {
   RateLimiter& tps_;
   RateLimiter& bandwidth_;
   std::vector<client::BatchWriteRecord> batch_;
+  uint64_t written_from_file_ = 0;  // inserted from the file being restored
 };
-
-bool IsAsb(const std::string& path) {
-  return path.size() > 4 && path.compare(path.size() - 4, 4, ".asb") == 0;
-}
-
-bool IsMetadataAsb(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  return name.rfind("metadata_", 0) == 0;
-}
 
 // A backup's metadata.yaml says how its files were written; a restore told otherwise would
 // fail on the first byte, so say what is wrong before starting.
@@ -255,8 +300,7 @@ Status CheckCodecAgainstMetadata(storage::Storage& storage, const std::string& d
 
 }  // namespace
 
-Status RunRestore(client::Client& client, storage::Storage& storage, const RestoreOptions& o,
-                  RestoreCounters& counters) {
+Result<RestorePlan> PrepareRestore(storage::Storage& storage, const RestoreOptions& o) {
   if (o.parallel < 1) return Status::InvalidArgument("parallel must be at least 1");
   if (o.batch_size < 1) return Status::InvalidArgument("batch-size must be at least 1");
   if (o.policy.unique && (o.policy.replace || o.policy.no_generation)) {
@@ -265,30 +309,40 @@ Status RunRestore(client::Client& client, storage::Storage& storage, const Resto
   if (o.namespace_source.empty() != o.namespace_destination.empty()) {
     return Status::InvalidArgument("a namespace remap needs both source and destination");
   }
-  std::vector<storage::ObjectInfo> metadata_files, record_files;
-  for (const auto& dir : o.directories) {
-    ABS_ASSIGN_OR_RETURN(auto objects, storage.List(dir));
-    size_t found = 0;
-    for (auto& obj : objects) {
-      if (!IsAsb(obj.path) || obj.size == 0) continue;
-      ++found;
-      (IsMetadataAsb(obj.path) ? metadata_files : record_files).push_back(obj);
-    }
-    if (found == 0) {
-      return Status::NotFound("no .asb files in " + storage.Describe() + "/" + dir);
-    }
+  for (const auto& dir : o.directories)
     ABS_RETURN_IF_ERROR(CheckCodecAgainstMetadata(storage, dir, o.codec));
-  }
+  return PlanRestore(storage, o.directories, o.salvage);
+}
+
+Status RunRestore(client::Client& client, storage::Storage& storage, const RestoreOptions& o,
+                  RestoreCounters& counters, RestoreNotes* notes) {
+  ABS_ASSIGN_OR_RETURN(RestorePlan plan, PrepareRestore(storage, o));
+  if (notes) notes->Add(plan);
+  return RunPlannedRestore(client, storage, o, plan, counters);
+}
+
+void RestoreNotes::Add(const RestorePlan& plan) {
+  std::lock_guard lock(mu);
+  warnings.insert(warnings.end(), plan.warnings.begin(), plan.warnings.end());
+  skipped.insert(skipped.end(), plan.skipped.begin(), plan.skipped.end());
+  planned_records += plan.manifest_records;
+}
+
+Status RunPlannedRestore(client::Client& client, storage::Storage& storage, const RestoreOptions& o,
+                         const RestorePlan& plan, RestoreCounters& counters) {
+  std::vector<PlannedFile> definition_files, record_files;
+  for (const auto& f : plan.files)
+    (f.definitions ? definition_files : record_files).push_back(f);
   RateLimiter tps(o.records_per_second), bandwidth(o.bandwidth_bytes_per_second);
   // Indexes and UDFs first, so they exist before the data arrives.
-  for (const auto& f : metadata_files) {
+  for (const auto& f : definition_files) {
     FileRestorer r(client, storage, o, counters, tps, bandwidth);
     ABS_RETURN_IF_ERROR(r.Restore(f));
     ++counters.files;
   }
   // Largest files first keeps the workers busy to the end.
   std::sort(record_files.begin(), record_files.end(),
-            [](const auto& a, const auto& b) { return a.size > b.size; });
+            [](const auto& a, const auto& b) { return a.object.size > b.object.size; });
   std::atomic<size_t> next{0};
   std::mutex mu;
   Status first_error;
@@ -305,7 +359,10 @@ Status RunRestore(client::Client& client, storage::Storage& storage, const Resto
       }
       Status st = r.Restore(record_files[i]);
       std::lock_guard lock(mu);
-      if (!st.ok() && first_error.ok()) first_error = st;
+      // A cancel seen by one worker must not hide another's real error, nor the reverse.
+      if (!st.ok() && (first_error.ok() || first_error.code() == StatusCode::kCancelled)) {
+        first_error = st;
+      }
       if (st.ok()) ++counters.files;
     }
   };

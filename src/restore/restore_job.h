@@ -1,14 +1,17 @@
-// The restore engine: `parallel` workers each take .asb files from the backup directory,
-// decode them and write their records in batches. Metadata files (indexes, UDFs) are
-// applied first. Counters follow ABS: read = inserted + existed + fresher + skipped +
-// expired + ignored.
+// The restore engine: plans what to read (restore_plan.h: the manifest is the truth), then
+// `parallel` workers each take .asb files, check each file's SHA-256 as it streams, decode
+// it and write its records in batches. Metadata files (indexes, UDFs) are applied first.
+// Counters always add up, also for a restore that failed or was cancelled:
+// read = inserted + existed + fresher + skipped + expired + ignored + failed.
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "client/client.h"
+#include "restore/restore_plan.h"
 #include "storage/codec.h"
 #include "storage/storage.h"
 
@@ -38,6 +41,9 @@ struct RestoreOptions {
   bool no_indexes = false;
   bool no_udfs = false;
   storage::CodecOptions codec;
+  // Restore what is intact from a damaged or unfinished backup instead of refusing it;
+  // what is left out is listed in RestoreNotes::skipped.
+  bool salvage = false;
   // Set to true to stop between batches; RunRestore then returns kCancelled. Records
   // already written stay written.
   const std::atomic<bool>* cancel = nullptr;
@@ -51,15 +57,37 @@ struct RestoreCounters {
   std::atomic<uint64_t> skipped{0};  // filtered out by set or bin list
   std::atomic<uint64_t> expired{0};
   std::atomic<uint64_t> ignored{0};
+  // Read but not written: the cluster refused them, or the restore stopped (an error, a
+  // damaged file, a cancel) before they were sent.
+  std::atomic<uint64_t> failed{0};
   std::atomic<uint64_t> bytes{0};  // stored bytes read
   std::atomic<uint64_t> index_count{0};
   std::atomic<uint64_t> udf_count{0};
   std::atomic<uint64_t> files{0};
 };
 
-// Restores everything in the directories; the first error stops it and is returned with
-// the file it came from.
+// What restores said besides their counters, gathered from their plans.
+struct RestoreNotes {
+  std::mutex mu;
+  std::vector<std::string> warnings;
+  std::vector<std::string> skipped;  // salvage: what was left out, and why
+  uint64_t planned_records = 0;      // what the manifests promise (0: unknown)
+  void Add(const RestorePlan& plan);
+};
+
+// Checks the options and the codec against the backups' metadata.yaml, then plans
+// (PlanRestore). Nothing is written; a refusal happens here.
+Result<RestorePlan> PrepareRestore(storage::Storage& storage, const RestoreOptions& options);
+
+// Restores the planned files; the first error stops it and is returned with the file it
+// came from. A checksum mismatch is an error (kCorrupt) that names the file and how many
+// records were already written.
+Status RunPlannedRestore(client::Client& client, storage::Storage& storage,
+                         const RestoreOptions& options, const RestorePlan& plan,
+                         RestoreCounters& counters);
+
+// PrepareRestore, then RunPlannedRestore.
 Status RunRestore(client::Client& client, storage::Storage& storage, const RestoreOptions& options,
-                  RestoreCounters& counters);
+                  RestoreCounters& counters, RestoreNotes* notes = nullptr);
 
 }  // namespace absvc::restore

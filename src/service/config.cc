@@ -811,6 +811,7 @@ void ParseRestorePolicy(const Json* j, RestorePolicyConfig& p, Errors& errors) {
   Assign(p.batch_size, f.Int("batch-size", 1, 100000));
   Assign(p.max_async_batches, f.Int("max-async-batches", 1, 100000));
   Assign(p.disable_batch_writes, f.Bool("disable-batch-writes"));
+  Assign(p.salvage, f.Bool("salvage"));
   f.Int("socket-timeout", 0, INT32_MAX);
   f.Int("total-timeout", 0, INT32_MAX);
   if (const Json* r = f.Get("retry-policy")) {

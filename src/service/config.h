@@ -157,6 +157,8 @@ struct RestorePolicyConfig {
   std::string compression;  // "" = as metadata.yaml says
   std::string encryption;   // "" = as metadata.yaml says (a key is still needed)
   std::string key_file, key_env;
+  // abs: restore what is intact from a damaged or unfinished backup instead of refusing.
+  bool salvage = false;
 };
 
 // POST /v1/restore/{full,incremental,timestamp} bodies.

@@ -18,6 +18,7 @@
 #include "common/base64.h"
 #include "common/cltime.h"
 #include "common/log.h"
+#include "common/periodic.h"
 #include "service/catalog.h"
 #include "wire/info.h"
 
@@ -174,6 +175,7 @@ struct RestoreRun {
   std::atomic<int64_t> finish_ms{0};
   std::atomic<bool> cancel{false};
   restore::RestoreCounters counters;
+  restore::RestoreNotes notes;
   std::atomic<uint64_t> total_records{0};
   std::mutex mu;
   std::string status = "running";
@@ -250,6 +252,51 @@ Result<std::vector<std::string>> ClusterNamespaces(client::Client& c) {
   }
   if (out.empty()) return Status::NotFound("the cluster reports no namespaces");
   return out;
+}
+
+// The engine's options for restoring one backup directory. The codec is as the request
+// says, else as the backup's metadata.yaml says.
+Result<restore::RestoreOptions> RestoreOptionsFor(
+    const RestorePolicyConfig& p, const std::string& dir,
+    const std::map<std::string, backup::BackupMetadata>& metadata) {
+  restore::RestoreOptions o;
+  o.directories = {dir};
+  o.parallel = static_cast<int>(p.parallel);
+  o.batch_size = static_cast<size_t>(p.batch_size);
+  o.max_async_batches = static_cast<size_t>(p.max_async_batches);
+  o.disable_batch_writes = p.disable_batch_writes;
+  o.policy.replace = p.replace;
+  o.policy.unique = p.unique;
+  o.policy.no_generation = p.no_generation;
+  o.extra_ttl = static_cast<uint32_t>(p.extra_ttl);
+  o.namespace_source = p.namespace_source;
+  o.namespace_destination = p.namespace_destination;
+  o.sets = p.set_list;
+  o.bins = p.bin_list;
+  o.records_per_second = static_cast<uint64_t>(p.tps);
+  o.bandwidth_bytes_per_second = static_cast<uint64_t>(p.bandwidth_mib) << 20;
+  o.no_records = p.no_records;
+  o.no_indexes = p.no_indexes;
+  o.no_udfs = p.no_udfs;
+  o.salvage = p.salvage;
+  std::string compression = p.compression, encryption = p.encryption;
+  if (auto meta = metadata.find(dir); meta != metadata.end()) {
+    if (compression.empty()) compression = meta->second.compression;
+    if (encryption.empty()) encryption = meta->second.encryption;
+  }
+  ABS_ASSIGN_OR_RETURN(o.codec.compression,
+                       storage::ParseCompression(compression.empty() ? "NONE" : compression));
+  ABS_ASSIGN_OR_RETURN(o.codec.encryption,
+                       storage::ParseEncryption(encryption.empty() ? "NONE" : encryption));
+  if (o.codec.encryption != storage::Encryption::kNone) {
+    if (p.key_file.empty() && p.key_env.empty()) {
+      return Status::InvalidArgument(dir + " is encrypted (" + encryption +
+                                     "); give policy.encryption with key-file or key-env");
+    }
+    ABS_ASSIGN_OR_RETURN(o.codec.key,
+                         storage::LoadEncryptionKey(p.key_file, p.key_env, o.codec.encryption));
+  }
+  return o;
 }
 
 }  // namespace
@@ -1006,6 +1053,16 @@ Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind)
 
 void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
   const RestoreRequest& req = run->request;
+  // The history holds the counters while the job runs, so a restore cut short by a kill
+  // still says how far it got.
+  Periodic progress_saver(std::chrono::seconds(2), [this, run] {
+    JobRecord job;
+    job.id = run->id;
+    job.kind = "restore";
+    job.status = "running";
+    job.detail = RestoreRunJson(*run);
+    (void)jobs_->Update(job);
+  });
   Status result = [&]() -> Status {
     ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(run->source));
     std::shared_ptr<client::Client> client;
@@ -1079,55 +1136,38 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
     }
     run->total_records = total;
 
-    const RestorePolicyConfig& p = req.policy;
+    // Every backup is planned (and a damaged or unfinished one refused) before the first
+    // record is written.
+    struct PlannedStep {
+      std::string dir;
+      restore::RestoreOptions options;
+      restore::RestorePlan plan;
+    };
+    std::vector<PlannedStep> planned;
     for (const auto& step : steps) {
       for (const auto& dir : step) {
-        restore::RestoreOptions o;
-        o.directories = {dir};
-        o.parallel = static_cast<int>(p.parallel);
-        o.batch_size = static_cast<size_t>(p.batch_size);
-        o.max_async_batches = static_cast<size_t>(p.max_async_batches);
-        o.disable_batch_writes = p.disable_batch_writes;
-        o.policy.replace = p.replace;
-        o.policy.unique = p.unique;
-        o.policy.no_generation = p.no_generation;
-        o.extra_ttl = static_cast<uint32_t>(p.extra_ttl);
-        o.namespace_source = p.namespace_source;
-        o.namespace_destination = p.namespace_destination;
-        o.sets = p.set_list;
-        o.bins = p.bin_list;
-        o.records_per_second = static_cast<uint64_t>(p.tps);
-        o.bandwidth_bytes_per_second = static_cast<uint64_t>(p.bandwidth_mib) << 20;
-        o.no_records = p.no_records;
-        o.no_indexes = p.no_indexes;
-        o.no_udfs = p.no_udfs;
-        o.cancel = &run->cancel;
-        // The codec: as the request says, else as the backup's metadata.yaml says.
-        std::string compression = p.compression, encryption = p.encryption;
-        if (auto meta = metadata.find(dir); meta != metadata.end()) {
-          if (compression.empty()) compression = meta->second.compression;
-          if (encryption.empty()) encryption = meta->second.encryption;
-        }
-        ABS_ASSIGN_OR_RETURN(o.codec.compression,
-                             storage::ParseCompression(compression.empty() ? "NONE" : compression));
-        ABS_ASSIGN_OR_RETURN(o.codec.encryption,
-                             storage::ParseEncryption(encryption.empty() ? "NONE" : encryption));
-        if (o.codec.encryption != storage::Encryption::kNone) {
-          if (p.key_file.empty() && p.key_env.empty()) {
-            return Status::InvalidArgument(dir + " is encrypted (" + encryption +
-                                           "); give policy.encryption with key-file or key-env");
-          }
-          ABS_ASSIGN_OR_RETURN(
-              o.codec.key, storage::LoadEncryptionKey(p.key_file, p.key_env, o.codec.encryption));
-        }
-        ABS_RETURN_IF_ERROR(restore::RunRestore(*client, *storage, o, run->counters));
+        PlannedStep ps;
+        ps.dir = dir;
+        ABS_ASSIGN_OR_RETURN(ps.options, RestoreOptionsFor(req.policy, dir, metadata));
+        ps.options.cancel = &run->cancel;
+        ABS_ASSIGN_OR_RETURN(ps.plan, restore::PrepareRestore(*storage, ps.options));
+        run->notes.Add(ps.plan);
+        planned.push_back(std::move(ps));
       }
+    }
+    for (const auto& w : run->notes.warnings)
+      ABS_LOG_WARN("restore job {}: {}", run->id, w);
+    for (const auto& ps : planned) {
+      ABS_RETURN_IF_ERROR(
+          restore::RunPlannedRestore(*client, *storage, ps.options, ps.plan, run->counters)
+              .WithContext(ps.dir));
     }
     return Status::Ok();
   }();
   std::string status = result.ok()                               ? "success"
                        : result.code() == StatusCode::kCancelled ? "canceled"
                                                                  : "failure";
+  progress_saver.Stop();
   run->finish_ms = UnixNowMillis();
   {
     std::lock_guard lock(run->mu);
@@ -1175,9 +1215,15 @@ Json Service::RestoreRunJson(const RestoreRun& r) const {
   j["skipped-records"] = c.skipped.load();
   j["expired-records"] = c.expired.load();
   j["ignored-records"] = c.ignored.load();
+  j["failed-records"] = c.failed.load();
   j["index-count"] = c.index_count.load();
   j["udf-count"] = c.udf_count.load();
   j["errors-in-doubt"] = 0;
+  {
+    std::lock_guard lock(const_cast<RestoreRun&>(r).notes.mu);
+    if (!r.notes.warnings.empty()) j["warnings"] = r.notes.warnings;
+    if (r.request.policy.salvage) j["skipped"] = r.notes.skipped;
+  }
   int64_t now = r.finish_ms ? r.finish_ms.load() : UnixNowMillis();
   double elapsed_s = std::max(0.001, static_cast<double>(now - r.start_ms) / 1000.0);
   uint64_t done = c.read.load(), total = std::max<uint64_t>(r.total_records.load(), done);

@@ -132,4 +132,33 @@ Status HashingWriter::Close() {
   return inner_->Close();
 }
 
+HashingReader::HashingReader(std::unique_ptr<Reader> inner)
+    : inner_(std::move(inner)), ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+}
+
+HashingReader::~HashingReader() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+Result<size_t> HashingReader::Read(char* buf, size_t n) {
+  ABS_ASSIGN_OR_RETURN(size_t k, inner_->Read(buf, n));
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), buf, k);
+  bytes_ += k;
+  return k;
+}
+
+Result<std::string> HashingReader::Finish() {
+  char buf[1 << 14];
+  while (true) {
+    ABS_ASSIGN_OR_RETURN(size_t k, Read(buf, sizeof buf));
+    if (k == 0) break;
+  }
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+}
+
 }  // namespace absvc::storage

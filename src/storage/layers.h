@@ -30,4 +30,21 @@ class HashingWriter : public Writer {
   std::string hex_;
 };
 
+// Counts and hashes the bytes read through it. Finish() reads what the layers above left
+// unread (a zstd frame's trailing bytes, say), so the digest always covers the whole object.
+class HashingReader : public Reader {
+ public:
+  explicit HashingReader(std::unique_ptr<Reader> inner);
+  ~HashingReader() override;
+  Result<size_t> Read(char* buf, size_t n) override;
+  // Drains the object and returns the lowercase hex SHA-256 of all of it.
+  Result<std::string> Finish();
+  uint64_t bytes_read() const { return bytes_; }
+
+ private:
+  std::unique_ptr<Reader> inner_;
+  void* ctx_;  // EVP_MD_CTX
+  uint64_t bytes_ = 0;
+};
+
 }  // namespace absvc::storage

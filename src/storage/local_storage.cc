@@ -60,6 +60,34 @@ Status Errno(const std::string& what, const std::string& path) {
   return Status::Io(what + " " + path + ": " + std::strerror(errno));
 }
 
+// Creates `dir` and any missing parents, each 0700 like the storage root: backups hold
+// the cluster's data, and every directory abs creates gets the same mode.
+Status MakeDirectories(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return Status::Ok();
+  if (dir.has_parent_path() && dir.parent_path() != dir) {
+    ABS_RETURN_IF_ERROR(MakeDirectories(dir.parent_path()));
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Errno("cannot create", dir);
+  return Status::Ok();
+}
+
+// Opens a new file, creating its directory. A sibling instance's Remove may prune the
+// directory between the two steps, so an ENOENT is retried.
+int OpenNewFile(const fs::path& full, const std::string& name, Status* error) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    *error = MakeDirectories(full.parent_path());
+    if (!error->ok()) return -1;
+    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != ENOENT) {
+      if (fd < 0) *error = Errno("cannot create", name);
+      return fd;
+    }
+  }
+  *error = Errno("cannot create", name);
+  return -1;
+}
+
 class LocalWriter : public Writer {
  public:
   LocalWriter(int fd, std::string tmp, std::string final_path)
@@ -172,36 +200,38 @@ class LocalStorage : public Storage {
   Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) override {
     ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
     fs::path full = root_ / path;
-    std::error_code ec;
-    fs::create_directories(full.parent_path(), ec);
-    if (ec) return Status::Io("cannot create " + full.parent_path().string() + ": " + ec.message());
-    fs::permissions(full.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
     thread_local std::mt19937_64 rng(std::random_device{}());
     std::string tmp = full.string() + std::string(kTempMarker) + std::to_string(rng());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Errno("cannot create", tmp);
+    Status error;
+    int fd = OpenNewFile(full, tmp, &error);
+    if (fd < 0) return error;
     return std::unique_ptr<Writer>(new LocalWriter(fd, tmp, full.string()));
   }
 
   Status Remove(const std::string& path) override {
-    ABS_RETURN_IF_ERROR(
-        ValidateRelativePath(path.back() == '/' ? path.substr(0, path.size() - 1) : path));
+    if (path.empty()) return Status::InvalidArgument("empty storage path");
+    std::string rel = path.back() == '/' ? path.substr(0, path.size() - 1) : path;
+    ABS_RETURN_IF_ERROR(ValidateRelativePath(rel));
     std::error_code ec;
-    fs::remove_all(root_ / path, ec);
-    if (ec) return Status::Io("cannot remove " + (root_ / path).string() + ": " + ec.message());
+    fs::remove_all(root_ / rel, ec);
+    if (ec) return Status::Io("cannot remove " + (root_ / rel).string() + ": " + ec.message());
+    // Directories left empty go too, up to the root: objects are all there is, and a
+    // removed backup leaves nothing behind. rmdir refuses a directory that is not empty,
+    // so a sibling's files are safe.
+    for (fs::path dir = fs::path(rel).parent_path(); !dir.empty(); dir = dir.parent_path()) {
+      if (::rmdir((root_ / dir).c_str()) != 0) break;
+    }
     return Status::Ok();
   }
 
   Result<bool> CreateExclusive(const std::string& path, std::string_view data) override {
     ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
     fs::path full = root_ / path;
-    std::error_code ec;
-    fs::create_directories(full.parent_path(), ec);
-    if (ec) return Status::Io("cannot create " + full.parent_path().string() + ": " + ec.message());
-    int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    Status error;
+    int fd = OpenNewFile(full, full.string(), &error);
     if (fd < 0) {
       if (errno == EEXIST) return false;
-      return Errno("cannot create", full.string());
+      return error;
     }
     size_t off = 0;
     while (off < data.size()) {
@@ -235,8 +265,11 @@ class LocalStorage : public Storage {
 Result<std::unique_ptr<Storage>> OpenLocalStorage(const std::string& root) {
   if (root.empty()) return Status::InvalidArgument("local storage needs a path");
   std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) return Status::Io("cannot create storage directory " + root + ": " + ec.message());
+  if (fs::exists(root, ec) && !fs::is_directory(root, ec)) {
+    return Status::Io("storage directory " + root + " is not a directory");
+  }
+  Status made = MakeDirectories(fs::path(root));
+  if (!made.ok()) return made.WithContext("storage directory");
   if (!fs::is_directory(root, ec)) return Status::Io(root + " is not a directory");
   return std::unique_ptr<Storage>(new LocalStorage(fs::path(root)));
 }

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,7 @@
 #include <thread>
 
 #include "backup/backup_job.h"
+#include "backup/backup_metadata.h"
 #include "backup/verify.h"
 #include "client/client.h"
 #include "common/bytes.h"
@@ -433,6 +436,182 @@ TEST_F(BackupRestoreTest, IndexesUdfsAndIncrementalBackups) {
   EXPECT_EQ(rec->bins[0].value, client::Value::Int(-5)) << "the incremental's newer record wins";
 }
 
+// Changes one base64 character at or after `from` (inside a run of at least 16 base64
+// characters, or right after `anchor` when one is given); the file keeps its size.
+void DamageOneCharacter(const fs::path& file, const std::string& anchor = "") {
+  std::string text;
+  {
+    std::ifstream in(file, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  size_t at = std::string::npos;
+  if (!anchor.empty()) {
+    size_t a = text.find(anchor, text.size() / 2);
+    ASSERT_NE(a, std::string::npos) << anchor;
+    at = a + anchor.size();
+  } else {
+    auto b64 = [&](size_t i) { return std::isalnum(static_cast<unsigned char>(text[i])) != 0; };
+    for (size_t i = text.size() / 2; i + 16 < text.size(); ++i) {
+      bool run = true;
+      for (size_t k = 0; k < 16 && run; ++k)
+        run = b64(i + k);
+      if (run) {
+        at = i + 8;
+        break;
+      }
+    }
+    ASSERT_NE(at, std::string::npos);
+  }
+  text[at] = text[at] == 'A' ? 'B' : 'A';
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+bool CountersAddUp(const restore::RestoreCounters& c) {
+  return c.read.load() == c.inserted.load() + c.existed.load() + c.fresher.load() +
+                              c.skipped.load() + c.expired.load() + c.ignored.load() +
+                              c.failed.load();
+}
+
+std::string Joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines)
+    out += l + "\n";
+  return out;
+}
+
+// The manifest is the truth on restore: what changed since the backup was written is
+// refused (or, with salvage, left out and listed), never restored silently.
+TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups) {
+  auto tc = TestCluster::StartDevCluster({});
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  auto& c = **client;
+  const uint64_t n = 4000;
+  ASSERT_TRUE(Load(c, "trust", n).ok());
+  backup::BackupOptions o;
+  o.ns = "test";
+  o.parallel = 4;
+  o.file_limit_bytes = 1 << 20;
+  auto good = Store("good");
+  auto result = backup::RunBackup(c, *good, o);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_GE(result->files.size(), 4u);
+  const backup::BackupFile& victim = result->files[1];
+  ASSERT_GT(victim.records, 0u);
+
+  // A copy of the good backup to damage.
+  auto copy = [&](const std::string& name) {
+    fs::remove_all(dir_ / name);
+    fs::copy(dir_ / "good", dir_ / name, fs::copy_options::recursive);
+    return Store(name);
+  };
+  struct Outcome {
+    Status status;
+    uint64_t inserted = 0, in_cluster = 0, bad = 0;
+    bool adds_up = false;
+    std::string warnings, skipped;
+  };
+  auto restore_fresh = [&](storage::Storage& s, bool salvage) {
+    EXPECT_TRUE(c.Truncate("test", "").ok());
+    restore::RestoreOptions ro;
+    ro.directories = {""};
+    ro.parallel = 2;
+    ro.salvage = salvage;
+    restore::RestoreCounters counters;
+    restore::RestoreNotes notes;
+    Outcome out;
+    out.status = restore::RunRestore(c, s, ro, counters, &notes);
+    out.inserted = counters.inserted.load();
+    out.adds_up = CountersAddUp(counters);
+    out.warnings = Joined(notes.warnings);
+    out.skipped = Joined(notes.skipped);
+    ScanAndCheck(c, &out.in_cluster, &out.bad);
+    return out;
+  };
+
+  // One base64 character changed inside a record's value.
+  auto data = copy("data");
+  DamageOneCharacter(dir_ / "data" / victim.name);
+  Outcome r = restore_fresh(*data, false);
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_EQ(r.status.code(), StatusCode::kCorrupt);
+  EXPECT_NE(r.status.message().find(victim.name), std::string::npos) << r.status.ToString();
+  EXPECT_NE(r.status.message().find("does not match its SHA-256"), std::string::npos);
+  EXPECT_NE(r.status.message().find("were already written"), std::string::npos);
+  EXPECT_TRUE(r.adds_up);
+  r = restore_fresh(*data, true);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_NE(r.skipped.find(victim.name), std::string::npos) << r.skipped;
+  EXPECT_EQ(r.inserted, n - victim.records);
+  EXPECT_EQ(r.in_cluster, n - victim.records);
+  EXPECT_EQ(r.bad, 0u) << "no damaged record reaches the cluster";
+  EXPECT_TRUE(r.adds_up);
+
+  // A changed digest line would restore a record under the wrong key.
+  auto digest = copy("digest");
+  DamageOneCharacter(dir_ / "digest" / victim.name, "\n+ d ");
+  r = restore_fresh(*digest, false);
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find(victim.name), std::string::npos) << r.status.ToString();
+
+  // A missing file: refused before anything is written; salvage restores the rest.
+  auto missing = copy("missing");
+  fs::remove(dir_ / "missing" / victim.name);
+  r = restore_fresh(*missing, false);
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find(victim.name + " is listed in the manifest but missing"),
+            std::string::npos)
+      << r.status.ToString();
+  EXPECT_EQ(r.in_cluster, 0u) << "nothing written";
+  r = restore_fresh(*missing, true);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.in_cluster, n - victim.records);
+  EXPECT_NE(r.skipped.find(victim.name), std::string::npos) << r.skipped;
+
+  // A truncated file: refused up front too.
+  auto cut = copy("cut");
+  fs::resize_file(dir_ / "cut" / victim.name, victim.size - 10);
+  r = restore_fresh(*cut, false);
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("the manifest says " + std::to_string(victim.size)),
+            std::string::npos)
+      << r.status.ToString();
+  EXPECT_EQ(r.in_cluster, 0u);
+
+  // A stray file the manifest does not list: ignored, said, and named by verify.
+  auto stray = copy("stray");
+  fs::copy_file(dir_ / "stray" / victim.name, dir_ / "stray" / "9_test_999.asb");
+  r = restore_fresh(*stray, false);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.inserted, n);
+  EXPECT_NE(r.warnings.find("ignoring 9_test_999.asb"), std::string::npos) << r.warnings;
+  auto v = backup::Verify({{stray.get(), ""}});
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->complete());
+  EXPECT_NE(v->Format().find("9_test_999.asb is not listed in the manifest"), std::string::npos)
+      << v->Format();
+
+  // Unfinished: files and the start marker, but no manifest and no metadata.yaml.
+  auto unfinished = copy("unfinished");
+  fs::remove(dir_ / "unfinished" / backup::kManifestFile);
+  fs::remove(dir_ / "unfinished" / backup::kMetadataFile);
+  r = restore_fresh(*unfinished, false);
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("did not finish"), std::string::npos) << r.status.ToString();
+  EXPECT_EQ(r.in_cluster, 0u);
+  v = backup::Verify({{unfinished.get(), ""}});
+  EXPECT_NE(v->Format().find("did not finish"), std::string::npos) << v->Format();
+
+  // Written by asbackup or ABS (no abs files at all): restored, with one warning.
+  fs::remove(dir_ / "unfinished" / backup::kStartFile);
+  r = restore_fresh(*unfinished, false);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.in_cluster, n);
+  EXPECT_NE(r.warnings.find("no abs manifest"), std::string::npos) << r.warnings;
+}
+
 }  // namespace
 }  // namespace absvc
 
@@ -483,6 +662,72 @@ TEST(Absctl, BadFlagsGiveClearErrorsAndExitCodes) {
   r = RunAbsctl("backup -h nohost:99999 -n test -d " + (dir / "new").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("nohost:99999"), std::string::npos) << r.output;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace absvc
+
+namespace absvc {
+namespace {
+
+// An absctl backup killed mid-run is an unfinished backup: restore refuses it (also inside
+// a directory that holds a finished one too) and salvage restores its complete files.
+TEST(Absctl, AKilledBackupIsRefusedAndSalvageRestoresItsCompleteFiles) {
+  if (const char* h = std::getenv("ABS_TEST_HOSTS"); h && *h) GTEST_SKIP() << "devcluster only";
+  auto tc = testing::TestCluster::StartDevCluster({});
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  auto& c = **client;
+  const uint64_t n = 20000;
+  ASSERT_TRUE(Load(c, "killed", n).ok());
+  auto dir = fs::temp_directory_path() / ("abs-killed-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string host = "127.0.0.1:" + std::to_string((*tc)->nodes()[0].port);
+
+  ASSERT_EQ(
+      RunAbsctl("backup -h " + host + " -n test -w 2 -d " + (dir / "mixed" / "done").string()).code,
+      0);
+  // About 4 s of work at 5,000 records/s; killed after 1.5 s, with files written.
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string bin = testing::SiblingBinary("absctl"), out = (dir / "mixed" / "cut").string();
+    ::execl(bin.c_str(), bin.c_str(), "backup", "-h", host.c_str(), "-n", "test", "-w", "2", "-F",
+            "1", "-L", "5000", "-d", out.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ::kill(pid, SIGKILL);
+  int wstatus = 0;
+  ::waitpid(pid, &wstatus, 0);
+  size_t asb_files = 0;
+  for (const auto& e : fs::directory_iterator(dir / "mixed" / "cut"))
+    asb_files += e.path().extension() == ".asb";
+  ASSERT_GT(asb_files, 0u) << "the kill came after some files were complete";
+
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+  auto r = RunAbsctl("restore -h " + host + " -d " + (dir / "mixed" / "cut").string());
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("did not finish"), std::string::npos) << r.output;
+  r = RunAbsctl("restore -h " + host + " -d " + (dir / "mixed").string());
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find((dir / "mixed" / "cut").string() + ": the backup did not finish"),
+            std::string::npos)
+      << r.output;
+  uint64_t count = 0, bad = 0;
+  ScanAndCheck(c, &count, &bad);
+  EXPECT_EQ(count, 0u) << "a refused restore writes nothing";
+
+  r = RunAbsctl("restore --salvage -h " + host + " -d " + (dir / "mixed" / "cut").string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("salvage restores it"), std::string::npos) << r.output;
+  ScanAndCheck(c, &count, &bad);
+  EXPECT_GT(count, 0u);
+  EXPECT_LT(count, n);
+  EXPECT_EQ(bad, 0u);
   fs::remove_all(dir);
 }
 

@@ -1,0 +1,185 @@
+#include "restore/restore_plan.h"
+
+#include <map>
+#include <set>
+
+#include "backup/backup_metadata.h"
+#include "storage/layers.h"
+
+namespace absvc::restore {
+namespace {
+
+// One directory of the restore's input: a backup, finished or not, ours or foreign.
+struct BackupDirectory {
+  std::vector<storage::ObjectInfo> asb_files;
+  bool manifest = false;
+  bool metadata = false;
+  bool start_marker = false;
+};
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+bool IsAsb(const std::string& path) {
+  return path.size() > 4 && path.compare(path.size() - 4, 4, ".asb") == 0;
+}
+
+bool IsDefinitions(const std::string& path) {
+  return BaseName(path).rfind("metadata_", 0) == 0;
+}
+
+PlannedFile Planned(const storage::ObjectInfo& object, std::string sha256) {
+  return {object, std::move(sha256), IsDefinitions(object.path)};
+}
+
+// Plans one directory. `problems` collects what a strict restore refuses; a salvage
+// records the same facts as skipped (what it leaves out) or as warnings (what it restores
+// although a strict restore would not).
+void PlanDirectory(storage::Storage& storage, const std::string& dir, const BackupDirectory& d,
+                   bool salvage, RestorePlan& plan, std::vector<std::string>& problems) {
+  const std::string where = storage.Describe() + (dir.empty() ? "" : "/" + dir);
+  const size_t problems_before = problems.size();
+  auto left_out = [&](std::string what) {
+    problems.push_back(what);
+    if (salvage) plan.skipped.push_back(std::move(what));
+  };
+  auto restored_anyway = [&](std::string what) {
+    problems.push_back(what);
+    if (salvage) plan.warnings.push_back(std::move(what) + "; salvage restores it");
+  };
+  if (d.manifest) {
+    auto text = storage.ReadAll(Join(dir, backup::kManifestFile));
+    auto manifest =
+        text.ok() ? backup::ParseManifestJson(*text) : Result<backup::Manifest>(text.status());
+    if (!manifest.ok()) {
+      left_out(where + ": its manifest cannot be read (" + manifest.status().message() + ")");
+      return;
+    }
+    if (!d.metadata) {
+      restored_anyway(where + ": the backup did not finish (a manifest but no metadata.yaml)");
+    }
+    std::map<std::string, const storage::ObjectInfo*> present;
+    for (const auto& f : d.asb_files)
+      present[BaseName(f.path)] = &f;
+    std::vector<PlannedFile> files;
+    for (const auto& listed : manifest->files) {
+      auto it = present.find(listed.name);
+      if (it == present.end()) {
+        left_out(where + ": file " + listed.name + " is listed in the manifest but missing");
+        continue;
+      }
+      if (it->second->size != listed.size) {
+        left_out(where + ": file " + listed.name + " is " + std::to_string(it->second->size) +
+                 " bytes, the manifest says " + std::to_string(listed.size));
+        continue;
+      }
+      files.push_back(Planned(*it->second, listed.sha256));
+      present.erase(it);
+    }
+    for (const auto& [name, object] : present) {
+      plan.warnings.push_back(where + ": ignoring " + name +
+                              ": the backup's manifest does not list it");
+    }
+    plan.files.insert(plan.files.end(), files.begin(), files.end());
+    if (problems.size() == problems_before) plan.manifest_records += manifest->record_count;
+    return;
+  }
+  if (d.start_marker) {
+    restored_anyway(where + ": the backup did not finish (abs started it, and it has no " +
+                    "manifest); its " + std::to_string(d.asb_files.size()) +
+                    " complete files cannot be checked");
+    for (const auto& f : d.asb_files)
+      plan.files.push_back(Planned(f, ""));
+    return;
+  }
+  plan.warnings.push_back(where + ": no abs manifest (written by asbackup or ABS?): its " +
+                          std::to_string(d.asb_files.size()) +
+                          " files are restored without checksum checks");
+  for (const auto& f : d.asb_files)
+    plan.files.push_back(Planned(f, ""));
+}
+
+}  // namespace
+
+Result<std::string> Sha256OfObject(storage::Storage& storage, const std::string& path) {
+  ABS_ASSIGN_OR_RETURN(auto reader, storage.OpenReader(path));
+  storage::HashingReader hashing(std::move(reader));
+  return hashing.Finish();
+}
+
+Result<RestorePlan> PlanRestore(storage::Storage& storage,
+                                const std::vector<std::string>& directories, bool salvage) {
+  RestorePlan plan;
+  std::vector<std::string> problems;
+  for (const auto& root : directories) {
+    ABS_ASSIGN_OR_RETURN(auto objects, storage.List(root));
+    std::map<std::string, BackupDirectory> dirs;
+    for (const auto& obj : objects) {
+      std::string name = BaseName(obj.path);
+      if (name == backup::kManifestFile) {
+        dirs[DirName(obj.path)].manifest = true;
+      } else if (name == backup::kMetadataFile) {
+        dirs[DirName(obj.path)].metadata = true;
+      } else if (name == backup::kStartFile) {
+        dirs[DirName(obj.path)].start_marker = true;
+      } else if (IsAsb(obj.path) && obj.size > 0) {
+        dirs[DirName(obj.path)].asb_files.push_back(obj);
+      }
+    }
+    bool any = false;
+    for (const auto& [dir, d] : dirs) {
+      if (d.asb_files.empty() && !d.manifest && !d.start_marker) continue;
+      any = true;
+      PlanDirectory(storage, dir, d, salvage, plan, problems);
+    }
+    if (!any) {
+      return Status::NotFound("no backup (.asb files) in " + storage.Describe() +
+                              (root.empty() ? "" : "/" + root));
+    }
+  }
+  if (!problems.empty() && !salvage) {
+    std::string msg = "refusing to restore: ";
+    const size_t shown = std::min<size_t>(problems.size(), 20);
+    for (size_t i = 0; i < shown; ++i)
+      msg += (i ? "; " : "") + problems[i];
+    if (problems.size() > shown)
+      msg += "; and " + std::to_string(problems.size() - shown) + " more";
+    msg += ". Nothing was written; salvage restores what is intact";
+    return Status::Corrupt(msg);
+  }
+  if (salvage) {
+    // A damaged file must be left out before any of its records reach the cluster.
+    std::vector<PlannedFile> intact;
+    for (auto& f : plan.files) {
+      if (!f.sha256.empty()) {
+        auto sha = Sha256OfObject(storage, f.object.path);
+        if (!sha.ok()) {
+          plan.skipped.push_back(storage.Describe() + "/" + f.object.path + ": cannot be read (" +
+                                 sha.status().message() + ")");
+          continue;
+        }
+        if (*sha != f.sha256) {
+          plan.skipped.push_back(storage.Describe() + "/" + f.object.path +
+                                 ": does not match its SHA-256 in the manifest (damaged)");
+          continue;
+        }
+      }
+      intact.push_back(std::move(f));
+    }
+    plan.files = std::move(intact);
+  }
+  return plan;
+}
+
+}  // namespace absvc::restore
