@@ -641,6 +641,91 @@ TEST_F(ServiceTest, InterruptedJobsAreCleanedUpAtStartup) {
   EXPECT_NE((*j)->detail["error"].get<std::string>().find("interrupted"), std::string::npos);
 }
 
+// The REST restore follows the manifest too: a damaged or missing file fails the job
+// (never "success"), salvage restores what is intact and lists what it left out, and the
+// counters add up whatever happened.
+TEST_F(ServiceTest, RestoresThroughTheApiRefuseDamagedBackups) {
+  ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
+  auto inst = StartInstance(BaseConfig(), "a");
+  ASSERT_TRUE(inst);
+  ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
+  inst->WaitIdle("r1");
+  auto dirs = FinishedBackupDirs("r1");
+  ASSERT_EQ(dirs.size(), 1u);
+  const fs::path backup_dir = dirs[0];
+  const std::string key = fs::relative(backup_dir, dir_ / "storage").string();
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(backup_dir)) {
+    if (e.path().extension() == ".asb") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 2u);
+  const fs::path victim = files[1];
+  const std::string victim_name = victim.filename().string();
+
+  auto restore = [&](bool salvage) {
+    EXPECT_TRUE(client_->Truncate("test", "").ok());
+    Json body = {{"backup-data-path", key},
+                 {"source-name", "shared"},
+                 {"destination-name", "c1"},
+                 {"policy", {{"parallel", 2}, {"salvage", salvage}}}};
+    auto r = inst->Post("/v1/restore/full", body.dump());
+    EXPECT_EQ(r->status, 202) << r->body;
+    Json status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
+    uint64_t sum = 0;
+    for (const char* k : {"inserted-records", "existed-records", "fresher-records",
+                          "skipped-records", "expired-records", "ignored-records",
+                          "failed-records"}) {
+      sum += status[k].get<uint64_t>();
+    }
+    EXPECT_EQ(status["read-records"].get<uint64_t>(), sum) << status.dump();
+    return status;
+  };
+
+  // One character changed in the middle of a file.
+  std::string text;
+  {
+    std::ifstream in(victim, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string original = text;
+  size_t at = text.find("\n- ", text.size() / 2);
+  ASSERT_NE(at, std::string::npos);
+  at = text.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", at + 20);
+  text[at] = text[at] == 'A' ? 'B' : 'A';
+  std::ofstream(victim, std::ios::binary | std::ios::trunc) << text;
+  Json status = restore(false);
+  EXPECT_EQ(status["status"], "failure") << status.dump();
+  EXPECT_NE(status["error"].get<std::string>().find(victim_name), std::string::npos)
+      << status.dump();
+  EXPECT_NE(status["error"].get<std::string>().find("does not match its SHA-256"),
+            std::string::npos);
+  status = restore(true);
+  EXPECT_EQ(status["status"], "success") << status.dump();
+  ASSERT_EQ(status["skipped"].size(), 1u) << status.dump();
+  EXPECT_NE(status["skipped"][0].get<std::string>().find(victim_name), std::string::npos);
+  EXPECT_LT(status["inserted-records"].get<uint64_t>(), kRecords);
+  EXPECT_EQ(Count(*client_, "v1").first, status["inserted-records"].get<uint64_t>());
+
+  // The file gone: refused before anything is written.
+  fs::remove(victim);
+  status = restore(false);
+  EXPECT_EQ(status["status"], "failure") << status.dump();
+  EXPECT_NE(status["error"].get<std::string>().find("missing"), std::string::npos);
+  EXPECT_EQ(status["read-records"], 0u);
+  EXPECT_EQ(Count(*client_, "v1").first, 0u);
+
+  // Back as it was, plus a stray file: restored in full, the stray one named and ignored.
+  std::ofstream(victim, std::ios::binary) << original;
+  fs::permissions(victim, fs::perms::owner_read | fs::perms::owner_write);
+  fs::copy_file(victim, backup_dir / "7_test_99.asb");
+  status = restore(false);
+  EXPECT_EQ(status["status"], "success") << status.dump();
+  EXPECT_EQ(status["inserted-records"], kRecords);
+  EXPECT_NE(status["warnings"].dump().find("ignoring 7_test_99.asb"), std::string::npos)
+      << status.dump();
+}
+
 class ParallelSliceTest : public ServiceTest {
  protected:
   void Run(const std::string& kind, const Json& slice_a, const Json& slice_b, bool complete) {
