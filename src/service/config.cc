@@ -11,9 +11,12 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_set>
 
 #include "backup/partition_set.h"
 #include "common/base64.h"
+#include "common/file.h"
+#include "common/text.h"
 
 namespace absvc::service {
 namespace {
@@ -105,7 +108,7 @@ class Fields {
     std::string list;
     for (const auto& a : allowed)
       list += (list.empty() ? "" : ", ") + a;
-    Error(key, "must be one of " + list + ", got '" + *s + "'");
+    Error(key, "must be one of " + list + ", got '" + ShortValue(*s) + "'");
     return std::nullopt;
   }
 
@@ -272,7 +275,8 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
           ok = ok || inet_pton(AF_INET6, addr.c_str(), &v6) == 1;
         }
         if (!ok) {
-          r.Error("white-list", "'" + entry + "' is neither an IP address nor an IPv4 CIDR");
+          r.Error("white-list",
+                  "'" + ShortValue(entry) + "' is neither an IP address nor an IPv4 CIDR");
         }
       }
       r.Finish();
@@ -306,7 +310,7 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
     Assign(s.timestamp_format, b.Enum("timestamp-format", {"ISO", "EU", "US"}));
     if (auto tz = b.String("schedule-timezone")) {
       if (*tz != "UTC" && *tz != "Local") {
-        b.Error("schedule-timezone", "abs supports UTC and Local, got '" + *tz + "'");
+        b.Error("schedule-timezone", "abs supports UTC and Local, got '" + ShortValue(*tz) + "'");
       } else {
         s.schedule_timezone = *tz;
       }
@@ -347,18 +351,12 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
     } else if (password) {
       c.password = *password;
     } else if (password_path) {
-      // Bounded: a password file is small, and a path like /dev/zero must not hang.
-      std::ifstream in(*password_path, std::ios::binary);
-      std::string text(4097, '\0');
-      if (in) in.read(text.data(), static_cast<std::streamsize>(text.size()));
-      text.resize(in ? text.size()
-                     : static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
-      if (!in && !in.eof()) {
-        k.Error("password-path", "cannot read '" + *password_path + "'");
-      } else if (text.size() > 4096) {
-        k.Error("password-path", "'" + *password_path + "' is larger than 4 KiB");
+      // Bounded: a password file is small, and /dev/zero or a FIFO must not hang.
+      auto text = ReadSmallFile(*password_path, 4096, "password file");
+      if (!text.ok()) {
+        k.Error("password-path", text.status().message());
       } else {
-        c.password = text;
+        c.password = *text;
         while (!c.password.empty() && (c.password.back() == '\n' || c.password.back() == '\r'))
           c.password.pop_back();
       }
@@ -567,7 +565,7 @@ void ParseRoutine(const std::string& name, const Json& j, const Config& cfg, Rou
     if (!s.ok()) {
       f.Error("interval-cron", s.status().message());
     } else if (!s->Next(std::time(nullptr))) {
-      f.Error("interval-cron", "'" + *cron + "' never fires again");
+      f.Error("interval-cron", "'" + ShortValue(*cron) + "' never fires again");
     } else {
       r.interval_cron = *s;
     }
@@ -578,7 +576,7 @@ void ParseRoutine(const std::string& name, const Json& j, const Config& cfg, Rou
       if (!s.ok()) {
         f.Error("incr-interval-cron", s.status().message());
       } else if (!s->Next(std::time(nullptr))) {
-        f.Error("incr-interval-cron", "'" + *cron + "' never fires again");
+        f.Error("incr-interval-cron", "'" + ShortValue(*cron) + "' never fires again");
       } else {
         r.incr_interval_cron = *s;
       }
@@ -643,7 +641,7 @@ void ParseRoutine(const std::string& name, const Json& j, const Config& cfg, Rou
   }
   if (auto tz = f.String("schedule-timezone")) {
     if (*tz != "UTC" && *tz != "Local") {
-      f.Error("schedule-timezone", "abs supports UTC and Local, got '" + *tz + "'");
+      f.Error("schedule-timezone", "abs supports UTC and Local, got '" + ShortValue(*tz) + "'");
     } else {
       r.schedule_timezone = *tz;
     }
@@ -665,7 +663,7 @@ void ParseSection(const Json& doc, const char* key, std::map<std::string, T>& ou
   for (auto e = it->begin(); e != it->end(); ++e) {
     Status st = ValidateEntityName(e.key());
     if (!st.ok()) {
-      errors.push_back(std::string(key) + "." + e.key() + ": " + st.message());
+      errors.push_back(std::string(key) + "." + ShortValue(e.key()) + ": " + st.message());
       continue;
     }
     T value;
@@ -673,6 +671,8 @@ void ParseSection(const Json& doc, const char* key, std::map<std::string, T>& ou
     out.emplace(e.key(), std::move(value));
   }
 }
+
+constexpr size_t kMaxStoragePathBytes = 4096;
 
 // Plain YAML scalars typed by the YAML 1.2 core schema.
 Json PlainScalar(const std::string& s) {
@@ -701,43 +701,92 @@ Json PlainScalar(const std::string& s) {
   return s;
 }
 
-Result<Json> NodeToJson(const YAML::Node& n, const std::string& where) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return Json(nullptr);
-    case YAML::NodeType::Scalar:
-      if (n.Tag() == "!") return Json(n.Scalar());  // quoted
-      return PlainScalar(n.Scalar());
-    case YAML::NodeType::Sequence: {
-      Json arr = Json::array();
-      for (const auto& e : n) {
-        ABS_ASSIGN_OR_RETURN(Json v, NodeToJson(e, where));
-        arr.push_back(std::move(v));
-      }
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      Json obj = Json::object();
-      for (const auto& kv : n) {
-        if (!kv.first.IsScalar()) {
-          return Status::InvalidArgument(where + " line " +
-                                         std::to_string(kv.first.Mark().line + 1) +
-                                         ": map keys must be plain strings");
-        }
-        std::string key = kv.first.Scalar();
-        if (obj.contains(key)) {
-          return Status::InvalidArgument(where + " line " +
-                                         std::to_string(kv.first.Mark().line + 1) +
-                                         ": duplicate key '" + key + "'");
-        }
-        ABS_ASSIGN_OR_RETURN(Json v, NodeToJson(kv.second, where));
-        obj[key] = std::move(v);
-      }
-      return obj;
-    }
+// Converting a YAML document is bounded: aliases let a small file describe a huge or
+// cyclic tree (a "billion laughs", `a: &a {b: *a}`), so the conversion refuses a cycle,
+// nesting deeper than kMaxYamlDepth and more than a budget of values, and stays linear in
+// what it produces.
+constexpr size_t kMaxYamlDepth = 64;
+
+struct YamlConversion {
+  std::string where;
+  size_t budget;                 // values left to produce
+  std::vector<YAML::Node> path;  // the nodes being converted, outermost first
+
+  Status TooBig() const {
+    return Status::InvalidArgument(where + ": the document expands to too many values " +
+                                   "(aliases repeated to build a YAML bomb?)");
   }
-  return Json(nullptr);
+
+  Result<Json> Convert(const YAML::Node& n) {
+    if (budget == 0) return TooBig();
+    --budget;
+    switch (n.Type()) {
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
+        return Json(nullptr);
+      case YAML::NodeType::Scalar:
+        if (n.Tag() == "!") return Json(n.Scalar());  // quoted
+        return PlainScalar(n.Scalar());
+      case YAML::NodeType::Sequence:
+      case YAML::NodeType::Map:
+        break;
+    }
+    for (const auto& outer : path) {
+      if (outer.is(n)) {
+        return Status::InvalidArgument(where + " line " + std::to_string(n.Mark().line + 1) +
+                                       ": an alias refers to a node that contains it (a " +
+                                       "recursive alias)");
+      }
+    }
+    if (path.size() >= kMaxYamlDepth) {
+      return Status::InvalidArgument(where + " line " + std::to_string(n.Mark().line + 1) +
+                                     ": nests deeper than " + std::to_string(kMaxYamlDepth) +
+                                     " levels");
+    }
+    path.push_back(n);
+    auto out = n.IsSequence() ? ConvertSequence(n) : ConvertMap(n);
+    path.pop_back();
+    return out;
+  }
+
+  Result<Json> ConvertSequence(const YAML::Node& n) {
+    Json arr = Json::array();
+    for (const auto& e : n) {
+      ABS_ASSIGN_OR_RETURN(Json v, Convert(e));
+      arr.push_back(std::move(v));
+    }
+    return arr;
+  }
+
+  Result<Json> ConvertMap(const YAML::Node& n) {
+    Json obj = Json::object();
+    // ordered_json finds keys by a linear search: appending to its storage directly, with
+    // duplicates caught by a hash set, keeps a map of n entries O(n) rather than O(n^2).
+    auto& entries = static_cast<std::vector<std::pair<const std::string, Json>>&>(
+        obj.get_ref<Json::object_t&>());
+    std::unordered_set<std::string> seen;
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) {
+        return Status::InvalidArgument(where + " line " + std::to_string(kv.first.Mark().line + 1) +
+                                       ": map keys must be plain strings");
+      }
+      std::string key = kv.first.Scalar();
+      if (!seen.insert(key).second) {
+        return Status::InvalidArgument(where + " line " + std::to_string(kv.first.Mark().line + 1) +
+                                       ": duplicate key '" + ShortValue(key) + "'");
+      }
+      ABS_ASSIGN_OR_RETURN(Json v, Convert(kv.second));
+      entries.emplace_back(std::move(key), std::move(v));
+    }
+    return obj;
+  }
+};
+
+Result<Json> NodeToJson(const YAML::Node& n, const std::string& where, size_t source_bytes) {
+  // A document without aliases produces at most a value per few bytes; the budget leaves
+  // room for honest aliases and stops bombs long before they exhaust memory.
+  YamlConversion conversion{where, 100000 + 4 * source_bytes, {}};
+  return conversion.Convert(n);
 }
 
 void EmitJson(YAML::Emitter& out, const Json& j) {
@@ -872,6 +921,12 @@ Result<RestoreRequest> ParseRestoreRequest(const Json& body, bool timestamp) {
     Assign(r.disable_reordering, f.Bool("disable-reordering"));
   } else {
     Assign(r.backup_data_path, f.String("backup-data-path", true));
+    // Paths in storage are short; a huge one would be copied into the history and logs.
+    if (r.backup_data_path.size() > kMaxStoragePathBytes) {
+      f.Error("backup-data-path", "is " + std::to_string(r.backup_data_path.size()) +
+                                      " bytes long; at most " +
+                                      std::to_string(kMaxStoragePathBytes) + " are allowed");
+    }
   }
   Assign(r.source_name, f.String("source-name"));
   if (const Json* s = f.Get("source")) {
@@ -929,11 +984,15 @@ const BackupPolicyConfig& Config::PolicyOf(const RoutineConfig& r) const {
 
 Status ValidateEntityName(const std::string& name) {
   if (name.empty()) return Status::InvalidArgument("a name must not be empty");
-  if (name == "." || name == "..") return Status::InvalidArgument("'" + name + "' is not a name");
-  if (name.size() > 255) return Status::InvalidArgument("a name is at most 255 characters");
+  if (name == "." || name == "..")
+    return Status::InvalidArgument("'" + ShortValue(name) + "' is not a name");
+  if (name.size() > 255) {
+    return Status::InvalidArgument("a name is at most 255 characters, got " +
+                                   std::to_string(name.size()));
+  }
   for (char c : name) {
     if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return Status::InvalidArgument("name '" + name +
+      return Status::InvalidArgument("name '" + ShortValue(name) +
                                      "' must be a single path segment (no '/', '\\' or control "
                                      "characters)");
     }
@@ -1010,7 +1069,7 @@ Result<Json> YamlToJson(std::string_view yaml, const std::string& source_name) {
   }
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
-    return NodeToJson(root, source_name);
+    return NodeToJson(root, source_name, yaml.size());
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(source_name + " line " + std::to_string(e.mark.line + 1) +
                                    " column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
@@ -1024,15 +1083,39 @@ std::string JsonToYaml(const Json& document) {
   return std::string(out.c_str()) + "\n";
 }
 
+size_t JsonNestingDepth(std::string_view text) {
+  size_t depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      max_depth = std::max(max_depth, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
 Result<Config> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read configuration file " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  ABS_ASSIGN_OR_RETURN(std::string text,
+                       ReadSmallFile(path, kMaxConfigFileBytes, "configuration file"));
   Json doc;
-  std::string text = ss.str();
   bool json_file = path.size() > 5 && path.substr(path.size() - 5) == ".json";
   if (json_file) {
+    if (JsonNestingDepth(text) > kMaxYamlDepth) {
+      return Status::InvalidArgument(path + ": nests deeper than " + std::to_string(kMaxYamlDepth) +
+                                     " levels");
+    }
     doc = Json::parse(text, nullptr, false);
     if (doc.is_discarded()) return Status::InvalidArgument(path + ": not valid JSON");
   } else {

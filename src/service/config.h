@@ -186,6 +186,13 @@ Result<Config> ParseConfig(const Json& document);
 Result<Json> YamlToJson(std::string_view yaml, const std::string& source_name = "config");
 std::string JsonToYaml(const Json& document);
 
+// Deepest nesting of arrays and objects in JSON text, found without parsing it: documents
+// nested deeper than any configuration or request are refused before parsing, since
+// copying and walking such a document recurses per level.
+size_t JsonNestingDepth(std::string_view text);
+
+// A configuration file is at most this large; abs refuses a larger one.
+inline constexpr size_t kMaxConfigFileBytes = 16 << 20;
 Result<Config> LoadConfigFile(const std::string& path);
 // Writes atomically (temp file + rename), 0600: the file holds secrets.
 Status SaveConfigFile(const std::string& path, const Json& document);

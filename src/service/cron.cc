@@ -3,6 +3,7 @@
 #include <ctime>
 #include <vector>
 
+#include "common/text.h"
 #include "wire/info.h"
 
 namespace absvc::service {
@@ -50,7 +51,7 @@ template <size_t N>
 Status ParseField(std::string_view text, const FieldSpec& f, std::bitset<N>& bits, bool* restricted,
                   int bit_offset = 0) {
   auto bad = [&](std::string_view token, std::string why) {
-    return Status::InvalidArgument(std::string(f.name) + " field: '" + std::string(token) + "' " +
+    return Status::InvalidArgument(std::string(f.name) + " field: '" + ShortValue(token) + "' " +
                                    why);
   };
   *restricted = !(text == "*" || text == "?");
@@ -115,7 +116,7 @@ Result<CronSchedule> CronSchedule::Parse(std::string_view expression) {
     } else if (expr == "@hourly") {
       expr = "0 0 * * * ?";
     } else {
-      return Status::InvalidArgument("unknown cron macro '" + expr +
+      return Status::InvalidArgument("unknown cron macro '" + ShortValue(expr) +
                                      "' (use @yearly, @monthly, @weekly, @daily or @hourly)");
     }
   }
@@ -136,7 +137,7 @@ Result<CronSchedule> CronSchedule::Parse(std::string_view expression) {
     return Status::InvalidArgument(
         "a cron expression has 6 or 7 fields (sec min hour day-of-month month day-of-week "
         "[year]), '" +
-        text + "' has " + std::to_string(fields.size()));
+        ShortValue(text) + "' has " + std::to_string(fields.size()));
   }
   CronSchedule s;
   s.text_ = text;
@@ -157,13 +158,14 @@ Result<CronSchedule> CronSchedule::Parse(std::string_view expression) {
   FieldSpec dow_spec{"day-of-week", 1, 7, kDayNames};
   if (dow.size() >= 2 && dow.back() == 'L') {
     if (!ParseNumber(std::string_view(dow).substr(0, dow.size() - 1), dow_spec, &s.last_weekday_))
-      return Status::InvalidArgument("day-of-week field: '" + dow + "' is not a valid nL");
+      return Status::InvalidArgument("day-of-week field: '" + ShortValue(dow) +
+                                     "' is not a valid nL");
     s.weekdays_restricted_ = true;
   } else if (auto hash = dow.find('#'); hash != std::string::npos) {
     FieldSpec nth{"day-of-week", 1, 5, nullptr};
     if (!ParseNumber(std::string_view(dow).substr(0, hash), dow_spec, &s.nth_weekday_) ||
         !ParseNumber(std::string_view(dow).substr(hash + 1), nth, &s.nth_occurrence_)) {
-      return Status::InvalidArgument("day-of-week field: '" + dow +
+      return Status::InvalidArgument("day-of-week field: '" + ShortValue(dow) +
                                      "' is not a valid n#k (k = 1..5)");
     }
     s.weekdays_restricted_ = true;
@@ -172,7 +174,8 @@ Result<CronSchedule> CronSchedule::Parse(std::string_view expression) {
   }
   if (s.days_restricted_ && s.weekdays_restricted_) {
     return Status::InvalidArgument(
-        "cron '" + text + "' restricts both day-of-month and day-of-week; use ? in one of them");
+        "cron '" + ShortValue(text) +
+        "' restricts both day-of-month and day-of-week; use ? in one of them");
   }
   if (fields.size() == 7) {
     ABS_RETURN_IF_ERROR(

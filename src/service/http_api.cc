@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "service/catalog.h"
 #include "storage/storage.h"
 
@@ -66,37 +67,14 @@ void SendJson(httplib::Response& res, int code, const Json& body) {
 
 void SendError(httplib::Response& res, const Status& st) {
   int code = HttpStatusOf(st);
-  SendJson(res, code, {{"error", StatusCodeName(st.code())}, {"message", st.message()}});
-}
-
-// Deepest nesting of arrays and objects; bodies nested deeper than any API document are
-// refused before parsing, since copying and walking such a document recurses per level.
-size_t JsonDepth(const std::string& text) {
-  size_t depth = 0, max_depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return max_depth;
+  // Messages quote short prefixes of bad values; this bounds whatever else they hold.
+  SendJson(res, code,
+           {{"error", StatusCodeName(st.code())}, {"message", ShortValue(st.message(), 8192)}});
 }
 
 Result<Json> ParseBody(const httplib::Request& req) {
   if (req.body.empty()) return Status::InvalidArgument("the request needs a JSON body");
-  if (JsonDepth(req.body) > 32) {
+  if (JsonNestingDepth(req.body) > 32) {
     return Status::InvalidArgument("the request body nests deeper than 32 levels");
   }
   try {

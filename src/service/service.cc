@@ -19,6 +19,7 @@
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/periodic.h"
+#include "common/text.h"
 #include "service/catalog.h"
 #include "wire/info.h"
 
@@ -192,8 +193,9 @@ int64_t NewJobId() {
   return static_cast<int64_t>(rng() & ((1ULL << 53) - 1)) | 1;
 }
 
+// What the job history and the logs keep of an error: bounded, whatever it quotes.
 std::string ShortError(const Status& st) {
-  return st.ToString();
+  return ShortValue(st.ToString(), 8192);
 }
 
 Result<client::ClientOptions> ClientOptionsFor(const ClusterConfig& c) {

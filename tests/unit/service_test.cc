@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/stat.h>
+
 #include "backup/backup_metadata.h"
 #include "common/semaphore.h"
 #include "service/catalog.h"
@@ -289,6 +291,77 @@ TEST(Config, PasswordPathAndYamlScalars) {
   auto dup = YamlToJson("a: 1\na: 2\n");
   ASSERT_FALSE(dup.ok());
   EXPECT_NE(dup.status().message().find("duplicate key 'a'"), std::string::npos);
+}
+
+// Loading is bounded: aliases cannot build a cycle or a bomb, and only regular files of
+// a sane size are read, with the operating system's reason in every error.
+TEST(Config, LoadingIsBoundedAndSaysWhy) {
+  auto rec = YamlToJson("a: &a {b: *a}\n", "rec.yml");
+  ASSERT_FALSE(rec.ok());
+  EXPECT_NE(rec.status().message().find("recursive alias"), std::string::npos)
+      << rec.status().ToString();
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'j'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    bomb += std::string(1, c) + ": &" + std::string(1, c) + " [";
+    for (int i = 0; i < 10; ++i)
+      bomb += (i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  auto b = YamlToJson(bomb, "bomb.yml");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("too many values"), std::string::npos);
+  // Honest aliases still work.
+  auto anchors = YamlToJson("p: &p {parallel: 2}\nq: *p\n");
+  ASSERT_TRUE(anchors.ok()) << anchors.status().ToString();
+  EXPECT_EQ((*anchors)["q"]["parallel"], 2);
+  std::string deep;
+  for (int i = 0; i < 100; ++i)
+    deep += std::string(static_cast<size_t>(i) * 2, ' ') + "k:\n";
+  EXPECT_NE(YamlToJson(deep).status().message().find("deeper than"), std::string::npos);
+
+  fs::path dir = fs::temp_directory_path() / ("abs-config-load-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto error_of = [](const fs::path& p) { return LoadConfigFile(p.string()).status().message(); };
+  EXPECT_NE(error_of(dir).find("it is a directory"), std::string::npos) << error_of(dir);
+  EXPECT_NE(error_of(dir / "missing.yml").find("No such file or directory"), std::string::npos);
+  ASSERT_EQ(::mkfifo((dir / "fifo.yml").c_str(), 0600), 0);
+  EXPECT_NE(error_of(dir / "fifo.yml").find("FIFO"), std::string::npos) << "and it did not wait";
+  EXPECT_NE(error_of("/dev/zero").find("a device"), std::string::npos);
+  fs::create_symlink(dir / "l1", dir / "l2");
+  fs::create_symlink(dir / "l2", dir / "l1");
+  EXPECT_NE(error_of(dir / "l1").find("symbolic links"), std::string::npos) << error_of(dir / "l1");
+  {
+    std::ofstream big(dir / "big.yml");
+    big << "# " << std::string(kMaxConfigFileBytes, 'x') << "\n";
+  }
+  EXPECT_NE(error_of(dir / "big.yml").find("at most"), std::string::npos);
+  std::ofstream(dir / "rec.yml") << "a: &a {b: *a}\n";
+  EXPECT_NE(error_of(dir / "rec.yml").find("recursive alias"), std::string::npos);
+  // The password file is read the same way: a FIFO is refused, not waited on.
+  Json d = MinimalDoc();
+  d["aerospike-clusters"]["c1"]["credentials"] = {{"user", "u"},
+                                                  {"password-path", (dir / "fifo.yml").string()}};
+  EXPECT_NE(ParseError(d).find("FIFO"), std::string::npos) << ParseError(d);
+  fs::remove_all(dir);
+}
+
+// Errors quote a short prefix of a huge value, never all of it.
+TEST(Config, ErrorsQuoteShortPrefixes) {
+  Json d = MinimalDoc();
+  d["backup-routines"]["r1"]["interval-cron"] = std::string(1 << 20, '7');
+  d["service"] = {{"logger", {{"level", std::string(1 << 20, 'Q')}}}};
+  std::string error = ParseError(d);
+  EXPECT_LT(error.size(), 4096u) << error.substr(0, 300);
+  EXPECT_NE(error.find("bytes)"), std::string::npos) << error.substr(0, 300);
+  auto request = ParseRestoreRequest(Json{{"backup-data-path", std::string(10 << 20, 'p')},
+                                          {"source-name", "s"},
+                                          {"destination-name", "c"}},
+                                     false);
+  ASSERT_FALSE(request.ok());
+  EXPECT_LT(request.status().message().size(), 4096u);
+  EXPECT_NE(request.status().message().find("at most 4096"), std::string::npos);
 }
 
 TEST(Config, SecretsAreRedactedAndKeptOnPut) {

@@ -1,0 +1,20 @@
+// Text helpers for messages that quote outside input.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace absvc {
+
+// `value` as an error message may quote it: whole when short, else its first `max` bytes
+// and how long it was, so a 50 MB field never travels back in an error. A cut never
+// splits a UTF-8 sequence.
+inline std::string ShortValue(std::string_view value, size_t max = 64) {
+  if (value.size() <= max) return std::string(value);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80)
+    --cut;
+  return std::string(value.substr(0, cut)) + "... (" + std::to_string(value.size()) + " bytes)";
+}
+
+}  // namespace absvc
