@@ -3,7 +3,11 @@
 #include <arpa/inet.h>
 #include <httplib.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -59,6 +63,8 @@ struct HttpApi::RateLimiter {
 };
 
 namespace {
+
+constexpr int kListenBacklog = 1024;
 
 void SendJson(httplib::Response& res, int code, const Json& body) {
   res.status = code;
@@ -157,15 +163,31 @@ Status HttpApi::Start(const std::string& address, int port) {
   server_->set_write_timeout(secs(http.write_timeout_ms), 0);
   server_->set_keep_alive_timeout(secs(std::min<int64_t>(http.idle_timeout_ms, 60000)));
   server_->set_payload_max_length(16 << 20);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second absd
+  // listen on the same port and take half the requests. The socket is kept to widen
+  // httplib's backlog of 5.
+  int listener = -1;
+  server_->set_socket_options([&listener](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listener = sock;
+  });
+  errno = 0;
+  bool bound;
   if (port == 0) {
     port_ = server_->bind_to_any_port(address.c_str());
-    if (port_ <= 0) return Status::Io("cannot bind " + address);
+    bound = port_ > 0;
   } else {
-    if (!server_->bind_to_port(address.c_str(), port)) {
-      return Status::Io("cannot listen on " + address + ":" + std::to_string(port));
-    }
+    bound = server_->bind_to_port(address.c_str(), port);
     port_ = port;
   }
+  if (!bound) {
+    std::string why = errno == EADDRINUSE ? "the port is in use (another absd?)"
+                      : errno != 0        ? std::strerror(errno)
+                                          : "the address cannot be bound";
+    return Status::Io("cannot listen on " + address + ":" + std::to_string(port) + ": " + why);
+  }
+  if (listener >= 0) ::listen(listener, kListenBacklog);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // stop() is ignored until the listener runs, so Start returns only once it does.
   for (int i = 0; i < 500 && !server_->is_running(); ++i)

@@ -30,6 +30,9 @@ Result<std::unique_ptr<JobStore>> JobStore::Open(const std::string& state_dir) {
     sqlite3_close(db);
     return st;
   }
+  // Several absd started from one directory share this file: a writer waits for another
+  // rather than failing with "database is locked".
+  sqlite3_busy_timeout(db, 10000);
   const char* schema =
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=NORMAL;"

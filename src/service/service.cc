@@ -161,6 +161,7 @@ struct BackupRun {
   std::vector<std::shared_ptr<backup::BackupProgress>> progress;  // one per namespace started
   std::vector<std::string> directories;                           // written by this run
   int namespaces_total = 0;
+  std::unique_ptr<RunLock> lock;  // held from the trigger (or the run's start) to its end
 };
 
 struct RestoreRun {
@@ -344,6 +345,7 @@ Service::~Service() {
 
 Status Service::Start() {
   RecoverInterruptedJobs();
+  RecoverAbandonedRuns();
   {
     std::lock_guard lock(mu_);
     // Last successes come from storage, so a restart keeps "no incremental before a full".
@@ -536,7 +538,14 @@ void Service::RecoverInterruptedJobs() {
     ABS_LOG_ERROR("job history: {}", running.status().ToString());
     return;
   }
+  const int64_t now = UnixNowMillis();
   for (auto& job : *running) {
+    // Instances started from one directory share this history: a sibling may be running
+    // this job right now. Jobs recorded before owners were (none named) are this
+    // instance's own.
+    if (!OwnerIsGone(job.detail, now, options_.run_lease_ms, /*ownerless_is_gone=*/true)) {
+      continue;
+    }
     std::string note = "interrupted: absd stopped while this job ran";
     if (job.kind == "backup") {
       // Only directories this instance wrote are touched: parallel instances share the
@@ -578,6 +587,64 @@ void Service::RecoverInterruptedJobs() {
     job.detail["error"] = note;
     (void)jobs_->Update(job);
     ABS_LOG_WARN("{} job {} ({}) was interrupted by a restart", job.kind, job.id, job.routine);
+  }
+}
+
+void Service::RecoverAbandonedRuns() {
+  // Runs in the shared storage whose claim names an owner that is gone and that did not
+  // finish every namespace: a crash left them, perhaps before any job was recorded.
+  auto cfg = config();
+  const int64_t now = UnixNowMillis();
+  for (const auto& [name, r] : cfg->routines) {
+    auto storage_cfg = cfg->storage.find(r.storage);
+    if (storage_cfg == cfg->storage.end()) continue;
+    auto storage = OpenStorage(storage_cfg->second);
+    if (!storage.ok()) continue;
+    for (bool incremental : {false, true}) {
+      const std::string base = name + (incremental ? "/incremental/" : "/backup/");
+      auto objects = (*storage)->List(base);
+      if (!objects.ok()) continue;
+      struct RunState {
+        bool claimed = false;
+        std::set<std::string> finished;  // namespaces with metadata.yaml
+      };
+      std::map<std::string, RunState> runs;
+      for (const auto& obj : *objects) {
+        std::string rest = obj.path.substr(base.size());
+        size_t slash = rest.find('/');
+        if (slash == std::string::npos) continue;
+        RunState& run = runs[base + rest.substr(0, slash)];
+        std::string inside = rest.substr(slash + 1);
+        if (inside == "abs-run.json") run.claimed = true;
+        if (auto dir = DirectoryOfMetadata(inside); dir && dir->rfind("data/", 0) == 0) {
+          run.finished.insert(dir->substr(5));
+        }
+      }
+      for (const auto& [run_dir, state] : runs) {
+        if (!state.claimed) continue;  // written by ABS, not ours to judge
+        auto text = (*storage)->ReadAll(run_dir + "/abs-run.json");
+        if (!text.ok()) continue;
+        Json claim = Json::parse(*text, nullptr, false);
+        if (!claim.is_object()) continue;
+        bool complete;
+        if (claim.contains("namespaces") && claim["namespaces"].is_array()) {
+          complete = true;
+          for (const auto& ns : claim["namespaces"]) {
+            complete = complete && ns.is_string() && state.finished.count(ns.get<std::string>());
+          }
+        } else {
+          complete = !state.finished.empty();  // claims that listed no namespaces
+        }
+        if (complete || !OwnerIsGone(claim, now, options_.run_lease_ms)) continue;
+        Status st = (*storage)->Remove(run_dir + "/");
+        std::string owner = Owner::FromJson(claim.value("owner", Json::object())).Describe();
+        if (st.ok()) {
+          ABS_LOG_WARN("removed the unfinished run {} left by {}", run_dir, owner);
+        } else {
+          ABS_LOG_WARN("cannot remove the unfinished run {}: {}", run_dir, st.ToString());
+        }
+      }
+    }
   }
 }
 
@@ -636,15 +703,50 @@ void Service::SchedulerLoop() {
 }
 
 Status Service::TriggerBackup(const std::string& routine, bool incremental, int64_t delay_ms) {
+  std::shared_ptr<const Config> cfg;
+  {
+    std::lock_guard lock(mu_);
+    if (!config_->routines.count(routine)) {
+      return Status::NotFound("no backup routine named '" + routine + "'");
+    }
+    if (stopping_) return Status::Unavailable("absd is stopping");
+    // This instance's own runs answer first, without touching the storage.
+    const auto& rt = routines_[routine];
+    if ((!incremental && rt.full) || (incremental && rt.incremental)) {
+      return StartBackupLocked(routine, incremental, delay_ms, false);
+    }
+    cfg = config_;
+  }
+  // Other instances sharing the storage: at most one run of this slice at a time.
+  auto run_lock = AcquireRunLock(*cfg, routine, incremental);
+  if (!run_lock.ok()) {
+    if (run_lock.status().code() == StatusCode::kConflict) {
+      metrics_->BackupEvent(routine, incremental, "skip");
+    }
+    return run_lock.status();
+  }
   std::lock_guard lock(mu_);
   if (!config_->routines.count(routine)) {
     return Status::NotFound("no backup routine named '" + routine + "'");
   }
-  return StartBackupLocked(routine, incremental, delay_ms, false);
+  return StartBackupLocked(routine, incremental, delay_ms, false, std::move(run_lock).value());
+}
+
+Result<std::unique_ptr<RunLock>> Service::AcquireRunLock(const Config& cfg,
+                                                         const std::string& routine,
+                                                         bool incremental) {
+  const RoutineConfig& r = cfg.routines.at(routine);
+  ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(cfg.storage.at(r.storage)));
+  std::string slice = SliceKey(r);
+  std::string what = std::string(incremental ? "an incremental" : "a full") +
+                     " backup of routine '" + routine + "'" +
+                     (slice.empty() ? "" : " (" + ShortValue(slice) + ")");
+  return RunLock::Acquire(storage, RunLockDirectory(routine, incremental, slice), what,
+                          options_.run_lease_ms);
 }
 
 Status Service::StartBackupLocked(const std::string& routine, bool incremental, int64_t delay_ms,
-                                  bool scheduled) {
+                                  bool scheduled, std::unique_ptr<RunLock> lock) {
   if (stopping_) return Status::Unavailable("absd is stopping");
   const RoutineConfig& r = config_->routines.at(routine);
   const BackupPolicyConfig& policy = config_->PolicyOf(r);
@@ -676,6 +778,7 @@ Status Service::StartBackupLocked(const std::string& routine, bool incremental, 
   run->incremental = incremental;
   run->delay_ms = delay_ms;
   run->config = config_;
+  run->lock = std::move(lock);
   (incremental ? rt.incremental : rt.full) = run;
   metrics_->BackupRunning(routine, incremental, true, 0);
   ABS_LOG_INFO("{} backup of routine {} starting (job {})", type, routine, run->id);
@@ -715,11 +818,15 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
   std::shared_ptr<storage::Storage> storage;
   std::string run_dir;
   uint64_t total_records = 0, total_bytes = 0;
+  std::unique_ptr<Periodic> heartbeat;
   Status result = [&]() -> Status {
     if (run->delay_ms > 0 && !SleepCancellable(run->delay_ms, run->cancel)) {
       return Status::Cancelled("cancelled before it started");
     }
     run->start_ms = UnixNowMillis();
+    if (!run->lock) {  // a scheduled run: triggers took the lock already
+      ABS_ASSIGN_OR_RETURN(run->lock, AcquireRunLock(cfg, run->routine, run->incremental));
+    }
     ABS_ASSIGN_OR_RETURN(storage, OpenStorage(storage_cfg));
     ABS_ASSIGN_OR_RETURN(auto client, ClientFor(r.source_cluster, cluster));
     std::vector<std::string> namespaces = r.namespaces;
@@ -773,15 +880,17 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     // share the storage and may start within the same millisecond.
     std::string kind_dir = run->routine + (run->incremental ? "/incremental/" : "/backup/");
     int64_t ts = run->start_ms;
+    // The claim names its owner and the namespaces the run will write, and its heartbeat
+    // is renewed while the run lasts: crash recovery, on any instance, removes a run only
+    // when its owner is gone, and keeps it when every namespace finished.
+    const Owner& self = Owner::Self();
     Json claim = {{"job-id", run->id},
-                  {"host",
-                   [] {
-                     char h[256] = {0};
-                     gethostname(h, sizeof h - 1);
-                     return std::string(h);
-                   }()},
-                  {"pid", static_cast<int64_t>(getpid())},
-                  {"slice", SliceKey(r)}};
+                  {"host", self.host},
+                  {"pid", self.pid},
+                  {"owner", self.ToJson()},
+                  {"slice", SliceKey(r)},
+                  {"namespaces", namespaces},
+                  {"heartbeat-ms", UnixNowMillis()}};
     for (int attempt = 0;; ++attempt) {
       run_dir = kind_dir + std::to_string(ts) + TimestampSuffix(cfg.service.timestamp_format, ts);
       ABS_ASSIGN_OR_RETURN(
@@ -802,8 +911,18 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     job.detail = {{"storage", r.storage},
                   {"storage-path", storage_cfg.path},
                   {"run-directory", run_dir},
-                  {"directories", run->directories}};
+                  {"directories", run->directories},
+                  {"owner", self.ToJson()}};
     ABS_RETURN_IF_ERROR(jobs_->Insert(job));
+    heartbeat = std::make_unique<Periodic>(
+        std::chrono::milliseconds(std::max<int64_t>(50, options_.run_lease_ms / 4)),
+        [run, storage, run_dir, claim]() mutable {
+          claim["heartbeat-ms"] = UnixNowMillis();
+          Status st = storage->PutAtomic(run_dir + "/abs-run.json",
+                                         claim.dump(2, ' ', false, Json::error_handler_t::replace));
+          if (st.ok()) st = run->lock->Renew();
+          if (!st.ok()) ABS_LOG_WARN("renewing the claim of {}: {}", run_dir, st.ToString());
+        });
 
     for (const auto& ns : namespaces) {
       backup::BackupOptions o = base;
@@ -846,10 +965,14 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     return Status::Ok();
   }();
 
+  if (heartbeat) heartbeat->Stop();
   int64_t now = UnixNowMillis();
   std::string outcome = result.ok()                               ? "success"
                         : result.code() == StatusCode::kCancelled ? "canceled"
                                                                   : "failure";
+  if (result.code() == StatusCode::kConflict && job.started_ms == 0) {
+    outcome = "skip";  // another instance runs this slice's backup
+  }
   if (storage && !run_dir.empty()) {
     if (!result.ok()) {
       // A cancelled or failed run leaves nothing that could be listed as a backup.
@@ -869,6 +992,8 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     }
     ABS_LOG_INFO("{} backup of routine {} finished: {} records, {} bytes in {} ms", type,
                  run->routine, total_records, total_bytes, now - run->start_ms);
+  } else if (outcome == "skip") {
+    ABS_LOG_INFO("{} backup of routine {} skipped: {}", type, run->routine, result.message());
   } else {
     ABS_LOG_ERROR("{} backup of routine {} {}: {}", type, run->routine,
                   outcome == "canceled" ? "cancelled" : "failed", result.ToString());
@@ -883,6 +1008,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     Status st = jobs_->Update(job);
     if (!st.ok()) ABS_LOG_ERROR("{}", st.ToString());
   }
+  run->lock.reset();  // after the cleanup: a sibling may start this slice now
   std::lock_guard lock(mu_);
   auto& rt = routines_[run->routine];
   if (result.ok()) (run->incremental ? rt.last_incremental_ms : rt.last_full_ms) = run->start_ms;
@@ -1044,7 +1170,8 @@ Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind)
     job.type = kind;
     job.status = "running";
     job.started_ms = run->start_ms;
-    job.detail = {{"backup-data-path", run->request.backup_data_path}};
+    job.detail = {{"backup-data-path", run->request.backup_data_path},
+                  {"owner", Owner::Self().ToJson()}};
     ABS_RETURN_IF_ERROR(jobs_->Insert(job));
     restores_[run->id] = run;
     metrics_->RestoresRunning(static_cast<int>(restores_.size()));
@@ -1063,6 +1190,7 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
     job.kind = "restore";
     job.status = "running";
     job.detail = RestoreRunJson(*run);
+    job.detail["owner"] = Owner::Self().ToJson();
     (void)jobs_->Update(job);
   });
   Status result = [&]() -> Status {

@@ -19,6 +19,7 @@
 #include "restore/restore_job.h"
 #include "service/config.h"
 #include "service/job_store.h"
+#include "service/ownership.h"
 #include "storage/storage.h"
 
 namespace absvc::service {
@@ -27,6 +28,9 @@ struct ServiceOptions {
   std::string config_path;  // where PUT /v1/config persists; empty = not persisted
   std::string state_dir;    // job history
   std::string version = "dev";
+  // How long a run's claim and lock stay valid without a heartbeat, for instances on
+  // other machines sharing the storage; heartbeats come every quarter of it.
+  int64_t run_lease_ms = 60000;
 };
 
 struct Readiness {
@@ -88,7 +92,12 @@ class Service {
   void SchedulerLoop();
   void RescheduleLocked(int64_t now_ms);
   Status StartBackupLocked(const std::string& routine, bool incremental, int64_t delay_ms,
-                           bool scheduled);
+                           bool scheduled, std::unique_ptr<RunLock> lock = nullptr);
+  // The lock in the routine's storage that keeps one slice's backup single across every
+  // instance sharing that storage.
+  Result<std::unique_ptr<RunLock>> AcquireRunLock(const Config& cfg, const std::string& routine,
+                                                  bool incremental);
+  void RecoverAbandonedRuns();
   void RunBackup(std::shared_ptr<BackupRun> run);
   void RunRestore(std::shared_ptr<RestoreRun> run);
   Result<std::shared_ptr<client::Client>> ClientFor(const std::string& name,

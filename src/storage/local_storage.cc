@@ -127,6 +127,15 @@ class LocalWriter : public Writer {
   }
   uint64_t bytes_written() const override { return written_; }
 
+  // For CreateExclusive: the unpublished file, flushed to disk, and a way to drop it.
+  const std::string& temp_path() const { return tmp_; }
+  Status Sync() { return ::fsync(fd_) == 0 ? Status::Ok() : Errno("cannot sync", final_); }
+  void Discard() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    ::unlink(tmp_.c_str());
+  }
+
  private:
   int fd_;
   std::string tmp_, final_;
@@ -225,27 +234,20 @@ class LocalStorage : public Storage {
   }
 
   Result<bool> CreateExclusive(const std::string& path, std::string_view data) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+    // Written whole to a temporary file, then linked into place: link() fails when the
+    // name exists, so the object appears complete or not at all, and only once.
+    ABS_ASSIGN_OR_RETURN(auto w, OpenWriter(path + ".abs-exclusive"));
+    auto* local = static_cast<LocalWriter*>(w.get());
+    ABS_RETURN_IF_ERROR(local->Write(data));
+    ABS_RETURN_IF_ERROR(local->Sync());
     fs::path full = root_ / path;
-    Status error;
-    int fd = OpenNewFile(full, full.string(), &error);
-    if (fd < 0) {
-      if (errno == EEXIST) return false;
-      return error;
-    }
-    size_t off = 0;
-    while (off < data.size()) {
-      ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        Status st = Errno("cannot write", full.string());
-        ::close(fd);
-        return st;
-      }
-      off += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    return true;
+    bool created = ::link(local->temp_path().c_str(), full.c_str()) == 0;
+    int err = errno;
+    local->Discard();
+    if (created) return true;
+    if (err == EEXIST) return false;
+    errno = err;
+    return Errno("cannot create", full.string());
   }
 
   Result<bool> Exists(const std::string& path) override {
