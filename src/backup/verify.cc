@@ -9,25 +9,8 @@
 namespace absvc::backup {
 namespace {
 
-Result<std::string> Sha256Of(storage::Storage& s, const std::string& path) {
-  ABS_ASSIGN_OR_RETURN(auto r, s.OpenReader(path));
-  storage::HashingReader hashing(std::move(r));
-  return hashing.Finish();
-}
-
-std::string BaseName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string Dir(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash);
-}
-
-std::string Join(const std::string& dir, const std::string& name) {
-  return dir.empty() ? name : dir + "/" + name;
-}
+using storage::BaseName;
+using storage::JoinPath;
 
 }  // namespace
 
@@ -68,7 +51,7 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
     std::map<std::string, Directory> dirs;
     for (const auto& obj : objects) {
       std::string name = BaseName(obj.path);
-      auto& d = dirs[Dir(obj.path)];
+      auto& d = dirs[storage::DirName(obj.path)];
       if (name == kManifestFile) d.manifest = true;
       if (name == kStartFile) d.start_marker = true;
       if (name.size() > 4 && name.compare(name.size() - 4, 4, ".asb") == 0)
@@ -82,7 +65,7 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
         }
         continue;
       }
-      auto text = loc.storage->ReadAll(Join(dir, kManifestFile));
+      auto text = loc.storage->ReadAll(JoinPath(dir, kManifestFile));
       if (!text.ok()) {
         report.problems.push_back(where + ": " + text.status().message());
         continue;
@@ -92,14 +75,14 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
         report.problems.push_back(where + ": " + manifest.status().message());
         continue;
       }
-      auto has_metadata = loc.storage->Exists(Join(dir, kMetadataFile));
+      auto has_metadata = loc.storage->Exists(JoinPath(dir, kMetadataFile));
       if (!has_metadata.ok() || !*has_metadata) {
         report.problems.push_back(where + ": no metadata.yaml, the backup did not finish");
       }
       std::set<std::string> stray = d.asb_files;
       for (const auto& f : manifest->files) {
         stray.erase(f.name);
-        std::string path = Join(dir, f.name);
+        std::string path = JoinPath(dir, f.name);
         auto info = loc.storage->List(path);
         if (!info.ok() || info->empty()) {
           report.problems.push_back(where + ": file " + f.name + " is missing");
@@ -111,7 +94,7 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
                                     std::to_string(f.size));
           continue;
         }
-        auto sha = Sha256Of(*loc.storage, path);
+        auto sha = storage::Sha256OfObject(*loc.storage, path);
         if (!sha.ok()) {
           report.problems.push_back(where + ": file " + f.name + ": " + sha.status().message());
         } else if (*sha != f.sha256) {

@@ -17,19 +17,9 @@ struct BackupDirectory {
   bool start_marker = false;
 };
 
-std::string BaseName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash);
-}
-
-std::string Join(const std::string& dir, const std::string& name) {
-  return dir.empty() ? name : dir + "/" + name;
-}
+using storage::BaseName;
+using storage::DirName;
+using storage::JoinPath;
 
 bool IsAsb(const std::string& path) {
   return path.size() > 4 && path.compare(path.size() - 4, 4, ".asb") == 0;
@@ -59,7 +49,7 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
     if (salvage) plan.warnings.push_back(std::move(what) + "; salvage restores it");
   };
   if (d.manifest) {
-    auto text = storage.ReadAll(Join(dir, backup::kManifestFile));
+    auto text = storage.ReadAll(JoinPath(dir, backup::kManifestFile));
     auto manifest =
         text.ok() ? backup::ParseManifestJson(*text) : Result<backup::Manifest>(text.status());
     if (!manifest.ok()) {
@@ -112,12 +102,6 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
 
 }  // namespace
 
-Result<std::string> Sha256OfObject(storage::Storage& storage, const std::string& path) {
-  ABS_ASSIGN_OR_RETURN(auto reader, storage.OpenReader(path));
-  storage::HashingReader hashing(std::move(reader));
-  return hashing.Finish();
-}
-
 Result<RestorePlan> PlanRestore(storage::Storage& storage,
                                 const std::vector<std::string>& directories, bool salvage) {
   RestorePlan plan;
@@ -163,7 +147,7 @@ Result<RestorePlan> PlanRestore(storage::Storage& storage,
     std::vector<PlannedFile> intact;
     for (auto& f : plan.files) {
       if (!f.sha256.empty()) {
-        auto sha = Sha256OfObject(storage, f.object.path);
+        auto sha = storage::Sha256OfObject(storage, f.object.path);
         if (!sha.ok()) {
           plan.skipped.push_back(storage.Describe() + "/" + f.object.path + ": cannot be read (" +
                                  sha.status().message() + ")");

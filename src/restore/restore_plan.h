@@ -38,7 +38,4 @@ struct RestorePlan {
 Result<RestorePlan> PlanRestore(storage::Storage& storage,
                                 const std::vector<std::string>& directories, bool salvage);
 
-// SHA-256 (lowercase hex) of a stored object, read once.
-Result<std::string> Sha256OfObject(storage::Storage& storage, const std::string& path);
-
 }  // namespace absvc::restore

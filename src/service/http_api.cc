@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -65,6 +67,8 @@ struct HttpApi::RateLimiter {
 namespace {
 
 constexpr int kListenBacklog = 1024;
+constexpr size_t kMaxHttpThreads = 512;
+constexpr size_t kMaxBodyBytes = 16 << 20;
 
 void SendJson(httplib::Response& res, int code, const Json& body) {
   res.status = code;
@@ -133,6 +137,89 @@ httplib::Server::HandlerWithContentReader NoBody(httplib::Server::Handler handle
   };
 }
 
+// Endpoints that take a JSON body. A POST or PUT that announces no body length would
+// otherwise make httplib read until the connection closes (the read timeout, 30 s): it is
+// answered at once with 411 and the connection is closed.
+httplib::Server::HandlerWithContentReader WithBody(httplib::Server::Handler handler) {
+  return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& reader) {
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      SendError(res, Status::InvalidArgument(
+                         "the request needs a JSON body, announced by Content-Length"));
+      res.status = 411;
+      res.set_header("Connection", "close");
+      return;
+    }
+    httplib::Request with_body = req;  // its matches still point into req.path
+    bool complete = reader([&](const char* data, size_t n) {
+      with_body.body.append(data, n);
+      return with_body.body.size() <= kMaxBodyBytes;
+    });
+    if (!complete) {
+      SendError(res, Status::InvalidArgument("the request body is larger than " +
+                                             std::to_string(kMaxBodyBytes) + " bytes"));
+      res.status = 413;
+      res.set_header("Connection", "close");
+      return;
+    }
+    handler(with_body, res);
+  };
+}
+
+// Serves each connection on its own thread, as httplib's pool does, but grows to
+// kMaxHttpThreads instead of stopping at 8: idle or slow clients, whose connections time
+// out after a few seconds, cannot take every thread. Idle threads leave after a while.
+class ElasticPool : public httplib::TaskQueue {
+ public:
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(fn));
+    // Idle threads already woken for earlier jobs may not have taken them yet: a thread
+    // is added whenever the waiting jobs outnumber the idle threads.
+    if (jobs_.size() > idle_ && threads_ < kMaxHttpThreads) {
+      ++threads_;
+      try {
+        std::thread([this] { Work(); }).detach();
+      } catch (const std::system_error&) {
+        --threads_;  // the job waits for a running thread
+      }
+    }
+    work_cv_.notify_one();
+  }
+
+  void shutdown() override {
+    std::unique_lock lock(mu_);
+    shutdown_ = true;
+    work_cv_.notify_all();
+    done_cv_.wait(lock, [this] { return threads_ == 0; });
+  }
+
+ private:
+  void Work() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      ++idle_;
+      bool has_work = work_cv_.wait_for(lock, std::chrono::seconds(30),
+                                        [this] { return !jobs_.empty() || shutdown_; });
+      --idle_;
+      if (!has_work || jobs_.empty()) break;  // idle too long, or shutting down
+      auto fn = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
+    --threads_;
+    done_cv_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<std::function<void()>> jobs_;
+  size_t threads_ = 0, idle_ = 0;
+  bool shutdown_ = false;
+};
+
 const std::map<std::string, std::string> kSections = {{"clusters", "aerospike-clusters"},
                                                       {"storage", "storage"},
                                                       {"policies", "backup-policies"},
@@ -159,10 +246,17 @@ Status HttpApi::Start(const std::string& address, int port) {
   auto cfg = service_.config();
   const HttpConfig& http = cfg->service.http;
   auto secs = [](int64_t ms) { return static_cast<time_t>(std::max<int64_t>(1, ms / 1000)); };
-  server_->set_read_timeout(secs(http.read_timeout_ms), 0);
+  // A client that sends nothing, or dribbles, holds a thread: the waits are short, and
+  // the pool grows (ElasticPool) so such clients cannot take every thread.
+  server_->set_read_timeout(secs(std::min<int64_t>(http.read_timeout_ms, 10000)), 0);
   server_->set_write_timeout(secs(http.write_timeout_ms), 0);
-  server_->set_keep_alive_timeout(secs(std::min<int64_t>(http.idle_timeout_ms, 60000)));
-  server_->set_payload_max_length(16 << 20);
+  server_->set_keep_alive_timeout(secs(std::min<int64_t>(http.idle_timeout_ms, 5000)));
+  server_->set_payload_max_length(kMaxBodyBytes);
+  // One request per connection, answered with "Connection: close": httplib 0.11 drops a
+  // pipelined second request and ignores a handler's Connection: close, so the connection
+  // ends cleanly after each answer instead of waiting, idle, for a request that was lost.
+  server_->set_keep_alive_max_count(1);
+  server_->new_task_queue = [] { return new ElasticPool(); };
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second absd
   // listen on the same port and take half the requests. The socket is kept to widen
   // httplib's backlog of 5.
@@ -270,13 +364,13 @@ void HttpApi::Register() {
   s.Get(p + "/v1/config", [this](const httplib::Request&, httplib::Response& res) {
     SendJson(res, 200, RedactSecrets(service_.config()->document));
   });
-  s.Put(p + "/v1/config", [this](const httplib::Request& req, httplib::Response& res) {
-    auto body = ParseBody(req);
-    if (!body.ok()) return SendError(res, body.status());
-    Status st = service_.ReplaceConfig(*body);
-    if (!st.ok()) return SendError(res, st);
-    res.status = 200;
-  });
+  s.Put(p + "/v1/config", WithBody([this](const httplib::Request& req, httplib::Response& res) {
+          auto body = ParseBody(req);
+          if (!body.ok()) return SendError(res, body.status());
+          Status st = service_.ReplaceConfig(*body);
+          if (!st.ok()) return SendError(res, st);
+          res.status = 200;
+        }));
   s.Post(p + "/v1/config/apply", NoBody([this](const httplib::Request&, httplib::Response& res) {
            Status st = service_.ReloadConfigFile();
            if (!st.ok()) return SendError(res, st);
@@ -321,9 +415,13 @@ void HttpApi::Register() {
     res.status = create ? 201 : 200;
   };
   s.Post(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
-         [upsert](const httplib::Request& req, httplib::Response& res) { upsert(req, res, true); });
+         WithBody([upsert](const httplib::Request& req, httplib::Response& res) {
+           upsert(req, res, true);
+         }));
   s.Put(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
-        [upsert](const httplib::Request& req, httplib::Response& res) { upsert(req, res, false); });
+        WithBody([upsert](const httplib::Request& req, httplib::Response& res) {
+          upsert(req, res, false);
+        }));
   s.Delete(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
            [this](const httplib::Request& req, httplib::Response& res) {
              std::string section = req.matches[1];
@@ -421,9 +519,9 @@ void HttpApi::Register() {
     SendJson(res, 202, *id);
   };
   s.Post(p + "/v1/restore/(full|incremental|timestamp)",
-         [restore](const httplib::Request& req, httplib::Response& res) {
+         WithBody([restore](const httplib::Request& req, httplib::Response& res) {
            restore(req, res, req.matches[1], 0);
-         });
+         }));
   s.Get(p + "/v1/restore/status/" + name,
         [this](const httplib::Request& req, httplib::Response& res) {
           auto id = PathId(req.matches[1]);
@@ -451,15 +549,16 @@ void HttpApi::Register() {
            res.status = 202;
          }));
   // The parallel-backups guide posts a timestamp body to /v1/restore/<ISO-8601 time>.
-  s.Post(p + "/v1/restore/" + name, [restore](const httplib::Request& req, httplib::Response& res) {
-    std::string t = req.matches[1];
-    int64_t ms = ParseRfc3339Millis(t);
-    if (ms < 0) {
-      return SendError(
-          res, Status::NotFound("no endpoint POST " + req.path + " (nor an ISO-8601 time)"));
-    }
-    restore(req, res, "timestamp", ms);
-  });
+  s.Post(p + "/v1/restore/" + name,
+         WithBody([restore](const httplib::Request& req, httplib::Response& res) {
+           std::string t = req.matches[1];
+           int64_t ms = ParseRfc3339Millis(t);
+           if (ms < 0) {
+             return SendError(
+                 res, Status::NotFound("no endpoint POST " + req.path + " (nor an ISO-8601 time)"));
+           }
+           restore(req, res, "timestamp", ms);
+         }));
 }
 
 }  // namespace absvc::service

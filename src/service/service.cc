@@ -1092,9 +1092,14 @@ Result<Json> Service::ListBackups(bool incremental, const std::string& routine, 
     }
     return list_one(routine);
   }
+  // One routine's unreachable storage must not hide every other routine's backups: its
+  // entry says what is wrong instead.
   Json out = Json::object();
   for (const auto& [name, r] : cfg->routines) {
-    ABS_ASSIGN_OR_RETURN(out[name], list_one(name));
+    auto one = list_one(name);
+    out[name] = one.ok() ? std::move(one).value()
+                         : Json{{"error", StatusCodeName(one.status().code())},
+                                {"message", ShortError(one.status())}};
   }
   return out;
 }

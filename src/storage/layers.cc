@@ -161,4 +161,10 @@ Result<std::string> HashingReader::Finish() {
   return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
 }
 
+Result<std::string> Sha256OfObject(Storage& storage, const std::string& path) {
+  ABS_ASSIGN_OR_RETURN(auto reader, storage.OpenReader(path));
+  HashingReader hashing(std::move(reader));
+  return hashing.Finish();
+}
+
 }  // namespace absvc::storage

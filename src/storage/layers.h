@@ -47,4 +47,7 @@ class HashingReader : public Reader {
   uint64_t bytes_ = 0;
 };
 
+// SHA-256 (lowercase hex) of a stored object, read once.
+Result<std::string> Sha256OfObject(Storage& storage, const std::string& path);
+
 }  // namespace absvc::storage

@@ -37,6 +37,20 @@ Status ValidateRelativePath(std::string_view path) {
   return Status::Ok();
 }
 
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
 Status Storage::PutAtomic(const std::string& path, std::string_view data) {
   ABS_ASSIGN_OR_RETURN(auto w, OpenWriter(path));
   ABS_RETURN_IF_ERROR(w->Write(data));

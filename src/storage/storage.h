@@ -62,4 +62,10 @@ Result<std::unique_ptr<Storage>> OpenLocalStorage(const std::string& root);
 // Rejects absolute paths, "..", empty segments and NUL.
 Status ValidateRelativePath(std::string_view path);
 
+// Storage paths are '/'-separated: the last segment, all before it ("" at the top), and
+// a path under a directory ("" being the root).
+std::string BaseName(const std::string& path);
+std::string DirName(const std::string& path);
+std::string JoinPath(const std::string& dir, const std::string& name);
+
 }  // namespace absvc::storage

@@ -21,6 +21,7 @@
 #include "backup/verify.h"
 #include "client/client.h"
 #include "service/http_api.h"
+#include "service/ownership.h"
 #include "service/service.h"
 #include "storage/storage.h"
 #include "test_cluster.h"
@@ -673,9 +674,9 @@ TEST_F(ServiceTest, RestoresThroughTheApiRefuseDamagedBackups) {
     EXPECT_EQ(r->status, 202) << r->body;
     Json status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
     uint64_t sum = 0;
-    for (const char* k : {"inserted-records", "existed-records", "fresher-records",
-                          "skipped-records", "expired-records", "ignored-records",
-                          "failed-records"}) {
+    for (const char* k :
+         {"inserted-records", "existed-records", "fresher-records", "skipped-records",
+          "expired-records", "ignored-records", "failed-records"}) {
       sum += status[k].get<uint64_t>();
     }
     EXPECT_EQ(status["read-records"].get<uint64_t>(), sum) << status.dump();
@@ -724,6 +725,305 @@ TEST_F(ServiceTest, RestoresThroughTheApiRefuseDamagedBackups) {
   EXPECT_EQ(status["inserted-records"], kRecords);
   EXPECT_NE(status["warnings"].dump().find("ignoring 7_test_99.asb"), std::string::npos)
       << status.dump();
+}
+
+// While a restore runs, the history holds its counters: a kill would leave them there.
+// Cancelled, its counters still add up; and one routine on storage abs cannot open does
+// not hide the other routines' backups.
+TEST_F(ServiceTest, RestoreProgressIsKeptAndListingsSurviveABadRoutine) {
+  ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
+  Json doc = BaseConfig();
+  doc["storage"]["cloud"] = {{"s3-storage", {{"bucket", "b"}, {"s3-region", "eu-west-1"}}}};
+  doc["backup-routines"]["elsewhere"] = doc["backup-routines"]["r1"];
+  doc["backup-routines"]["elsewhere"]["storage"] = "cloud";
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
+  inst->WaitIdle("r1");
+  auto r = inst->Get("/v1/backups/full");
+  ASSERT_EQ(r->status, 200) << r->body;
+  Json all = Json::parse(r->body);
+  EXPECT_EQ(all["r1"].size(), 1u) << r->body;
+  EXPECT_TRUE(all["elsewhere"].contains("message")) << r->body;
+
+  Json body = {{"backup-data-path", all["r1"][0]["key"]},
+               {"source-name", "shared"},
+               {"destination-name", "c1"},
+               {"policy", {{"parallel", 1}, {"tps", 3000}}}};
+  r = inst->Post("/v1/restore/full", body.dump());
+  ASSERT_EQ(r->status, 202) << r->body;
+  int64_t id = Json::parse(r->body).get<int64_t>();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  {
+    auto jobs = JobStore::Open((dir_ / "a" / "state").string());
+    ASSERT_TRUE(jobs.ok());
+    auto row = (*jobs)->Get(id);
+    ASSERT_TRUE(row.ok() && row->has_value());
+    EXPECT_EQ((*row)->status, "running");
+    EXPECT_GT((*row)->detail.value("read-records", uint64_t{0}), 0u) << (*row)->detail.dump();
+  }
+  EXPECT_EQ(inst->Post("/v1/restore/cancel/" + std::to_string(id))->status, 202);
+  Json status = inst->WaitRestore(id);
+  EXPECT_EQ(status["status"], "canceled") << status.dump();
+  uint64_t sum = 0;
+  for (const char* k : {"inserted-records", "existed-records", "fresher-records", "skipped-records",
+                        "expired-records", "ignored-records", "failed-records"}) {
+    sum += status[k].get<uint64_t>();
+  }
+  EXPECT_EQ(status["read-records"].get<uint64_t>(), sum) << status.dump();
+  EXPECT_LT(status["read-records"].get<uint64_t>(), kRecords);
+}
+
+// A raw connection to the API: sends `request`, reads until the server closes or `wait`
+// passes, and says whether the server closed it.
+struct RawExchange {
+  std::string received;
+  bool closed = false;
+};
+int ConnectTo(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+RawExchange Exchange(int port, const std::string& request, std::chrono::seconds wait) {
+  RawExchange out;
+  int fd = ConnectTo(port);
+  if (fd < 0) return out;
+  timeval tv{static_cast<time_t>(wait.count()), 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)!::write(fd, request.data(), request.size());
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) out.closed = true;
+    if (n <= 0) break;
+    out.received.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+// Idle, half-sent and pipelining clients cannot stall the API.
+TEST_F(ServiceTest, TheApiWithstandsIdleHalfSentAndPipelinedClients) {
+  auto inst = StartInstance(BaseConfig(), "a");
+  ASSERT_TRUE(inst);
+  const int port = inst->api->port();
+  // 64 connections that send nothing and 16 that stop halfway through their headers; each
+  // holds a connection while /health must still answer (a client that waits 2 s, where
+  // the idle ones would otherwise hold every thread for a minute).
+  std::vector<int> idle;
+  for (int i = 0; i < 80; ++i) {
+    int fd = ConnectTo(port);
+    ASSERT_GE(fd, 0);
+    if (i >= 64) (void)!::write(fd, "GET /health HTTP/1.1\r\nHo", 24);
+    idle.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < 3; ++i) {
+    auto r = Exchange(port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(2));
+    EXPECT_NE(r.received.find("200 OK"), std::string::npos)
+        << "attempt " << i << ": " << r.received;
+  }
+  // A POST without a body length is answered at once, and the connection closed.
+  auto r =
+      Exchange(port, "POST /v1/restore/full HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(2));
+  EXPECT_NE(r.received.find("411"), std::string::npos) << r.received;
+  EXPECT_TRUE(r.closed) << r.received;
+  r = Exchange(port, "PUT /v1/config HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(2));
+  EXPECT_NE(r.received.find("411"), std::string::npos) << r.received;
+  // Two pipelined requests: the first is answered and the connection closes cleanly, so
+  // the client knows to send the second again rather than wait for it.
+  r = Exchange(port,
+               "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /version HTTP/1.1\r\nHost: x\r\n\r\n",
+               std::chrono::seconds(2));
+  EXPECT_NE(r.received.find("200 OK"), std::string::npos) << r.received;
+  EXPECT_NE(r.received.find("Connection: close"), std::string::npos) << r.received;
+  EXPECT_TRUE(r.closed);
+  for (int fd : idle)
+    ::close(fd);
+}
+
+// The pid of a process that has exited: an owner that is provably gone.
+int64_t DeadPid() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
+// Instances sharing a port, a state directory or a storage never hurt each other.
+TEST_F(ServiceTest, SiblingInstancesNeverHurtEachOther) {
+  ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
+  Json doc = BaseConfig();
+  doc["backup-policies"]["p1"]["records-per-second"] = 10000;  // about 2 s
+  auto a = StartInstance(doc, "a");
+  ASSERT_TRUE(a);
+
+  // One process per port: a second listener is refused with a clear error.
+  HttpApi second(*a->service);
+  Status st = second.Start("127.0.0.1", a->api->port());
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("in use"), std::string::npos) << st.ToString();
+  EXPECT_EQ(a->Get("/health")->status, 200);
+
+  ASSERT_EQ(a->Post("/v1/backups/full/r1")->status, 202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // A sibling started mid-backup from the same directory (same state, same storage):
+  // its crash recovery leaves the running backup alone, and its trigger of the same
+  // routine is refused, naming the owner.
+  auto sibling = StartInstance(doc, "a");
+  ASSERT_TRUE(sibling);
+  auto r = sibling->Post("/v1/backups/full/r1");
+  EXPECT_EQ(r->status, 409) << r->body;
+  EXPECT_NE(r->body.find("pid " + std::to_string(::getpid())), std::string::npos) << r->body;
+  // Separate state, same storage: refused just the same.
+  auto other = StartInstance(doc, "b");
+  ASSERT_TRUE(other);
+  r = other->Post("/v1/backups/full/r1");
+  EXPECT_EQ(r->status, 409) << r->body;
+  a->WaitIdle("r1");
+  auto dirs = FinishedBackupDirs("r1");
+  ASSERT_EQ(dirs.size(), 1u) << "one backup, not two";
+  auto storage = storage::OpenLocalStorage((dir_ / "storage").string());
+  auto report =
+      backup::Verify({{storage->get(), fs::relative(dirs[0], dir_ / "storage").string()}});
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->complete()) << report->Format();
+  // With the run over, the lock is free again.
+  r = other->Post("/v1/backups/full/r1");
+  EXPECT_EQ(r->status, 202) << r->body;
+  other->WaitIdle("r1");
+  EXPECT_EQ(FinishedBackupDirs("r1").size(), 2u);
+}
+
+TEST_F(ServiceTest, InstancesInOneDirectoryWithDifferentConfigsShareTheHistory) {
+  ASSERT_TRUE(Load(*client_, 2000, "v1").ok());
+  Json doc_a = BaseConfig(), doc_b = BaseConfig();
+  doc_b["backup-routines"]["r2"] = doc_b["backup-routines"]["r1"];
+  doc_b["backup-routines"].erase("r1");
+  // Both keep their history in <dir>/shared/state, as absd's default does for two
+  // configuration files in one directory.
+  auto start = [&](const Json& doc, const std::string& file) {
+    auto inst = std::make_unique<Instance>();
+    fs::create_directories(dir_ / "shared");
+    inst->config_path = dir_ / "shared" / file;
+    std::ofstream(inst->config_path) << JsonToYaml(doc);
+    auto cfg = LoadConfigFile(inst->config_path.string());
+    auto svc =
+        Service::Create({inst->config_path.string(), (dir_ / "shared" / "state").string(), "test"},
+                        std::move(cfg).value());
+    EXPECT_TRUE(svc.ok()) << svc.status().ToString();
+    inst->service = std::move(svc).value();
+    EXPECT_TRUE(inst->service->Start().ok());
+    inst->api = std::make_unique<HttpApi>(*inst->service);
+    EXPECT_TRUE(inst->api->Start("127.0.0.1", 0).ok());
+    inst->http = std::make_unique<httplib::Client>("127.0.0.1", inst->api->port());
+    return inst;
+  };
+  auto a = start(doc_a, "a.yml");
+  auto b = start(doc_b, "b.yml");
+  for (int round = 0; round < 3; ++round) {
+    std::thread ta([&] { EXPECT_EQ(a->Post("/v1/backups/full/r1")->status, 202); });
+    EXPECT_EQ(b->Post("/v1/backups/full/r2")->status, 202);
+    ta.join();
+    a->WaitIdle("r1");
+    b->WaitIdle("r2");
+  }
+  EXPECT_EQ(FinishedBackupDirs("r1").size(), 3u);
+  EXPECT_EQ(FinishedBackupDirs("r2").size(), 3u);
+  auto jobs = JobStore::Open((dir_ / "shared" / "state").string());
+  ASSERT_TRUE(jobs.ok());
+  auto all = (*jobs)->List("backup");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 6u);
+  for (const auto& j : *all)
+    EXPECT_EQ(j.status, "success") << j.detail.dump();
+}
+
+// Crash recovery removes exactly the runs whose owner is gone and that did not finish:
+// also a claim that never got a job record; never a live sibling's run or a finished one.
+TEST_F(ServiceTest, RecoveryRemovesOnlyRunsWhoseOwnerIsGone) {
+  auto storage = storage::OpenLocalStorage((dir_ / "storage").string());
+  ASSERT_TRUE(storage.ok());
+  auto claim = [&](const std::string& run, int64_t pid, const Json& namespaces) {
+    Json owner = {{"host", Owner::Self().host}, {"boot-id", Owner::Self().boot_id}, {"pid", pid}};
+    if (pid == Owner::Self().pid) owner = Owner::Self().ToJson();
+    Json c = {{"job-id", 1}, {"owner", owner}, {"slice", ""}, {"heartbeat-ms", 1}};
+    if (!namespaces.is_null()) c["namespaces"] = namespaces;
+    ASSERT_TRUE((*storage)->PutAtomic(run + "/abs-run.json", c.dump()).ok());
+  };
+  const int64_t dead = DeadPid();
+  // A dead owner's unfinished run, one that never wrote data, and a finished one.
+  claim("r1/backup/1700000000001", dead, Json::array({"test"}));
+  ASSERT_TRUE((*storage)->PutAtomic("r1/backup/1700000000001/data/test/0_test_1.asb", "x").ok());
+  claim("r1/backup/1700000000002", dead, nullptr);
+  claim("r1/backup/1700000000003", dead, Json::array({"test"}));
+  ASSERT_TRUE(
+      (*storage)
+          ->PutAtomic("r1/backup/1700000000003/data/test/metadata.yaml", "namespace: test\n")
+          .ok());
+  // A live owner's run in progress (this process), and an incremental of a dead one.
+  claim("r1/backup/1700000000004", Owner::Self().pid, Json::array({"test"}));
+  claim("r1/incremental/1700000000005", dead, Json::array({"test"}));
+  // A stale lock left by the dead owner does not block the next backup.
+  ASSERT_TRUE((*storage)
+                  ->PutAtomic(RunLockDirectory("r1", false, "") + "/1.json",
+                              Json{{"owner",
+                                    {{"host", Owner::Self().host},
+                                     {"boot-id", Owner::Self().boot_id},
+                                     {"pid", dead}}}}
+                                  .dump())
+                  .ok());
+  auto inst = StartInstance(BaseConfig(), "a");
+  ASSERT_TRUE(inst);
+  const fs::path base = dir_ / "storage" / "r1";
+  EXPECT_FALSE(fs::exists(base / "backup/1700000000001"));
+  EXPECT_FALSE(fs::exists(base / "backup/1700000000002"));
+  EXPECT_TRUE(fs::exists(base / "backup/1700000000003/data/test/metadata.yaml"));
+  EXPECT_TRUE(fs::exists(base / "backup/1700000000004/abs-run.json"));
+  EXPECT_FALSE(fs::exists(base / "incremental"));
+  ASSERT_TRUE(Load(*client_, 1000, "v1").ok());
+  auto r = inst->Post("/v1/backups/full/r1");
+  EXPECT_EQ(r->status, 202) << r->body;
+  inst->WaitIdle("r1");
+}
+
+// A failed backup leaves nothing behind, and what a backup writes has one mode: 0700
+// directories and 0600 files.
+TEST_F(ServiceTest, FailedBackupsLeaveNothingAndModesAreUniform) {
+  ASSERT_TRUE(Load(*client_, 1000, "v1").ok());
+  Json doc = BaseConfig();
+  doc["backup-routines"]["bad"] = doc["backup-routines"]["r1"];
+  doc["backup-routines"]["bad"]["namespaces"] = {"no-such-namespace"};
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  ASSERT_EQ(inst->Post("/v1/backups/full/bad")->status, 202);
+  inst->WaitIdle("bad");
+  EXPECT_FALSE(fs::exists(dir_ / "storage" / "bad")) << "nothing left, not even directories";
+  ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
+  inst->WaitIdle("r1");
+  ASSERT_EQ(FinishedBackupDirs("r1").size(), 1u);
+  size_t dirs = 0, files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir_ / "storage")) {
+    auto perms = e.status().permissions() & fs::perms::all;
+    if (e.is_directory()) {
+      ++dirs;
+      EXPECT_EQ(perms, fs::perms::owner_all) << e.path();
+    } else {
+      ++files;
+      EXPECT_EQ(perms, fs::perms::owner_read | fs::perms::owner_write) << e.path();
+    }
+  }
+  EXPECT_GE(dirs, 4u);
+  EXPECT_GE(files, 3u);
 }
 
 class ParallelSliceTest : public ServiceTest {
