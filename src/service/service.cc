@@ -1245,13 +1245,19 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
       while (!path.empty() && path.back() == '/')
         path.pop_back();
       ABS_ASSIGN_OR_RETURN(auto objects, storage->List(path));
+      // Every backup directory below the path, finished or not: an unfinished one must
+      // fail the plan (or be salvaged), not vanish from the restore unnoticed.
       std::set<std::string> dirs;
       for (const auto& o : objects) {
-        if (auto dir = DirectoryOfMetadata(o.path)) dirs.insert(*dir);
+        std::string name = storage::BaseName(o.path);
+        if (name == backup::kMetadataFile || name == backup::kStartFile ||
+            name == backup::kManifestFile ||
+            (name.size() > 4 && name.compare(name.size() - 4, 4, ".asb") == 0)) {
+          dirs.insert(storage::DirName(o.path));
+        }
       }
       if (dirs.empty()) {
-        return Status::NotFound("no finished backup (metadata.yaml) under '" +
-                                req.backup_data_path + "'");
+        return Status::NotFound("no backup under '" + ShortValue(req.backup_data_path) + "'");
       }
       steps.push_back({dirs.begin(), dirs.end()});
     }

@@ -725,6 +725,27 @@ TEST_F(ServiceTest, RestoresThroughTheApiRefuseDamagedBackups) {
   EXPECT_EQ(status["inserted-records"], kRecords);
   EXPECT_NE(status["warnings"].dump().find("ignoring 7_test_99.asb"), std::string::npos)
       << status.dump();
+
+  // A run directory whose other namespace did not finish: the restore of the run refuses
+  // it by name rather than restoring the finished namespace alone.
+  const fs::path unfinished = backup_dir.parent_path() / "other";
+  fs::create_directories(unfinished);
+  std::ofstream(unfinished / "abs-start.json") << "{}";
+  fs::copy_file(files[0], unfinished / "0_other_1.asb");
+  EXPECT_TRUE(client_->Truncate("test", "").ok());
+  Json run_body = {
+      {"backup-data-path",
+       fs::relative(backup_dir.parent_path().parent_path(), dir_ / "storage").string()},
+      {"source-name", "shared"},
+      {"destination-name", "c1"}};
+  auto posted = inst->Post("/v1/restore/full", run_body.dump());
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  status = inst->WaitRestore(Json::parse(posted->body).get<int64_t>());
+  EXPECT_EQ(status["status"], "failure") << status.dump();
+  EXPECT_NE(status["error"].get<std::string>().find("data/other: the backup did not finish"),
+            std::string::npos)
+      << status.dump();
+  EXPECT_EQ(Count(*client_, "v1").first, 0u);
 }
 
 // While a restore runs, the history holds its counters: a kill would leave them there.
