@@ -728,6 +728,24 @@ TEST(Absctl, AKilledBackupIsRefusedAndSalvageRestoresItsCompleteFiles) {
   EXPECT_GT(count, 0u);
   EXPECT_LT(count, n);
   EXPECT_EQ(bad, 0u);
+
+  // A finished backup with one character changed: absctl fails, naming the file, and
+  // verify agrees.
+  fs::path damaged;
+  for (const auto& e : fs::directory_iterator(dir / "mixed" / "done")) {
+    if (e.path().extension() == ".asb" && e.file_size() > 100000) damaged = e.path();
+  }
+  ASSERT_FALSE(damaged.empty());
+  DamageOneCharacter(damaged);
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+  r = RunAbsctl("restore -h " + host + " -d " + (dir / "mixed" / "done").string());
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(damaged.filename().string() + ": does not match its SHA-256"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("failed"), std::string::npos) << "the summary still adds up";
+  r = RunAbsctl("verify " + (dir / "mixed" / "done").string());
+  EXPECT_EQ(r.code, 3) << r.output;
   fs::remove_all(dir);
 }
 
