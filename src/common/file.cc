@@ -12,6 +12,12 @@ namespace absvc {
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes,
                                   const std::string& what) {
   const std::string name = what + " " + path;
+  // Devices are refused before they are opened: opening some has effects.
+  struct stat before {};
+  if (::stat(path.c_str(), &before) == 0 && !S_ISREG(before.st_mode) && !S_ISDIR(before.st_mode) &&
+      !S_ISFIFO(before.st_mode) && !S_ISSOCK(before.st_mode)) {
+    return Status::InvalidArgument("cannot read " + name + ": it is a device, not a regular file");
+  }
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {

@@ -70,10 +70,12 @@ class FileRestorer {
     auto reader = storage::DecodeReader(std::move(hashing_owned), o_.codec, path);
     asb::Decoder decoder(std::make_unique<ThrottledSource>(std::move(reader), bandwidth_), path);
     Status st = DecodeAndWrite(decoder, path);
-    if (st.code() == StatusCode::kCancelled) return st;
-    // The checksum speaks first: a damaged file often fails to decode too, and the
-    // mismatch is the better explanation. The last batch waits for it.
-    if (!file.sha256.empty()) {
+    // The checksum speaks first when the file itself may be at fault: a damaged file
+    // often fails to decode too, and the mismatch is the better explanation. The last
+    // batch waits for it. A stop for another reason (the cluster, a cancel) does not read
+    // the rest of the file.
+    bool file_at_fault = st.ok() || st.code() == StatusCode::kCorrupt;
+    if (!file.sha256.empty() && file_at_fault) {
       auto sha = hashing->Finish();
       if (!sha.ok()) return sha.status().WithContext(path);
       if (*sha != file.sha256 || hashing->bytes_read() != file.object.size) {
@@ -334,7 +336,18 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
   for (const auto& f : plan.files)
     (f.definitions ? definition_files : record_files).push_back(f);
   RateLimiter tps(o.records_per_second), bandwidth(o.bandwidth_bytes_per_second);
-  // Indexes and UDFs first, so they exist before the data arrives.
+  // Indexes and UDFs first, so they exist before the data arrives. They change the
+  // cluster beyond the records (a UDF runs code), so their files are checked whole
+  // before any of it is applied: they are small.
+  for (const auto& f : definition_files) {
+    if (f.sha256.empty()) continue;
+    ABS_ASSIGN_OR_RETURN(std::string sha, storage::Sha256OfObject(storage, f.object.path));
+    if (sha != f.sha256) {
+      return Status::Corrupt(storage.Describe() + "/" + f.object.path +
+                             ": does not match its SHA-256 in the manifest (the file is "
+                             "damaged); nothing was written");
+    }
+  }
   for (const auto& f : definition_files) {
     FileRestorer r(client, storage, o, counters, tps, bandwidth);
     ABS_RETURN_IF_ERROR(r.Restore(f));

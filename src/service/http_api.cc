@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -69,6 +70,7 @@ namespace {
 constexpr int kListenBacklog = 1024;
 constexpr size_t kMaxHttpThreads = 512;
 constexpr size_t kMaxBodyBytes = 16 << 20;
+constexpr size_t kBodyBudgetBytes = 256 << 20;
 
 void SendJson(httplib::Response& res, int code, const Json& body) {
   res.status = code;
@@ -151,18 +153,33 @@ httplib::Server::HandlerWithContentReader WithBody(httplib::Server::Handler hand
       return;
     }
     httplib::Request with_body = req;  // its matches still point into req.path
+    // Bodies held at once are bounded across all connections, so many large requests
+    // cannot exhaust memory: over the budget, the client is asked to come back.
+    static std::atomic<size_t> held_bytes{0};
+    size_t reserved = 0;
+    bool over_budget = false;
     bool complete = reader([&](const char* data, size_t n) {
+      if (held_bytes.fetch_add(n) + n > kBodyBudgetBytes) {
+        held_bytes -= n;
+        over_budget = true;
+        return false;
+      }
+      reserved += n;
       with_body.body.append(data, n);
       return with_body.body.size() <= kMaxBodyBytes;
     });
-    if (!complete) {
+    if (complete) handler(with_body, res);
+    held_bytes -= reserved;
+    if (complete) return;
+    if (over_budget) {
+      SendError(res, Status::Unavailable("absd holds too many request bodies; try again"));
+      res.status = 503;
+    } else {
       SendError(res, Status::InvalidArgument("the request body is larger than " +
                                              std::to_string(kMaxBodyBytes) + " bytes"));
       res.status = 413;
-      res.set_header("Connection", "close");
-      return;
     }
-    handler(with_body, res);
+    res.set_header("Connection", "close");
   };
 }
 
@@ -172,7 +189,7 @@ httplib::Server::HandlerWithContentReader WithBody(httplib::Server::Handler hand
 class ElasticPool : public httplib::TaskQueue {
  public:
   void enqueue(std::function<void()> fn) override {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     jobs_.push_back(std::move(fn));
     // Idle threads already woken for earlier jobs may not have taken them yet: a thread
     // is added whenever the waiting jobs outnumber the idle threads.
@@ -181,7 +198,14 @@ class ElasticPool : public httplib::TaskQueue {
       try {
         std::thread([this] { Work(); }).detach();
       } catch (const std::system_error&) {
-        --threads_;  // the job waits for a running thread
+        --threads_;  // the job waits for a running thread, if there is one
+        if (threads_ == 0) {
+          auto job = std::move(jobs_.back());
+          jobs_.pop_back();
+          lock.unlock();
+          job();  // none: serve it here rather than strand it
+          return;
+        }
       }
     }
     work_cv_.notify_one();

@@ -1,9 +1,12 @@
 #include "service/ownership.h"
 
 #include <openssl/evp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <fstream>
 #include <sstream>
 
@@ -61,19 +64,26 @@ const Owner& Owner::Self() {
     o.boot_id = ReadFirstLine("/proc/sys/kernel/random/boot_id");
     o.pid = static_cast<int64_t>(getpid());
     o.start_ticks = ProcessStartTicks(o.pid);
+    char ns[128] = {0};
+    if (::readlink("/proc/self/ns/pid", ns, sizeof ns - 1) > 0) o.pid_namespace = ns;
     return o;
   }();
   return self;
 }
 
 Json Owner::ToJson() const {
-  return {{"host", host}, {"boot-id", boot_id}, {"pid", pid}, {"start-ticks", start_ticks}};
+  return {{"host", host},
+          {"boot-id", boot_id},
+          {"pid-namespace", pid_namespace},
+          {"pid", pid},
+          {"start-ticks", start_ticks}};
 }
 
 Owner Owner::FromJson(const Json& j) {
   Owner o;
   o.host = Str(j, "host");
   o.boot_id = Str(j, "boot-id");
+  o.pid_namespace = Str(j, "pid-namespace");
   o.pid = Int(j, "pid");
   o.start_ticks = static_cast<uint64_t>(Int(j, "start-ticks"));
   return o;
@@ -93,13 +103,19 @@ bool OwnerIsGone(const Json& record, int64_t now_ms, int64_t lease_ms, bool owne
     owner.pid = Int(record, "pid");
   }
   if (owner.host.empty() || owner.pid <= 0) return ownerless_is_gone;
-  if (owner.host == self.host && (owner.boot_id.empty() || owner.boot_id == self.boot_id)) {
+  // The pid means something here only on this machine, since its boot, in this pid
+  // namespace (containers on one machine may share a host name and a boot id).
+  bool same_processes = owner.host == self.host &&
+                        (owner.boot_id.empty() || owner.boot_id == self.boot_id) &&
+                        (owner.pid_namespace.empty() || owner.pid_namespace == self.pid_namespace);
+  if (same_processes && owner.pid <= INT32_MAX) {
+    if (::kill(static_cast<pid_t>(owner.pid), 0) != 0 && errno == ESRCH) return true;
     uint64_t ticks = ProcessStartTicks(owner.pid);
-    if (ticks == 0) return true;                                  // no such process
+    if (ticks == 0) return false;  // it runs, but /proc hides it (hidepid): alive
     return owner.start_ticks != 0 && ticks != owner.start_ticks;  // the pid was reused
   }
-  if (owner.host == self.host) return true;  // the machine rebooted since
-  // Another machine: only its heartbeat can tell.
+  // Elsewhere (another machine, container or boot) only the heartbeat can tell; the lease
+  // must exceed the clocks' skew.
   int64_t heartbeat = Int(record, "heartbeat-ms");
   return heartbeat > 0 && now_ms - heartbeat > lease_ms;
 }
@@ -111,14 +127,15 @@ std::string RunLockDirectory(const std::string& routine, bool incremental,
          (slice_key.empty() ? std::string("all") : Sha256Prefix(slice_key, 16));
 }
 
-Result<std::unique_ptr<RunLock>> RunLock::Acquire(std::shared_ptr<storage::Storage> storage,
-                                                  const std::string& dir, const std::string& what,
-                                                  int64_t lease_ms) {
-  ABS_ASSIGN_OR_RETURN(auto entries, storage->List(dir));
-  // <dir>/<seq>.json, highest first.
+namespace {
+
+// The <seq>.json records in a lock folder, highest first.
+Result<std::vector<std::pair<int64_t, std::string>>> LockRecords(storage::Storage& storage,
+                                                                 const std::string& dir) {
+  ABS_ASSIGN_OR_RETURN(auto entries, storage.List(dir));
   std::vector<std::pair<int64_t, std::string>> held;
   for (const auto& e : entries) {
-    std::string name = e.path.substr(e.path.rfind('/') + 1);
+    std::string name = storage::BaseName(e.path);
     if (name.size() < 6 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
     std::string digits = name.substr(0, name.size() - 5);
     if (digits.empty() || digits.size() > 15 ||
@@ -128,33 +145,47 @@ Result<std::unique_ptr<RunLock>> RunLock::Acquire(std::shared_ptr<storage::Stora
     held.emplace_back(std::stoll(digits), e.path);
   }
   std::sort(held.rbegin(), held.rend());
-  int64_t next = 1;
-  const int64_t now = UnixNowMillis();
-  if (!held.empty()) {
-    next = held.front().first + 1;
-    auto text = storage->ReadAll(held.front().second);
-    Json record = text.ok() ? Json::parse(*text, nullptr, false) : Json();
-    // Records are published whole (CreateExclusive, PutAtomic): one that does not parse
-    // is damaged, and names no owner that could still hold it.
-    bool gone = !text.ok() || record.is_discarded() ||
-                OwnerIsGone(record, now, lease_ms, /*ownerless_is_gone=*/true);
-    if (!gone) {
-      std::string holder = record.is_object() && record.contains("owner")
-                               ? Owner::FromJson(record["owner"]).Describe()
-                               : std::string("another instance");
-      return Status::Conflict(what + " is already running on " + holder +
-                              " (it shares this storage)");
+  return held;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RunLock>> RunLock::Acquire(std::shared_ptr<storage::Storage> storage,
+                                                  const std::string& dir, const std::string& what,
+                                                  int64_t lease_ms) {
+  // A record that disappears between the listing and the read was released: look again
+  // rather than take it for a gone owner's.
+  for (int attempt = 0;; ++attempt) {
+    ABS_ASSIGN_OR_RETURN(auto held, LockRecords(*storage, dir));
+    int64_t next = 1;
+    const int64_t now = UnixNowMillis();
+    if (!held.empty()) {
+      next = held.front().first + 1;
+      auto text = storage->ReadAll(held.front().second);
+      if (!text.ok() && text.status().code() == StatusCode::kNotFound && attempt < 5) continue;
+      Json record = text.ok() ? Json::parse(*text, nullptr, false) : Json();
+      // Records are published whole (CreateExclusive, PutAtomic): one that does not parse
+      // is damaged, and names no owner that could still hold it.
+      bool gone = !text.ok() || record.is_discarded() ||
+                  OwnerIsGone(record, now, lease_ms, /*ownerless_is_gone=*/true);
+      if (!gone) {
+        std::string holder = record.is_object() && record.contains("owner")
+                                 ? Owner::FromJson(record["owner"]).Describe()
+                                 : std::string("another instance");
+        return Status::Conflict(what + " is already running on " + holder +
+                                " (it shares this storage)");
+      }
     }
+    Json record = {{"owner", Owner::Self().ToJson()}, {"what", what}, {"heartbeat-ms", now}};
+    std::string path = dir + "/" + std::to_string(next) + ".json";
+    ABS_ASSIGN_OR_RETURN(bool created, storage->CreateExclusive(path, record.dump()));
+    if (!created) {
+      return Status::Conflict(what + " was just started by another instance sharing this storage");
+    }
+    for (const auto& [seq, old] : held)
+      (void)storage->Remove(old);  // the gone owner's
+    return std::unique_ptr<RunLock>(new RunLock(std::move(storage), path, std::move(record)));
   }
-  Json record = {{"owner", Owner::Self().ToJson()}, {"what", what}, {"heartbeat-ms", now}};
-  std::string path = dir + "/" + std::to_string(next) + ".json";
-  ABS_ASSIGN_OR_RETURN(bool created, storage->CreateExclusive(path, record.dump()));
-  if (!created) {
-    return Status::Conflict(what + " was just started by another instance sharing this storage");
-  }
-  for (const auto& [seq, old] : held)
-    (void)storage->Remove(old);  // the gone owner's
-  return std::unique_ptr<RunLock>(new RunLock(std::move(storage), path, std::move(record)));
 }
 
 RunLock::~RunLock() {
@@ -162,6 +193,12 @@ RunLock::~RunLock() {
 }
 
 Status RunLock::Renew() {
+  // Still ours only while no later record exists and ours was not removed: an instance
+  // that judged this owner gone took the lock over.
+  ABS_ASSIGN_OR_RETURN(auto held, LockRecords(*storage_, storage::DirName(path_)));
+  if (held.empty() || held.front().second != path_) {
+    return Status::Conflict("another instance took over the lock " + path_);
+  }
   record_["heartbeat-ms"] = UnixNowMillis();
   return storage_->PutAtomic(path_, record_.dump());
 }

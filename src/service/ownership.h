@@ -2,8 +2,8 @@
 // instances share one storage (and may share one state directory): a run directory's claim
 // (abs-run.json) and a routine's run lock name their owner and carry a heartbeat, so an
 // instance removes or takes over only what belongs to a process that is provably gone. On
-// this machine that is a pid that no longer runs, or runs another program, or a machine
-// that has rebooted since; on another machine, a heartbeat older than the lease.
+// this machine (same boot, same pid namespace) that is a pid that no longer runs, or runs
+// another program; anywhere else, a heartbeat older than the lease.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,8 @@ namespace absvc::service {
 
 struct Owner {
   std::string host;
-  std::string boot_id;  // /proc/sys/kernel/random/boot_id
+  std::string boot_id;        // /proc/sys/kernel/random/boot_id
+  std::string pid_namespace;  // /proc/self/ns/pid: containers on one machine differ
   int64_t pid = 0;
   uint64_t start_ticks = 0;  // the process's start time (/proc/<pid>/stat), against pid reuse
 

@@ -161,7 +161,47 @@ struct BackupRun {
   std::vector<std::shared_ptr<backup::BackupProgress>> progress;  // one per namespace started
   std::vector<std::string> directories;                           // written by this run
   int namespaces_total = 0;
-  std::unique_ptr<RunLock> lock;  // held from the trigger (or the run's start) to its end
+  std::unique_ptr<RunLock> lock;  // held from the trigger (or the run's start) to its end;
+                                  // guarded by mu
+};
+
+// What a backup run renews while it lasts: its lock, and its claim once made.
+struct RunHeartbeat {
+  std::mutex mu;
+  std::shared_ptr<storage::Storage> storage;
+  std::string run_dir;
+  Json claim;
+
+  void SetStorage(std::shared_ptr<storage::Storage> s) {
+    std::lock_guard lock(mu);
+    storage = std::move(s);
+  }
+  void Claimed(const std::string& dir, const Json& c) {
+    std::lock_guard lock(mu);
+    run_dir = dir;
+    claim = c;
+  }
+  void Beat(BackupRun& run) {
+    {
+      std::lock_guard lock(run.mu);
+      if (run.lock) {
+        Status st = run.lock->Renew();
+        if (st.code() == StatusCode::kConflict) {
+          ABS_LOG_ERROR("backup of routine {} cancelled: {}", run.routine, st.message());
+          run.cancel = true;
+          return;
+        }
+        if (!st.ok())
+          ABS_LOG_WARN("renewing the lock of routine {}: {}", run.routine, st.ToString());
+      }
+    }
+    std::lock_guard lock(mu);
+    if (!storage || run_dir.empty()) return;
+    claim["heartbeat-ms"] = UnixNowMillis();
+    Status st = storage->PutAtomic(run_dir + "/abs-run.json",
+                                   claim.dump(2, ' ', false, Json::error_handler_t::replace));
+    if (!st.ok()) ABS_LOG_WARN("renewing the claim of {}: {}", run_dir, st.ToString());
+  }
 };
 
 struct RestoreRun {
@@ -582,6 +622,26 @@ void Service::RecoverInterruptedJobs() {
       }
       note += "; its partial files were removed";
     }
+    if (job.kind == "restore" && job.detail.contains("read-records")) {
+      // The saved counters are a snapshot taken while records were in flight: what was
+      // read and is in no other counter was not written.
+      uint64_t accounted = 0;
+      for (const char* k :
+           {"inserted-records", "existed-records", "fresher-records", "skipped-records",
+            "expired-records", "ignored-records", "failed-records"}) {
+        if (job.detail.contains(k) && job.detail[k].is_number_unsigned()) {
+          accounted += job.detail[k].get<uint64_t>();
+        }
+      }
+      uint64_t read = job.detail["read-records"].is_number_unsigned()
+                          ? job.detail["read-records"].get<uint64_t>()
+                          : 0;
+      if (read > accounted) {
+        uint64_t failed = job.detail.value("failed-records", uint64_t{0});
+        job.detail["failed-records"] = failed + (read - accounted);
+      }
+      job.detail["status"] = "failure";
+    }
     job.status = "failure";
     job.finished_ms = UnixNowMillis();
     job.detail["error"] = note;
@@ -818,16 +878,24 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
   std::shared_ptr<storage::Storage> storage;
   std::string run_dir;
   uint64_t total_records = 0, total_bytes = 0;
-  std::unique_ptr<Periodic> heartbeat;
+  // From the start (a triggered run holds its lock through its delay) to the end, the
+  // lock and, once made, the claim are renewed; a lock lost to another instance cancels
+  // the run.
+  auto heartbeat_state = std::make_shared<RunHeartbeat>();
+  Periodic heartbeat(std::chrono::milliseconds(std::max<int64_t>(50, options_.run_lease_ms / 4)),
+                     [run, heartbeat_state] { heartbeat_state->Beat(*run); });
   Status result = [&]() -> Status {
     if (run->delay_ms > 0 && !SleepCancellable(run->delay_ms, run->cancel)) {
       return Status::Cancelled("cancelled before it started");
     }
     run->start_ms = UnixNowMillis();
     if (!run->lock) {  // a scheduled run: triggers took the lock already
-      ABS_ASSIGN_OR_RETURN(run->lock, AcquireRunLock(cfg, run->routine, run->incremental));
+      ABS_ASSIGN_OR_RETURN(auto lock, AcquireRunLock(cfg, run->routine, run->incremental));
+      std::lock_guard l(run->mu);
+      run->lock = std::move(lock);
     }
     ABS_ASSIGN_OR_RETURN(storage, OpenStorage(storage_cfg));
+    heartbeat_state->SetStorage(storage);
     ABS_ASSIGN_OR_RETURN(auto client, ClientFor(r.source_cluster, cluster));
     std::vector<std::string> namespaces = r.namespaces;
     if (namespaces.empty()) {
@@ -892,12 +960,19 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                   {"namespaces", namespaces},
                   {"heartbeat-ms", UnixNowMillis()}};
     for (int attempt = 0;; ++attempt) {
-      run_dir = kind_dir + std::to_string(ts) + TimestampSuffix(cfg.service.timestamp_format, ts);
+      // run_dir is what the cleanup removes: it is set only once the claim is ours, never
+      // to a directory another instance claimed first.
+      std::string candidate =
+          kind_dir + std::to_string(ts) + TimestampSuffix(cfg.service.timestamp_format, ts);
       ABS_ASSIGN_OR_RETURN(
           bool claimed,
-          storage->CreateExclusive(run_dir + "/abs-run.json",
+          storage->CreateExclusive(candidate + "/abs-run.json",
                                    claim.dump(2, ' ', false, Json::error_handler_t::replace)));
-      if (claimed) break;
+      if (claimed) {
+        run_dir = candidate;
+        heartbeat_state->Claimed(run_dir, claim);
+        break;
+      }
       if (attempt > 1000) return Status::Conflict("cannot claim a backup directory in " + kind_dir);
       ++ts;
     }
@@ -914,15 +989,6 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                   {"directories", run->directories},
                   {"owner", self.ToJson()}};
     ABS_RETURN_IF_ERROR(jobs_->Insert(job));
-    heartbeat = std::make_unique<Periodic>(
-        std::chrono::milliseconds(std::max<int64_t>(50, options_.run_lease_ms / 4)),
-        [run, storage, run_dir, claim]() mutable {
-          claim["heartbeat-ms"] = UnixNowMillis();
-          Status st = storage->PutAtomic(run_dir + "/abs-run.json",
-                                         claim.dump(2, ' ', false, Json::error_handler_t::replace));
-          if (st.ok()) st = run->lock->Renew();
-          if (!st.ok()) ABS_LOG_WARN("renewing the claim of {}: {}", run_dir, st.ToString());
-        });
 
     for (const auto& ns : namespaces) {
       backup::BackupOptions o = base;
@@ -965,7 +1031,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     return Status::Ok();
   }();
 
-  if (heartbeat) heartbeat->Stop();
+  heartbeat.Stop();
   int64_t now = UnixNowMillis();
   std::string outcome = result.ok()                               ? "success"
                         : result.code() == StatusCode::kCancelled ? "canceled"
@@ -1008,7 +1074,10 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     Status st = jobs_->Update(job);
     if (!st.ok()) ABS_LOG_ERROR("{}", st.ToString());
   }
-  run->lock.reset();  // after the cleanup: a sibling may start this slice now
+  {
+    std::lock_guard l(run->mu);
+    run->lock.reset();  // after the cleanup: a sibling may start this slice now
+  }
   std::lock_guard lock(mu_);
   auto& rt = routines_[run->routine];
   if (result.ok()) (run->incremental ? rt.last_incremental_ms : rt.last_full_ms) = run->start_ms;

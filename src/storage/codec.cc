@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/file.h"
 
 namespace absvc::storage {
 
@@ -214,11 +215,10 @@ Result<std::string> LoadEncryptionKey(const std::string& key_file, const std::st
                                       Encryption mode) {
   std::string pem;
   if (!key_file.empty()) {
-    std::ifstream in(key_file);
-    if (!in) return Status::InvalidArgument("cannot read encryption key file " + key_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    pem = ss.str();
+    // Bounded, regular files only: a key path like /dev/zero or a FIFO must not hang a job.
+    auto text = ReadSmallFile(key_file, 64 << 10, "encryption key file");
+    if (!text.ok()) return Status::InvalidArgument(text.status().message());
+    pem = std::move(text).value();
   } else if (!key_env.empty()) {
     const char* v = std::getenv(key_env.c_str());
     if (!v || !*v)

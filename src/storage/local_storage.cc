@@ -77,13 +77,16 @@ Status Errno(const std::string& what, const std::string& path) {
 // Creates `dir` and any missing parents, each 0700 like the storage root: backups hold
 // the cluster's data, and every directory abs creates gets the same mode.
 Status MakeDirectories(const fs::path& dir) {
-  std::error_code ec;
-  if (fs::is_directory(dir, ec)) return Status::Ok();
-  if (dir.has_parent_path() && dir.parent_path() != dir) {
-    ABS_RETURN_IF_ERROR(MakeDirectories(dir.parent_path()));
+  // A sibling's Remove may prune a parent between our steps (ENOENT): start again.
+  for (int attempt = 0;; ++attempt) {
+    std::error_code ec;
+    if (fs::is_directory(dir, ec)) return Status::Ok();
+    if (dir.has_parent_path() && dir.parent_path() != dir) {
+      ABS_RETURN_IF_ERROR(MakeDirectories(dir.parent_path()));
+    }
+    if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return Status::Ok();
+    if (errno != ENOENT || attempt >= 3) return Errno("cannot create", dir);
   }
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return Errno("cannot create", dir);
-  return Status::Ok();
 }
 
 // Opens a new file, creating its directory. A sibling instance's Remove may prune the
@@ -260,8 +263,35 @@ class LocalStorage : public Storage {
     local->Discard();
     if (created) return true;
     if (err == EEXIST) return false;
+    if (err == EPERM || err == ENOTSUP || err == EOPNOTSUPP || err == EXDEV) {
+      return CreateInPlace(full, data);  // a file system without hard links (FUSE mounts)
+    }
     errno = err;
     return Errno("cannot create", full.string());
+  }
+
+  // O_EXCL on the final name, then the data: exclusive, but a reader may briefly see the
+  // object before its data is complete.
+  static Result<bool> CreateInPlace(const fs::path& full, std::string_view data) {
+    int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == EEXIST) return false;
+      return Errno("cannot create", full.string());
+    }
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        Status st = Errno("cannot write", full.string());
+        ::close(fd);
+        ::unlink(full.c_str());
+        return st;
+      }
+      off += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) return Errno("cannot write", full.string());
+    return true;
   }
 
   Result<bool> Exists(const std::string& path) override {

@@ -20,6 +20,7 @@
 
 #include "backup/verify.h"
 #include "client/client.h"
+#include "common/cltime.h"
 #include "service/http_api.h"
 #include "service/ownership.h"
 #include "service/service.h"
@@ -993,6 +994,19 @@ TEST_F(ServiceTest, RecoveryRemovesOnlyRunsWhoseOwnerIsGone) {
           .ok());
   // A live owner's run in progress (this process), and an incremental of a dead one.
   claim("r1/backup/1700000000004", Owner::Self().pid, Json::array({"test"}));
+  // Another container on this machine (another pid namespace): its pid means nothing
+  // here, and its heartbeat is fresh, so it is alive; a stale one is gone.
+  for (auto [run, heartbeat] : {std::pair<std::string, int64_t>{"1700000000006", UnixNowMillis()},
+                                {"1700000000007", int64_t{1}}}) {
+    Json c = {{"owner",
+               {{"host", Owner::Self().host},
+                {"boot-id", Owner::Self().boot_id},
+                {"pid-namespace", "pid:[1]"},
+                {"pid", dead}}},
+              {"namespaces", {"test"}},
+              {"heartbeat-ms", heartbeat}};
+    ASSERT_TRUE((*storage)->PutAtomic("r1/backup/" + run + "/abs-run.json", c.dump()).ok());
+  }
   claim("r1/incremental/1700000000005", dead, Json::array({"test"}));
   // A stale lock left by the dead owner does not block the next backup.
   ASSERT_TRUE((*storage)
@@ -1010,6 +1024,8 @@ TEST_F(ServiceTest, RecoveryRemovesOnlyRunsWhoseOwnerIsGone) {
   EXPECT_FALSE(fs::exists(base / "backup/1700000000002"));
   EXPECT_TRUE(fs::exists(base / "backup/1700000000003/data/test/metadata.yaml"));
   EXPECT_TRUE(fs::exists(base / "backup/1700000000004/abs-run.json"));
+  EXPECT_TRUE(fs::exists(base / "backup/1700000000006/abs-run.json"));
+  EXPECT_FALSE(fs::exists(base / "backup/1700000000007"));
   EXPECT_FALSE(fs::exists(base / "incremental"));
   ASSERT_TRUE(Load(*client_, 1000, "v1").ok());
   auto r = inst->Post("/v1/backups/full/r1");
