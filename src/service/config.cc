@@ -42,6 +42,9 @@ std::string TypeName(const Json& j) {
   }
 }
 
+// The longest string any setting may hold.
+constexpr size_t kMaxStringBytes = 64 << 10;
+
 // Reads one JSON object field by field, recording errors with their paths; Finish()
 // reports the fields nobody asked for.
 class Fields {
@@ -87,6 +90,13 @@ class Fields {
     std::string s = j->get<std::string>();
     if (required && s.empty()) {
       Error(key, "must not be empty");
+      return std::nullopt;
+    }
+    // No setting is longer (a filter expression is the longest); a huge value would be
+    // copied into logs, listings and the history.
+    if (s.size() > kMaxStringBytes) {
+      Error(key, "is " + std::to_string(s.size()) + " bytes long; at most " +
+                     std::to_string(kMaxStringBytes) + " are allowed");
       return std::nullopt;
     }
     return s;
@@ -167,6 +177,7 @@ class Fields {
       return std::nullopt;
     }
     std::vector<std::string> out;
+    std::unordered_set<std::string> seen;  // linear in the list's length, however long
     for (size_t i = 0; i < j->size(); ++i) {
       const Json& e = (*j)[i];
       if (!e.is_string() || e.get<std::string>().empty()) {
@@ -174,8 +185,13 @@ class Fields {
         return std::nullopt;
       }
       std::string s = e.get<std::string>();
-      if (unique && std::find(out.begin(), out.end(), s) != out.end()) {
-        Error(key, "lists '" + s + "' twice");
+      if (s.size() > kMaxStringBytes) {
+        Error(key, "entry " + std::to_string(i) + " is " + std::to_string(s.size()) +
+                       " bytes long; at most " + std::to_string(kMaxStringBytes) + " are allowed");
+        return std::nullopt;
+      }
+      if (unique && !seen.insert(s).second) {
+        Error(key, "lists '" + ShortValue(s) + "' twice");
         return std::nullopt;
       }
       out.push_back(std::move(s));

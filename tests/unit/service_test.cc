@@ -350,18 +350,29 @@ TEST(Config, LoadingIsBoundedAndSaysWhy) {
 // Errors quote a short prefix of a huge value, never all of it.
 TEST(Config, ErrorsQuoteShortPrefixes) {
   Json d = MinimalDoc();
-  d["backup-routines"]["r1"]["interval-cron"] = std::string(1 << 20, '7');
-  d["service"] = {{"logger", {{"level", std::string(1 << 20, 'Q')}}}};
+  d["backup-routines"]["r1"]["interval-cron"] = std::string(60000, '7');
+  d["service"] = {{"logger", {{"level", std::string(60000, 'Q')}}}};
   std::string error = ParseError(d);
   EXPECT_LT(error.size(), 4096u) << error.substr(0, 300);
   EXPECT_NE(error.find("bytes)"), std::string::npos) << error.substr(0, 300);
-  auto request = ParseRestoreRequest(Json{{"backup-data-path", std::string(10 << 20, 'p')},
+  auto request = ParseRestoreRequest(Json{{"backup-data-path", std::string(10000, 'p')},
                                           {"source-name", "s"},
                                           {"destination-name", "c"}},
                                      false);
   ASSERT_FALSE(request.ok());
   EXPECT_LT(request.status().message().size(), 4096u);
   EXPECT_NE(request.status().message().find("at most 4096"), std::string::npos);
+  // Any string setting is bounded, and a long list is checked for repeats in linear time.
+  d = MinimalDoc();
+  d["storage"]["local1"]["local-storage"]["path"] = std::string(100000, 'p');
+  EXPECT_NE(ParseError(d).find("at most 65536"), std::string::npos);
+  d = MinimalDoc();
+  Json many = Json::array();
+  for (int i = 0; i < 200000; ++i)
+    many.push_back("ns" + std::to_string(i));
+  many.push_back("ns7");
+  d["backup-routines"]["r1"]["namespaces"] = many;
+  EXPECT_NE(ParseError(d).find("lists 'ns7' twice"), std::string::npos);
 }
 
 TEST(Config, SecretsAreRedactedAndKeptOnPut) {
