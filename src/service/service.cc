@@ -771,21 +771,25 @@ Status Service::TriggerBackup(const std::string& routine, bool incremental, int6
     }
     if (stopping_) return Status::Unavailable("absd is stopping");
     // This instance's own runs answer first, without touching the storage.
-    const auto& rt = routines_[routine];
-    if ((!incremental && rt.full) || (incremental && rt.incremental)) {
+    auto& rt = routines_[routine];
+    bool& starting = incremental ? rt.incremental_starting : rt.full_starting;
+    if ((!incremental && rt.full) || (incremental && rt.incremental) || starting) {
       return StartBackupLocked(routine, incremental, delay_ms, false);
     }
+    starting = true;
     cfg = config_;
   }
   // Other instances sharing the storage: at most one run of this slice at a time.
   auto run_lock = AcquireRunLock(*cfg, routine, incremental);
+  std::lock_guard lock(mu_);
+  auto& rt = routines_[routine];
+  (incremental ? rt.incremental_starting : rt.full_starting) = false;
   if (!run_lock.ok()) {
     if (run_lock.status().code() == StatusCode::kConflict) {
       metrics_->BackupEvent(routine, incremental, "skip");
     }
     return run_lock.status();
   }
-  std::lock_guard lock(mu_);
   if (!config_->routines.count(routine)) {
     return Status::NotFound("no backup routine named '" + routine + "'");
   }
@@ -817,6 +821,10 @@ Status Service::StartBackupLocked(const std::string& routine, bool incremental, 
     return Status::Conflict(std::move(why));
   };
   if (scheduled && r.disabled) return Status::Ok();
+  if ((incremental ? rt.incremental_starting : rt.full_starting)) {
+    return skip(std::string(incremental ? "an incremental" : "a full") + " backup of routine '" +
+                routine + "' is being started");
+  }
   if (!incremental && rt.full) {
     return skip("a full backup of routine '" + routine + "' is already running");
   }

@@ -123,6 +123,10 @@ class Service {
     int64_t last_full_ms = 0;
     int64_t last_incremental_ms = 0;
     std::string schedule_key;  // the crons and time zone the next times came from
+    // A trigger taking the storage lock (outside mu_): the scheduler leaves that kind
+    // alone meanwhile rather than race it.
+    bool full_starting = false;
+    bool incremental_starting = false;
   };
   std::map<std::string, RoutineRuntime> routines_;
   std::map<int64_t, std::shared_ptr<RestoreRun>> restores_;
