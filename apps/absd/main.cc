@@ -1,5 +1,7 @@
 // absd: the backup service. Reads an ABS configuration file, serves ABS's REST API and
 // runs scheduled and on-demand backups and restores.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -76,6 +78,12 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
+  // Every HTTP connection, cluster connection and open file takes a descriptor: the soft
+  // limit (often 1024) is raised to the hard one, which the HTTP caps are sized from.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   Status st = (*svc)->Start();
   if (!st.ok()) {
     std::cerr << "absd: " << st.ToString() << "\n";

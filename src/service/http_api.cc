@@ -67,11 +67,6 @@ struct HttpApi::RateLimiter {
 
 namespace {
 
-constexpr int kListenBacklog = 1024;
-constexpr size_t kMaxHttpThreads = 512;
-constexpr size_t kMaxBodyBytes = 16 << 20;
-constexpr size_t kBodyBudgetBytes = 256 << 20;
-
 void SendJson(httplib::Response& res, int code, const Json& body) {
   res.status = code;
   res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
@@ -126,9 +121,7 @@ std::string RegexEscape(const std::string& s) {
   return std::regex_replace(s, special, R"(\$&)");
 }
 
-// Endpoints that take no body. `curl -X POST` sends neither Content-Length nor a body,
-// and httplib would otherwise wait for the connection to close to find the body's end:
-// a content-reader handler reads a body only when one is announced.
+// Endpoints that take no body: one sent anyway is read and ignored.
 httplib::Server::HandlerWithContentReader NoBody(httplib::Server::Handler handler) {
   return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader) {
@@ -139,9 +132,9 @@ httplib::Server::HandlerWithContentReader NoBody(httplib::Server::Handler handle
   };
 }
 
-// Endpoints that take a JSON body. A POST or PUT that announces no body length would
-// otherwise make httplib read until the connection closes (the read timeout, 30 s): it is
-// answered at once with 411 and the connection is closed.
+// Endpoints that take a JSON body. The connection loop has the whole body already (it
+// frames requests by Content-Length or chunked, and bounds their size); a POST or PUT
+// that announces no body is answered with 411.
 httplib::Server::HandlerWithContentReader WithBody(httplib::Server::Handler handler) {
   return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader) {
@@ -149,100 +142,16 @@ httplib::Server::HandlerWithContentReader WithBody(httplib::Server::Handler hand
       SendError(res, Status::InvalidArgument(
                          "the request needs a JSON body, announced by Content-Length"));
       res.status = 411;
-      res.set_header("Connection", "close");
       return;
     }
     httplib::Request with_body = req;  // its matches still point into req.path
-    // Bodies held at once are bounded across all connections, so many large requests
-    // cannot exhaust memory: over the budget, the client is asked to come back.
-    static std::atomic<size_t> held_bytes{0};
-    size_t reserved = 0;
-    bool over_budget = false;
-    bool complete = reader([&](const char* data, size_t n) {
-      if (held_bytes.fetch_add(n) + n > kBodyBudgetBytes) {
-        held_bytes -= n;
-        over_budget = true;
-        return false;
-      }
-      reserved += n;
+    reader([&](const char* data, size_t n) {
       with_body.body.append(data, n);
-      return with_body.body.size() <= kMaxBodyBytes;
+      return true;
     });
-    if (complete) handler(with_body, res);
-    held_bytes -= reserved;
-    if (complete) return;
-    if (over_budget) {
-      SendError(res, Status::Unavailable("absd holds too many request bodies; try again"));
-      res.status = 503;
-    } else {
-      SendError(res, Status::InvalidArgument("the request body is larger than " +
-                                             std::to_string(kMaxBodyBytes) + " bytes"));
-      res.status = 413;
-    }
-    res.set_header("Connection", "close");
+    handler(with_body, res);
   };
 }
-
-// Serves each connection on its own thread, as httplib's pool does, but grows to
-// kMaxHttpThreads instead of stopping at 8: idle or slow clients, whose connections time
-// out after a few seconds, cannot take every thread. Idle threads leave after a while.
-class ElasticPool : public httplib::TaskQueue {
- public:
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock lock(mu_);
-    jobs_.push_back(std::move(fn));
-    // Idle threads already woken for earlier jobs may not have taken them yet: a thread
-    // is added whenever the waiting jobs outnumber the idle threads.
-    if (jobs_.size() > idle_ && threads_ < kMaxHttpThreads) {
-      ++threads_;
-      try {
-        std::thread([this] { Work(); }).detach();
-      } catch (const std::system_error&) {
-        --threads_;  // the job waits for a running thread, if there is one
-        if (threads_ == 0) {
-          auto job = std::move(jobs_.back());
-          jobs_.pop_back();
-          lock.unlock();
-          job();  // none: serve it here rather than strand it
-          return;
-        }
-      }
-    }
-    work_cv_.notify_one();
-  }
-
-  void shutdown() override {
-    std::unique_lock lock(mu_);
-    shutdown_ = true;
-    work_cv_.notify_all();
-    done_cv_.wait(lock, [this] { return threads_ == 0; });
-  }
-
- private:
-  void Work() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      ++idle_;
-      bool has_work = work_cv_.wait_for(lock, std::chrono::seconds(30),
-                                        [this] { return !jobs_.empty() || shutdown_; });
-      --idle_;
-      if (!has_work || jobs_.empty()) break;  // idle too long, or shutting down
-      auto fn = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      fn();
-      lock.lock();
-    }
-    --threads_;
-    done_cv_.notify_all();
-  }
-
-  std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_;
-  std::deque<std::function<void()>> jobs_;
-  size_t threads_ = 0, idle_ = 0;
-  bool shutdown_ = false;
-};
 
 const std::map<std::string, std::string> kSections = {{"clusters", "aerospike-clusters"},
                                                       {"storage", "storage"},
@@ -253,11 +162,52 @@ const std::map<std::string, std::string> kSections = {{"clusters", "aerospike-cl
 const std::map<std::string, std::string> kReferences = {
     {"clusters", "source-cluster"}, {"storage", "storage"}, {"policies", "backup-policy"}};
 
+// The HTTP server's own counters, in the Prometheus text format.
+std::string ConnectionMetrics(const HttpServer::Counters& c) {
+  std::string out =
+      "# HELP abs_http_connections HTTP connections open now.\n"
+      "# TYPE abs_http_connections gauge\n"
+      "abs_http_connections " +
+      std::to_string(c.open) +
+      "\n# HELP abs_http_requests_total HTTP requests received whole.\n"
+      "# TYPE abs_http_requests_total counter\n"
+      "abs_http_requests_total " +
+      std::to_string(c.requests) +
+      "\n# HELP abs_http_connections_dropped_total HTTP connections closed by absd: evicted to "
+      "make room under a cap, timed out at a deadline, or refused for want of room.\n"
+      "# TYPE abs_http_connections_dropped_total counter\n";
+  for (auto [reason, n] : {std::pair<const char*, uint64_t>{"evicted", c.evicted},
+                           {"timed-out", c.timed_out},
+                           {"refused", c.refused}}) {
+    out += "abs_http_connections_dropped_total{reason=\"" + std::string(reason) + "\"} " +
+           std::to_string(n) + "\n";
+  }
+  return out;
+}
+
+// The connection limits from service.http: a request must arrive within read-timeout
+// (at most 10 s for its head, longer for a large body), an idle connection is closed
+// after idle-timeout (at most 5 s, since each holds a descriptor), and an answer must
+// leave within write-timeout.
+HttpLimits DefaultLimits(const Service& service) {
+  const HttpConfig& http = service.config()->service.http;
+  auto bounded = [](int64_t ms, int64_t cap) {
+    return std::chrono::milliseconds(ms <= 0 ? cap : std::min(ms, cap));
+  };
+  HttpLimits limits;
+  limits.request_timeout = bounded(http.read_timeout_ms, 10000);
+  limits.idle_timeout = bounded(http.idle_timeout_ms, 5000);
+  limits.write_timeout = bounded(http.write_timeout_ms, INT32_MAX);
+  return limits;
+}
+
 }  // namespace
 
-HttpApi::HttpApi(Service& service)
+HttpApi::HttpApi(Service& service) : HttpApi(service, DefaultLimits(service)) {}
+
+HttpApi::HttpApi(Service& service, HttpLimits limits)
     : service_(service),
-      server_(std::make_unique<httplib::Server>()),
+      server_(std::make_unique<HttpServer>(limits)),
       rate_(std::make_unique<RateLimiter>()) {
   Register();
 }
@@ -267,55 +217,13 @@ HttpApi::~HttpApi() {
 }
 
 Status HttpApi::Start(const std::string& address, int port) {
-  auto cfg = service_.config();
-  const HttpConfig& http = cfg->service.http;
-  auto secs = [](int64_t ms) { return static_cast<time_t>(std::max<int64_t>(1, ms / 1000)); };
-  // A client that sends nothing, or dribbles, holds a thread: the waits are short, and
-  // the pool grows (ElasticPool) so such clients cannot take every thread.
-  server_->set_read_timeout(secs(std::min<int64_t>(http.read_timeout_ms, 10000)), 0);
-  server_->set_write_timeout(secs(http.write_timeout_ms), 0);
-  server_->set_keep_alive_timeout(secs(std::min<int64_t>(http.idle_timeout_ms, 5000)));
-  server_->set_payload_max_length(kMaxBodyBytes);
-  // One request per connection, answered with "Connection: close": httplib 0.11 drops a
-  // pipelined second request and ignores a handler's Connection: close, so the connection
-  // ends cleanly after each answer instead of waiting, idle, for a request that was lost.
-  server_->set_keep_alive_max_count(1);
-  server_->new_task_queue = [] { return new ElasticPool(); };
-  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second absd
-  // listen on the same port and take half the requests. The socket is kept to widen
-  // httplib's backlog of 5.
-  int listener = -1;
-  server_->set_socket_options([&listener](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    listener = sock;
-  });
-  errno = 0;
-  bool bound;
-  if (port == 0) {
-    port_ = server_->bind_to_any_port(address.c_str());
-    bound = port_ > 0;
-  } else {
-    bound = server_->bind_to_port(address.c_str(), port);
-    port_ = port;
-  }
-  if (!bound) {
-    std::string why = errno == EADDRINUSE ? "the port is in use (another absd?)"
-                      : errno != 0        ? std::strerror(errno)
-                                          : "the address cannot be bound";
-    return Status::Io("cannot listen on " + address + ":" + std::to_string(port) + ": " + why);
-  }
-  if (listener >= 0) ::listen(listener, kListenBacklog);
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  // stop() is ignored until the listener runs, so Start returns only once it does.
-  for (int i = 0; i < 500 && !server_->is_running(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ABS_RETURN_IF_ERROR(server_->Listen(address, port));
+  port_ = server_->port();
   return Status::Ok();
 }
 
 void HttpApi::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (server_) server_->Shutdown();
 }
 
 void HttpApi::Register() {
@@ -381,7 +289,8 @@ void HttpApi::Register() {
               {"build-time", __DATE__ " " __TIME__}});
   });
   s.Get(p + "/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(service_.MetricsText(), "text/plain; version=0.0.4");
+    res.set_content(service_.MetricsText() + ConnectionMetrics(server_->counters()),
+                    "text/plain; version=0.0.4");
   });
 
   // --- configuration

@@ -1,35 +1,33 @@
-// ABS's REST API (v1) over cpp-httplib, under the configured context-path. Handlers only
-// parse, call Service, and map Status codes to HTTP codes; errors are JSON
-// {"error": <kind>, "message": <text>}.
+// ABS's REST API (v1), routed by cpp-httplib and served by HttpServer, under the
+// configured context-path. Handlers only parse, call Service, and map Status codes to
+// HTTP codes; errors are JSON {"error": <kind>, "message": <text>}.
 #pragma once
 
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "service/http_server.h"
 #include "service/service.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace absvc::service {
 
 class HttpApi {
  public:
+  // Connection limits from the service's http config, or as given.
   explicit HttpApi(Service& service);
+  HttpApi(Service& service, HttpLimits limits);
   ~HttpApi();
 
   // Binds address:port (port 0 picks a free one) and serves on a background thread.
   Status Start(const std::string& address, int port);
   int port() const { return port_; }
   void Stop();
+  HttpServer::Counters connection_counters() const { return server_->counters(); }
 
  private:
   void Register();
   Service& service_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpServer> server_;
   int port_ = 0;
   struct RateLimiter;
   std::unique_ptr<RateLimiter> rate_;
