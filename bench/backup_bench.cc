@@ -18,6 +18,7 @@
 #include "backup/backup_job.h"
 #include "client/client.h"
 #include "restore/restore_job.h"
+#include "storage/local/local_storage.h"
 #include "storage/storage.h"
 #include "tests/integration/test_cluster.h"
 

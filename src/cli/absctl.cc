@@ -20,10 +20,17 @@
 #include "common/base64.h"
 #include "restore/restore_job.h"
 #include "storage/codec.h"
+#include "storage/registry.h"
 #include "wire/info.h"
 
 namespace absvc::cli {
 namespace {
+
+// A directory or storage URL given on the command line, opened through the registry.
+Result<std::unique_ptr<storage::Storage>> OpenLocation(const std::string& where) {
+  ABS_ASSIGN_OR_RETURN(storage::StorageSpec spec, storage::ParseStorageUrl(where));
+  return storage::OpenStorage(spec);
+}
 
 int Fail(const Status& st) {
   std::cerr << "absctl: " << st.ToString() << "\n";
@@ -164,7 +171,7 @@ int Backup(const BackupFlags& f) {
   auto codec = MakeCodec(f.codec);
   if (!codec.ok()) return Fail(codec.status());
   o.codec = *codec;
-  auto store = storage::OpenLocalStorage(f.directory);
+  auto store = OpenLocation(f.directory);
   if (!store.ok()) return Fail(store.status());
   auto listing = (*store)->List("");
   if (listing.ok() && !listing->empty()) {
@@ -223,7 +230,7 @@ int Restore(const RestoreFlags& f) {
   Status st;
   std::vector<std::unique_ptr<storage::Storage>> stores;
   for (const auto& dir : f.directories) {
-    auto store = storage::OpenLocalStorage(dir);
+    auto store = OpenLocation(dir);
     if (!store.ok()) {
       st = store.status();
       break;
@@ -297,7 +304,7 @@ int Verify(const std::vector<std::string>& directories) {
   std::vector<std::unique_ptr<storage::Storage>> stores;
   std::vector<backup::VerifyLocation> locations;
   for (const auto& dir : directories) {
-    auto store = storage::OpenLocalStorage(dir);
+    auto store = OpenLocation(dir);
     if (!store.ok()) return Fail(store.status());
     locations.push_back({store->get(), ""});
     stores.push_back(std::move(store).value());

@@ -423,10 +423,11 @@ const std::vector<std::string> kStorageClasses = {
     "NEARLINE",     "COLDLINE", "ARCHIVE",     "Hot",        "Cool",
     "Cold",         "Archive"};
 
-void ParseStorageClass(Fields& f, Errors& errors) {
+// The class for data objects (metadata objects keep the bucket's default).
+void ParseStorageClass(Fields& f, Errors& errors, StorageConfig& s) {
   if (const Json* sc = f.Get("storage-class")) {
     Fields c(sc, f.Path("storage-class"), errors);
-    c.Enum("data", kStorageClasses);
+    Assign(s.storage_class, c.Enum("data", kStorageClasses));
     c.Enum("metadata", kStorageClasses);
     c.Finish();
   }
@@ -457,58 +458,60 @@ void ParseStorage(const std::string& name, const Json& j, StorageConfig& s, Erro
     Fields x(l, path + ".local-storage", errors);
     s.kind = StorageKind::kLocal;
     Assign(s.path, x.String("path", true));
-    x.Int("min-part-size", 1, INT64_MAX);
+    Assign(s.min_part_size, x.Int("min-part-size", 1, INT64_MAX));
     x.Finish();
   }
   if (const Json* s3 = f.Get("s3-storage")) {
     Fields x(s3, path + ".s3-storage", errors);
     s.kind = StorageKind::kS3;
     Assign(s.bucket, x.String("bucket", true));
-    x.String("s3-region", true);
+    Assign(s.s3_region, x.String("s3-region", true));
     Assign(s.path, x.String("path"));
-    x.String("s3-endpoint-override");
-    x.String("s3-profile");
-    x.Secret("access-key-id");
-    x.Secret("secret-access-key");
+    Assign(s.s3_endpoint_override, x.String("s3-endpoint-override"));
+    Assign(s.s3_profile, x.String("s3-profile"));
+    Assign(s.s3_access_key_id, x.Secret("access-key-id"));
+    Assign(s.s3_secret_access_key, x.Secret("secret-access-key"));
     x.Enum("s3-log-level", {"OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"});
-    x.Int("min-part-size", 5 << 20, INT64_MAX);
-    x.Int("max-async-connections", 1, 1 << 16);
-    x.Bool("use-path-style");
-    ParseStorageClass(x, errors);
+    Assign(s.min_part_size, x.Int("min-part-size", 5 << 20, INT64_MAX));
+    Assign(s.max_async_connections, x.Int("max-async-connections", 1, 1 << 16));
+    Assign(s.s3_path_style, x.Bool("use-path-style"));
+    ParseStorageClass(x, errors, s);
     ParseSecretAgentRef(x);
     x.Finish();
   }
   if (const Json* g = f.Get("gcp-storage")) {
     Fields x(g, path + ".gcp-storage", errors);
-    s.kind = StorageKind::kGcp;
+    s.kind = StorageKind::kGcs;
     Assign(s.bucket, x.String("bucket-name", true));
     Assign(s.path, x.String("path"));
-    x.String("key-file-path");
-    x.Secret("key");
-    x.String("endpoint");
-    x.Int("min-part-size", 256 << 10, INT64_MAX);
-    ParseStorageClass(x, errors);
+    Assign(s.gcs_key_file_path, x.String("key-file-path"));
+    Assign(s.gcs_key_json, x.Secret("key"));
+    Assign(s.gcs_endpoint, x.String("endpoint"));
+    Assign(s.min_part_size, x.Int("min-part-size", 256 << 10, INT64_MAX));
+    ParseStorageClass(x, errors, s);
     ParseSecretAgentRef(x);
     x.Finish();
   }
   if (const Json* a = f.Get("azure-storage")) {
     Fields x(a, path + ".azure-storage", errors);
     s.kind = StorageKind::kAzure;
-    x.String("endpoint", true);
+    Assign(s.azure_endpoint, x.String("endpoint", true));
     Assign(s.bucket, x.String("container-name", true));
     Assign(s.path, x.String("path"));
-    x.String("account-name");
-    x.Secret("account-key");
-    x.String("tenant-id");
-    x.String("client-id");
-    x.Secret("client-secret");
-    x.Secret("sas-token");
-    x.Int("min-part-size", 1 << 20, INT64_MAX);
-    ParseStorageClass(x, errors);
+    Assign(s.azure_account_name, x.String("account-name"));
+    Assign(s.azure_account_key, x.Secret("account-key"));
+    Assign(s.azure_tenant_id, x.String("tenant-id"));
+    Assign(s.azure_client_id, x.String("client-id"));
+    Assign(s.azure_client_secret, x.Secret("client-secret"));
+    Assign(s.azure_sas_token, x.Secret("sas-token"));
+    Assign(s.min_part_size, x.Int("min-part-size", 1 << 20, INT64_MAX));
+    ParseStorageClass(x, errors, s);
     ParseSecretAgentRef(x);
     x.Finish();
   }
   f.Finish();
+  // A cloud prefix is kept as "a/b": no leading, trailing or doubled '/'.
+  if (s.kind != StorageKind::kLocal) s.path = storage::NormalizePrefix(s.path);
 }
 
 void ParsePolicy(const std::string& name, const Json& j, BackupPolicyConfig& p, Errors& errors) {
@@ -976,20 +979,6 @@ Result<RestoreRequest> ParseRestoreRequest(const Json& body, bool timestamp) {
     return Status::InvalidArgument(msg);
   }
   return r;
-}
-
-std::string StorageConfig::KindName() const {
-  switch (kind) {
-    case StorageKind::kLocal:
-      return "local-storage";
-    case StorageKind::kS3:
-      return "s3-storage";
-    case StorageKind::kGcp:
-      return "gcp-storage";
-    case StorageKind::kAzure:
-      return "azure-storage";
-  }
-  return "storage";
 }
 
 const BackupPolicyConfig& Config::PolicyOf(const RoutineConfig& r) const {

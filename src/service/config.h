@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "service/cron.h"
+#include "storage/spec.h"
 
 namespace absvc::service {
 
@@ -74,14 +75,9 @@ struct ClusterConfig {
   std::vector<uint32_t> prefer_racks;
 };
 
-enum class StorageKind { kLocal, kS3, kGcp, kAzure };
-
-struct StorageConfig {
-  StorageKind kind = StorageKind::kLocal;
-  std::string path;  // local root, or the prefix in a bucket
-  std::string bucket;
-  std::string KindName() const;  // local-storage, s3-storage, ...
-};
+// A storage block, parsed once into what the registry opens.
+using StorageKind = storage::StorageKind;
+using StorageConfig = storage::StorageSpec;
 
 struct RetryPolicyConfig {
   int64_t base_timeout_ms = 60000;

@@ -514,11 +514,12 @@ Status Service::ReloadConfigFile() {
   return ApplyLocked(std::move(cfg));
 }
 
-Result<std::shared_ptr<storage::Storage>> Service::OpenStorage(const StorageConfig& s) {
-  if (s.kind != StorageKind::kLocal) {
-    return Status::Unsupported(s.KindName() + " is not available in abs yet; use local-storage");
-  }
-  ABS_ASSIGN_OR_RETURN(auto st, storage::OpenLocalStorage(s.path));
+Result<std::shared_ptr<storage::Storage>> Service::OpenStorage(const StorageConfig& s,
+                                                               bool retries) {
+  storage::OpenOptions options;
+  options.stats = storage_stats_;
+  options.retries = retries;
+  ABS_ASSIGN_OR_RETURN(auto st, storage::OpenStorage(s, options));
   return std::shared_ptr<storage::Storage>(std::move(st));
 }
 
@@ -595,9 +596,20 @@ void Service::RecoverInterruptedJobs() {
           job.detail["storage-path"].is_string()) {
         root = job.detail["storage-path"].get<std::string>();
       }
+      // The storage the run wrote to: its block in the configuration; a local root as
+      // recorded, should the block have moved since.
+      StorageConfig where;
+      where.kind = StorageKind::kLocal;
+      if (job.detail.contains("storage") && job.detail["storage"].is_string()) {
+        auto cfg = config();
+        auto it = cfg->storage.find(job.detail["storage"].get<std::string>());
+        if (it != cfg->storage.end()) where = it->second;
+      }
+      if (where.kind == StorageKind::kLocal) where.path = root;
+      if (!where.path.empty() || where.kind != StorageKind::kLocal) root = where.Describe();
       if (!root.empty() && job.detail.contains("directories") &&
           job.detail["directories"].is_array()) {
-        auto storage = storage::OpenLocalStorage(root);
+        auto storage = OpenStorage(where);
         if (storage.ok()) {
           for (const auto& d : job.detail["directories"]) {
             if (!d.is_string() || !storage::ValidateRelativePath(d.get<std::string>()).ok()) {
@@ -1550,14 +1562,10 @@ Readiness Service::CheckReady() {
   }
   for (const auto& name : storages) {
     const StorageConfig& s = cfg->storage.at(name);
-    auto st = OpenStorage(s);
-    if (!st.ok()) {
-      r.problems.push_back("storage " + name + ": " + st.status().message());
-      continue;
-    }
-    if (s.kind == StorageKind::kLocal && ::access(s.path.c_str(), W_OK) != 0) {
-      r.problems.push_back("storage " + name + ": " + s.path + " is not writable");
-    }
+    // One attempt each: probes (Kubernetes, systemd) time out in seconds.
+    auto st = OpenStorage(s, /*retries=*/false);
+    Status reachable = st.ok() ? (*st)->Probe() : st.status();
+    if (!reachable.ok()) r.problems.push_back("storage " + name + ": " + reachable.message());
   }
   for (const auto& name : clusters) {
     // Probes (Kubernetes, systemd) time out in seconds: an unreachable seed must not hold
@@ -1575,6 +1583,39 @@ Readiness Service::CheckReady() {
   return r;
 }
 
+namespace {
+
+// Requests to storage (every attempt, by operation), their failures and time, and the
+// bytes moved, over all storages this instance opened.
+std::string StorageMetricsText(const storage::StorageStats& stats) {
+  std::string out =
+      "# HELP abs_storage_requests_total Requests to storage, each attempt counted.\n"
+      "# TYPE abs_storage_requests_total counter\n";
+  std::string errors =
+      "# HELP abs_storage_errors_total Requests to storage that failed.\n"
+      "# TYPE abs_storage_errors_total counter\n";
+  std::string seconds =
+      "# HELP abs_storage_request_seconds_total Time spent in requests to storage.\n"
+      "# TYPE abs_storage_request_seconds_total counter\n";
+  for (int op = 0; op < storage::StorageStats::kOps; ++op) {
+    std::string label = std::string("{op=\"") + storage::StorageStats::OpName(op) + "\"} ";
+    out += "abs_storage_requests_total" + label + std::to_string(stats.requests[op].load()) + "\n";
+    errors += "abs_storage_errors_total" + label + std::to_string(stats.errors[op].load()) + "\n";
+    seconds += "abs_storage_request_seconds_total" + label +
+               std::to_string(static_cast<double>(stats.micros[op].load()) / 1e6) + "\n";
+  }
+  out += errors + seconds +
+         "# HELP abs_storage_bytes_total Bytes written to and read from storage.\n"
+         "# TYPE abs_storage_bytes_total counter\n"
+         "abs_storage_bytes_total{direction=\"write\"} " +
+         std::to_string(stats.bytes_written.load()) +
+         "\nabs_storage_bytes_total{direction=\"read\"} " +
+         std::to_string(stats.bytes_read.load()) + "\n";
+  return out;
+}
+
+}  // namespace
+
 std::string Service::MetricsText() {
   {
     std::lock_guard lock(mu_);
@@ -1586,7 +1627,7 @@ std::string Service::MetricsText() {
       }
     }
   }
-  return metrics_->Text();
+  return metrics_->Text() + StorageMetricsText(*storage_stats_);
 }
 
 }  // namespace absvc::service

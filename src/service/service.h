@@ -20,6 +20,7 @@
 #include "service/config.h"
 #include "service/job_store.h"
 #include "service/ownership.h"
+#include "storage/registry.h"
 #include "storage/storage.h"
 
 namespace absvc::service {
@@ -84,7 +85,9 @@ class Service {
   std::string MetricsText();
 
   // Opens the named storage of the configuration in force.
-  Result<std::shared_ptr<storage::Storage>> OpenStorage(const StorageConfig& s);
+  // Through the registry, counted in the service's storage metrics.
+  Result<std::shared_ptr<storage::Storage>> OpenStorage(const StorageConfig& s,
+                                                        bool retries = true);
 
  private:
   Service(ServiceOptions options, Config config, std::unique_ptr<JobStore> jobs);
@@ -110,6 +113,7 @@ class Service {
   ServiceOptions options_;
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<Metrics> metrics_;
+  std::shared_ptr<storage::StorageStats> storage_stats_ = std::make_shared<storage::StorageStats>();
 
   std::mutex config_write_mu_;  // taken before mu_, never inside it
   mutable std::mutex mu_;

@@ -39,9 +39,14 @@ struct ObjectInfo {
 class Storage {
  public:
   virtual ~Storage() = default;
-  // Every object under `prefix` (recursively), sorted by path.
+  // Every object under `prefix` (recursively), sorted by path: the object named `prefix`
+  // and those under `prefix/`, never `prefix` + other characters (see IsUnder). "" lists
+  // everything.
   virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
   virtual Result<std::unique_ptr<Reader>> OpenReader(const std::string& path) = 0;
+  // From byte `offset` on: how a broken download resumes. The default reads and drops
+  // the bytes before it; backends with ranged reads override it.
+  virtual Result<std::unique_ptr<Reader>> OpenReaderAt(const std::string& path, uint64_t offset);
   virtual Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) = 0;
   // Removes one object, or everything under a prefix ending in '/'.
   virtual Status Remove(const std::string& path) = 0;
@@ -54,10 +59,19 @@ class Storage {
   virtual Result<bool> CreateExclusive(const std::string& path, std::string_view data) = 0;
   virtual Result<bool> Exists(const std::string& path) = 0;
   virtual std::string Describe() const = 0;
+  // Whether the storage answers with these credentials (bucket or directory reachable),
+  // for /ready and for checks before a job starts. The default asks whether an object
+  // exists.
+  virtual Status Probe();
 };
 
-// Files under `root` (created 0700); objects are files (0600).
-Result<std::unique_ptr<Storage>> OpenLocalStorage(const std::string& root);
+// Failures worth retrying: the storage was unreachable, slow or busy (kNetwork, kTimeout,
+// kUnavailable). Backends decide the code where the failure arises: a 503 or a reset is
+// transient, a 403 or a missing bucket is not.
+bool IsTransient(const Status& status);
+
+// Whether List(prefix) includes `path`: it is `prefix`, or under `prefix` as a directory.
+bool IsUnder(std::string_view path, std::string_view prefix);
 
 // Rejects absolute paths, "..", empty segments and NUL.
 Status ValidateRelativePath(std::string_view path);

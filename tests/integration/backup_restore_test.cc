@@ -21,6 +21,7 @@
 #include "common/bytes.h"
 #include "common/cltime.h"
 #include "restore/restore_job.h"
+#include "storage/local/local_storage.h"
 #include "storage/storage.h"
 #include "test_cluster.h"
 

@@ -26,6 +26,7 @@
 #include "service/http_api.h"
 #include "service/ownership.h"
 #include "service/service.h"
+#include "storage/local/local_storage.h"
 #include "storage/storage.h"
 #include "test_cluster.h"
 

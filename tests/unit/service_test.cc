@@ -14,6 +14,7 @@
 #include "service/config.h"
 #include "service/cron.h"
 #include "service/job_store.h"
+#include "storage/local/local_storage.h"
 #include "storage/storage.h"
 
 namespace absvc::service {

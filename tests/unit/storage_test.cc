@@ -9,6 +9,7 @@
 
 #include "common/bytes.h"
 #include "storage/codec.h"
+#include "storage/local/local_storage.h"
 #include "storage/storage.h"
 
 namespace absvc::storage {

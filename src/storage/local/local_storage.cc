@@ -8,65 +8,11 @@
 #include <filesystem>
 #include <random>
 
-#include "storage/storage.h"
+#include "storage/local/local_storage.h"
 
 namespace absvc::storage {
 
 namespace fs = std::filesystem;
-
-Status ValidateRelativePath(std::string_view path) {
-  if (path.empty()) return Status::InvalidArgument("empty storage path");
-  if (path[0] == '/')
-    return Status::InvalidArgument("storage path '" + std::string(path) + "' is absolute");
-  if (path.find('\0') != std::string_view::npos)
-    return Status::InvalidArgument("storage path has a NUL byte");
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view seg = path.substr(start, slash - start);
-    if (seg == "..") {
-      return Status::InvalidArgument("storage path '" + std::string(path) + "' leaves its root");
-    }
-    if (seg.empty() && slash != path.size()) {
-      return Status::InvalidArgument("storage path '" + std::string(path) +
-                                     "' has an empty segment");
-    }
-    start = slash + 1;
-  }
-  return Status::Ok();
-}
-
-std::string BaseName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash);
-}
-
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir.empty() ? name : dir + "/" + name;
-}
-
-Status Storage::PutAtomic(const std::string& path, std::string_view data) {
-  ABS_ASSIGN_OR_RETURN(auto w, OpenWriter(path));
-  ABS_RETURN_IF_ERROR(w->Write(data));
-  return w->Close();
-}
-
-Result<std::string> Storage::ReadAll(const std::string& path) {
-  ABS_ASSIGN_OR_RETURN(auto r, OpenReader(path));
-  std::string out;
-  char buf[1 << 16];
-  while (true) {
-    ABS_ASSIGN_OR_RETURN(size_t n, r->Read(buf, sizeof buf));
-    if (n == 0) return out;
-    out.append(buf, n);
-  }
-}
 
 namespace {
 
@@ -171,6 +117,7 @@ class LocalReader : public Reader {
       return static_cast<size_t>(r);
     }
   }
+  int fd() const { return fd_; }
 
  private:
   int fd_;
@@ -221,6 +168,15 @@ class LocalStorage : public Storage {
       return Errno("cannot open", full);
     }
     return std::unique_ptr<Reader>(new LocalReader(fd, full));
+  }
+
+  Result<std::unique_ptr<Reader>> OpenReaderAt(const std::string& path, uint64_t offset) override {
+    ABS_ASSIGN_OR_RETURN(auto reader, OpenReader(path));
+    int fd = static_cast<LocalReader&>(*reader).fd();
+    if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+      return Errno("cannot seek in", (root_ / path).string());
+    }
+    return reader;
   }
 
   Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) override {
@@ -301,6 +257,12 @@ class LocalStorage : public Storage {
   }
 
   std::string Describe() const override { return root_.string(); }
+
+  // The root is a directory abs can write into.
+  Status Probe() override {
+    if (::access(root_.c_str(), W_OK | X_OK) != 0) return Errno("cannot write to", root_.string());
+    return Status::Ok();
+  }
 
  private:
   fs::path root_;

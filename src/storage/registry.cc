@@ -1,0 +1,41 @@
+#include "storage/registry.h"
+
+#include "storage/local/local_storage.h"
+#include "storage/memory/memory_storage.h"
+
+namespace absvc::storage {
+namespace {
+
+Result<std::unique_ptr<Storage>> OpenBackend(const StorageSpec& spec) {
+  switch (spec.kind) {
+    case StorageKind::kLocal:
+      return OpenLocalStorage(spec.path);
+    case StorageKind::kMemory:
+      return OpenMemoryStorage(spec.path);
+    case StorageKind::kS3:
+    case StorageKind::kGcs:
+    case StorageKind::kAzure:
+      break;
+  }
+  return Status::Unsupported(spec.KindName() + " is not available in abs yet; use local-storage");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> OpenStorage(const StorageSpec& spec, const OpenOptions& options) {
+  ABS_ASSIGN_OR_RETURN(std::unique_ptr<Storage> backend, OpenBackend(spec));
+  std::shared_ptr<Storage> storage = std::move(backend);
+  if (options.stats) storage = WithMetrics(std::move(storage), options.stats);
+  if (options.retries) storage = WithRetries(std::move(storage), spec.retry, *options.clock);
+  if (spec.bandwidth_bytes_per_second > 0) {
+    storage =
+        WithBandwidth(std::move(storage), static_cast<uint64_t>(spec.bandwidth_bytes_per_second));
+  }
+  // The caller owns the top of the stack alone.
+  struct Top : ForwardingStorage {
+    using ForwardingStorage::ForwardingStorage;
+  };
+  return std::unique_ptr<Storage>(new Top(std::move(storage)));
+}
+
+}  // namespace absvc::storage
