@@ -18,7 +18,7 @@ build: deps
 
 build-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DABS_SANITIZE=ON -DABS_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(BUILD_ASAN) -j $(JOBS) --target unit_tests client_integration_tests backup_integration_tests service_integration_tests abs-devcluster absctl absd
+	@cmake --build $(BUILD_ASAN) -j $(JOBS) --target unit_tests client_integration_tests backup_integration_tests service_integration_tests storage_integration_tests abs-devcluster absctl absd
 
 build-fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DABS_FUZZ=ON -DABS_BUILD_BENCH=OFF >/dev/null
@@ -32,6 +32,7 @@ asan-tests: build-asan
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/bin/client_integration_tests --gtest_brief=1
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ABS_ROUNDTRIP_RECORDS=50000 $(BUILD_ASAN)/bin/backup_integration_tests --gtest_brief=1
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/bin/service_integration_tests --gtest_brief=1
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/bin/storage_integration_tests --gtest_brief=1
 
 # Each fuzz target runs briefly on its seed corpus so a crashing decoder fails the build.
 fuzz-smoke: build-fuzz

@@ -2,28 +2,31 @@
 
 #include "storage/local/local_storage.h"
 #include "storage/memory/memory_storage.h"
+#include "storage/s3/s3_storage.h"
 
 namespace absvc::storage {
 namespace {
 
-Result<std::unique_ptr<Storage>> OpenBackend(const StorageSpec& spec) {
+Result<std::unique_ptr<Storage>> OpenBackend(const StorageSpec& spec, Clock& clock) {
   switch (spec.kind) {
     case StorageKind::kLocal:
       return OpenLocalStorage(spec.path);
     case StorageKind::kMemory:
       return OpenMemoryStorage(spec.path);
     case StorageKind::kS3:
+      return OpenS3Storage(spec, clock);
     case StorageKind::kGcs:
     case StorageKind::kAzure:
       break;
   }
-  return Status::Unsupported(spec.KindName() + " is not available in abs yet; use local-storage");
+  return Status::Unsupported(spec.KindName() +
+                             " is not available in abs yet; use local-storage or s3-storage");
 }
 
 }  // namespace
 
 Result<std::unique_ptr<Storage>> OpenStorage(const StorageSpec& spec, const OpenOptions& options) {
-  ABS_ASSIGN_OR_RETURN(std::unique_ptr<Storage> backend, OpenBackend(spec));
+  ABS_ASSIGN_OR_RETURN(std::unique_ptr<Storage> backend, OpenBackend(spec, *options.clock));
   std::shared_ptr<Storage> storage = std::move(backend);
   if (options.stats) storage = WithMetrics(std::move(storage), options.stats);
   if (options.retries) storage = WithRetries(std::move(storage), spec.retry, *options.clock);

@@ -1,0 +1,132 @@
+// The cloud backends against their emulators, started and stopped here: the storage
+// contract (tests/storage_contract.h) on S3 (s3rver), then what only a cloud backend has:
+// multipart uploads, resumed downloads, failures named with the object and the cause.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "emulator.h"
+#include "storage/registry.h"
+#include "storage_contract.h"
+
+namespace absvc::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Emulator;
+
+// One s3rver for the whole binary (each test writes under its own prefix).
+class S3Environment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("abs-s3rver-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto e = Emulator::Start("s3.js", {dir_.string(), "abs-test,abs-top"});
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    emulator_ = std::move(e).value();
+  }
+  void TearDown() override {
+    emulator_.reset();
+    fs::remove_all(dir_);
+  }
+  static std::string endpoint() { return emulator_ ? emulator_->endpoint() : ""; }
+
+ private:
+  fs::path dir_;
+  static inline std::unique_ptr<Emulator> emulator_;
+};
+
+StorageSpec S3Spec(const std::string& prefix) {
+  StorageSpec spec;
+  spec.kind = StorageKind::kS3;
+  spec.bucket = "abs-test";
+  spec.path = prefix;
+  spec.s3_region = "us-east-1";
+  spec.s3_endpoint_override = S3Environment::endpoint();
+  spec.s3_access_key_id = "S3RVER";
+  spec.s3_secret_access_key = "S3RVER";
+  spec.retry.initial_backoff_ms = 10;
+  return spec;
+}
+
+std::unique_ptr<Storage> OpenS3(const StorageSpec& spec) {
+  auto s = OpenStorage(spec);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cloud, StorageContract,
+    ::testing::Values(
+        Backend{"s3", [](const std::string& test) { return OpenS3(S3Spec("contract/" + test)); }},
+        Backend{"s3_bucket_top",
+                [](const std::string&) {
+                  // A bucket of its own, used whole by
+                  // one test at a time: emptied first.
+                  StorageSpec spec = S3Spec("");
+                  spec.bucket = "abs-top";
+                  auto s = OpenS3(spec);
+                  auto all = s ? s->List("") : Status::Internal("");
+                  for (const auto& o : all.ok() ? *all : std::vector<ObjectInfo>{})
+                    (void)s->Remove(o.path);
+                  return s;
+                }}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(S3Storage, LargeObjectsGoUpInPartsAndReadBackWhole) {
+  StorageSpec spec = S3Spec("multipart");
+  spec.min_part_size = 5 << 20;
+  spec.max_async_connections = 3;
+  auto s = OpenS3(spec);
+  ASSERT_TRUE(s);
+  std::string data(17 << 20, '\0');  // four parts, the last one short
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<char>((i * 2654435761u) >> 13);
+  ASSERT_TRUE(Put(*s, "big.asb", data).ok());
+  auto listed = s->List("big.asb");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].size, data.size());
+  EXPECT_EQ(*s->ReadAll("big.asb"), data);
+  EXPECT_EQ(Read(*s, "big.asb", (9 << 20) + 5), data.substr((9 << 20) + 5));
+}
+
+TEST(S3Storage, FailuresNameTheStorageTheObjectAndTheCause) {
+  StorageSpec spec = S3Spec("errors");
+  spec.s3_secret_access_key = "wrong";
+  auto s = OpenS3(spec);
+  ASSERT_TRUE(s);
+  Status st = s->PutAtomic("x.asb", "data");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("s3://abs-test/errors/x.asb"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("403"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("SignatureDoesNotMatch"), std::string::npos) << st.ToString();
+  EXPECT_FALSE(s->Probe().ok());
+
+  StorageSpec missing = S3Spec("");
+  missing.bucket = "no-such-bucket";
+  auto m = OpenS3(missing);
+  Status probe = m->Probe();
+  EXPECT_FALSE(probe.ok());
+  EXPECT_NE(probe.message().find("no-such-bucket"), std::string::npos) << probe.ToString();
+
+  StorageSpec down = S3Spec("");
+  down.s3_endpoint_override = "http://127.0.0.1:1";  // nothing listens
+  down.retry.max_attempts = 2;
+  auto d = OpenS3(down);
+  Status unreachable = d->Probe();
+  EXPECT_EQ(unreachable.code(), StatusCode::kNetwork) << unreachable.ToString();
+  EXPECT_NE(unreachable.message().find("gave up after 2 attempts"), std::string::npos)
+      << unreachable.ToString();
+}
+
+}  // namespace
+}  // namespace absvc::storage
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new absvc::storage::S3Environment());
+  return RUN_ALL_TESTS();
+}
