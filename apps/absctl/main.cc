@@ -30,6 +30,36 @@ void AddCodec(CLI::App* cmd, absvc::cli::CodecFlags& c) {
                   "environment variable holding the key (PEM or base64)");
 }
 
+void AddStorage(CLI::App* cmd, absvc::cli::StorageFlags& s) {
+  const char* group = "Cloud storage";
+  auto opt = [&](const char* name, std::string& v, const char* help) {
+    cmd->add_option(name, v, help)->group(group);
+  };
+  opt("--s3-bucket-name", s.s3_bucket_name, "S3 bucket (-d is then the folder in it)");
+  opt("--s3-region", s.s3_region, "the bucket's region");
+  opt("--s3-profile", s.s3_profile, "profile in the shared AWS credentials and config files");
+  opt("--s3-endpoint-override", s.s3_endpoint_override, "S3-compatible endpoint (MinIO, Ceph)");
+  opt("--s3-access-key-id", s.s3_access_key_id, "access key id (else profile, env, IRSA, IMDS)");
+  opt("--s3-secret-access-key", s.s3_secret_access_key, "secret access key");
+  opt("--s3-storage-class", s.s3_storage_class, "storage class of backup files");
+  cmd->add_option("--s3-min-part-size", s.s3_min_part_size,
+                  "multipart part size in bytes (>= 5 MiB)")
+      ->group(group);
+  opt("--gcp-bucket-name", s.gcp_bucket_name, "Google Cloud Storage bucket");
+  opt("--gcp-key-path", s.gcp_key_path, "service-account JSON key file");
+  opt("--gcp-endpoint-override", s.gcp_endpoint_override, "GCS endpoint (emulators)");
+  opt("--azure-account-name", s.azure_account_name, "storage account (Shared Key)");
+  opt("--azure-account-key", s.azure_account_key, "account key (Shared Key)");
+  opt("--azure-tenant-id", s.azure_tenant_id, "tenant (Azure AD service principal)");
+  opt("--azure-client-id", s.azure_client_id, "client id (Azure AD service principal)");
+  opt("--azure-client-secret", s.azure_client_secret, "client secret (Azure AD)");
+  opt("--azure-endpoint", s.azure_endpoint, "blob endpoint (Azurite)");
+  opt("--azure-container-name", s.azure_container_name, "container (-d is then the folder in it)");
+  cmd->add_option("--max-async-connections", s.max_async_connections,
+                  "parts of one object in flight")
+      ->group(group);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -45,6 +75,7 @@ int main(int argc, char** argv) {
   AddConnection(b, backup.conn);
   AddCodec(b, backup.codec);
   b->add_option("-n,--namespace", backup.ns, "namespace")->required();
+  AddStorage(b, backup.storage);
   b->add_option("-d,--directory", backup.directory, "new directory for the backup files")
       ->required();
   b->add_option("-w,--parallel", backup.parallel, "scan workers")->capture_default_str();
@@ -93,6 +124,7 @@ int main(int argc, char** argv) {
   r->add_flag("-R,--no-records", restore.no_records, "only indexes and UDFs");
   r->add_flag("-I,--no-indexes", restore.no_indexes, "without secondary indexes");
   r->add_flag("--no-udfs", restore.no_udfs, "without UDFs");
+  AddStorage(r, restore.storage);
   r->add_flag("--salvage", restore.salvage,
               "restore what is intact from a damaged or unfinished backup, and list what "
               "was left out");
@@ -101,6 +133,8 @@ int main(int argc, char** argv) {
   auto* v =
       app.add_subcommand("verify", "check backups against their manifests and prove coverage");
   v->add_option("directories", verify_dirs, "backup directories")->required();
+  absvc::cli::StorageFlags verify_storage;
+  AddStorage(v, verify_storage);
 
   absvc::cli::LoadFlags load;
   auto* l = app.add_subcommand("load", "write test records (like asbench -w I)");
@@ -130,7 +164,7 @@ int main(int argc, char** argv) {
   }
   if (*b) return absvc::cli::Backup(backup);
   if (*r) return absvc::cli::Restore(restore);
-  if (*v) return absvc::cli::Verify(verify_dirs);
+  if (*v) return absvc::cli::Verify(verify_dirs, verify_storage);
   if (*l) return absvc::cli::Load(load);
   if (*i) return absvc::cli::Info(info_conn);
   if (*t) return absvc::cli::Truncate(trunc_conn, trunc_ns, trunc_set);

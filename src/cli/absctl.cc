@@ -26,9 +26,57 @@
 namespace absvc::cli {
 namespace {
 
-// A directory or storage URL given on the command line, opened through the registry.
-Result<std::unique_ptr<storage::Storage>> OpenLocation(const std::string& where) {
-  ABS_ASSIGN_OR_RETURN(storage::StorageSpec spec, storage::ParseStorageUrl(where));
+// The storage a -d argument names: a local directory, a URL, or with a bucket or
+// container flag, the folder inside it; the cloud flags fill in the rest.
+Result<storage::StorageSpec> SpecFor(const std::string& where, const StorageFlags& f) {
+  using storage::StorageKind;
+  int buckets =
+      !f.s3_bucket_name.empty() + !f.gcp_bucket_name.empty() + !f.azure_container_name.empty();
+  if (buckets > 1) {
+    return Status::InvalidArgument(
+        "give one of --s3-bucket-name, --gcp-bucket-name and --azure-container-name");
+  }
+  storage::StorageSpec spec;
+  if (buckets == 1) {
+    spec.kind = !f.s3_bucket_name.empty()    ? StorageKind::kS3
+                : !f.gcp_bucket_name.empty() ? StorageKind::kGcs
+                                             : StorageKind::kAzure;
+    spec.bucket = f.s3_bucket_name + f.gcp_bucket_name + f.azure_container_name;
+    spec.path = storage::NormalizePrefix(where);
+  } else {
+    ABS_ASSIGN_OR_RETURN(spec, storage::ParseStorageUrl(where));
+  }
+  spec.s3_region = f.s3_region;
+  spec.s3_profile = f.s3_profile;
+  spec.s3_endpoint_override = f.s3_endpoint_override;
+  spec.s3_access_key_id = f.s3_access_key_id;
+  spec.s3_secret_access_key = f.s3_secret_access_key;
+  spec.gcs_key_file_path = f.gcp_key_path;
+  spec.gcs_endpoint = f.gcp_endpoint_override;
+  spec.azure_account_name = f.azure_account_name;
+  spec.azure_account_key = f.azure_account_key;
+  spec.azure_tenant_id = f.azure_tenant_id;
+  spec.azure_client_id = f.azure_client_id;
+  spec.azure_client_secret = f.azure_client_secret;
+  spec.azure_endpoint = f.azure_endpoint;
+  if (spec.kind == StorageKind::kS3) spec.storage_class = f.s3_storage_class;
+  if (f.s3_min_part_size > 0) {
+    if (f.s3_min_part_size < (5u << 20)) {
+      return Status::InvalidArgument("--s3-min-part-size must be at least 5 MiB (5242880)");
+    }
+    spec.min_part_size = static_cast<int64_t>(f.s3_min_part_size);
+  }
+  if (f.max_async_connections < 0) {
+    return Status::InvalidArgument("--max-async-connections must be at least 1");
+  }
+  if (f.max_async_connections > 0) spec.max_async_connections = f.max_async_connections;
+  return spec;
+}
+
+// A -d argument opened through the registry.
+Result<std::unique_ptr<storage::Storage>> OpenLocation(const std::string& where,
+                                                       const StorageFlags& flags) {
+  ABS_ASSIGN_OR_RETURN(storage::StorageSpec spec, SpecFor(where, flags));
   return storage::OpenStorage(spec);
 }
 
@@ -171,7 +219,7 @@ int Backup(const BackupFlags& f) {
   auto codec = MakeCodec(f.codec);
   if (!codec.ok()) return Fail(codec.status());
   o.codec = *codec;
-  auto store = OpenLocation(f.directory);
+  auto store = OpenLocation(f.directory, f.storage);
   if (!store.ok()) return Fail(store.status());
   auto listing = (*store)->List("");
   if (listing.ok() && !listing->empty()) {
@@ -230,7 +278,7 @@ int Restore(const RestoreFlags& f) {
   Status st;
   std::vector<std::unique_ptr<storage::Storage>> stores;
   for (const auto& dir : f.directories) {
-    auto store = OpenLocation(dir);
+    auto store = OpenLocation(dir, f.storage);
     if (!store.ok()) {
       st = store.status();
       break;
@@ -298,13 +346,13 @@ int Restore(const RestoreFlags& f) {
   return 0;
 }
 
-int Verify(const std::vector<std::string>& directories) {
+int Verify(const std::vector<std::string>& directories, const StorageFlags& storage_flags) {
   if (directories.empty())
     return Fail(Status::InvalidArgument("verify needs at least one directory"));
   std::vector<std::unique_ptr<storage::Storage>> stores;
   std::vector<backup::VerifyLocation> locations;
   for (const auto& dir : directories) {
-    auto store = OpenLocation(dir);
+    auto store = OpenLocation(dir, storage_flags);
     if (!store.ok()) return Fail(store.status());
     locations.push_back({store->get(), ""});
     stores.push_back(std::move(store).value());

@@ -28,9 +28,23 @@ struct CodecFlags {
   std::string encryption_key_env;
 };
 
+// Where backups live, beyond a local directory: Aerospike absctl's and asbackup's cloud
+// flags. With a bucket or container named, -d is the folder inside it; -d may also be a
+// URL (s3://bucket/prefix, gs://..., az://container/prefix).
+struct StorageFlags {
+  std::string s3_bucket_name, s3_region, s3_profile, s3_endpoint_override;
+  std::string s3_access_key_id, s3_secret_access_key, s3_storage_class;
+  uint64_t s3_min_part_size = 0;
+  std::string gcp_bucket_name, gcp_key_path, gcp_endpoint_override;
+  std::string azure_account_name, azure_account_key, azure_tenant_id, azure_client_id;
+  std::string azure_client_secret, azure_endpoint, azure_container_name;
+  int max_async_connections = 0;
+};
+
 struct BackupFlags {
   ConnectionFlags conn;
   CodecFlags codec;
+  StorageFlags storage;
   std::string ns;
   std::string directory;
   int parallel = 8;
@@ -50,6 +64,7 @@ struct BackupFlags {
 struct RestoreFlags {
   ConnectionFlags conn;
   CodecFlags codec;
+  StorageFlags storage;
   std::string ns;  // "src,dst" remaps
   std::vector<std::string> directories;
   int parallel = 8;
@@ -78,7 +93,7 @@ struct LoadFlags {
 
 int Backup(const BackupFlags& flags);
 int Restore(const RestoreFlags& flags);
-int Verify(const std::vector<std::string>& directories);
+int Verify(const std::vector<std::string>& directories, const StorageFlags& storage = {});
 int Load(const LoadFlags& flags);
 int Info(const ConnectionFlags& conn);
 int Truncate(const ConnectionFlags& conn, const std::string& ns, const std::string& set);

@@ -1,0 +1,47 @@
+// What storage servers and credential files hand abs: S3's XML answers (listings, upload
+// ids, errors, batch-delete results, STS credentials) and the AWS shared config files.
+// The first byte picks the parser; any bytes must give a value or a clear error, never a
+// crash, and a listing's entries must carry what its parser promises.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "storage/cloud/xml.h"
+#include "storage/s3/credentials.h"
+#include "storage/s3/s3_xml.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace absvc::storage;
+  if (size == 0) return 0;
+  std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  switch (data[0] % 6) {
+    case 0: {
+      auto page = s3::ParseListObjectsV2(text, "listing");
+      if (page.ok()) {
+        for (const auto& o : page->objects)
+          if (o.key.empty()) __builtin_trap();
+        if (page->truncated && page->next_token.empty()) __builtin_trap();
+      }
+      break;
+    }
+    case 1:
+      (void)s3::ParseUploadId(text, "upload");
+      break;
+    case 2: {
+      auto e = s3::ParseS3Error(text);
+      if (e.code.size() > 200 || e.message.size() > 300) __builtin_trap();  // quoted short
+      break;
+    }
+    case 3:
+      (void)s3::ParseDeleteErrors(text, "delete");
+      break;
+    case 4:
+      (void)s3::ParseAssumeRoleResult(text, "sts");
+      break;
+    case 5:
+      (void)s3::ParseIni(text, "credentials");
+      (void)s3::ParseIsoTime(text);
+      break;
+  }
+  return 0;
+}
