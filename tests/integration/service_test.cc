@@ -23,6 +23,7 @@
 #include "backup/verify.h"
 #include "client/client.h"
 #include "common/cltime.h"
+#include "emulator.h"
 #include "service/http_api.h"
 #include "service/ownership.h"
 #include "service/service.h"
@@ -308,6 +309,69 @@ TEST_F(ServiceTest, BackupAndRestoreThroughTheApi) {
   ASSERT_EQ(r->status, 200);
   EXPECT_EQ(Json::parse(r->body)["status"], "success");
   EXPECT_EQ(Json::parse(r->body)["inserted-records"], kRecords);
+}
+
+// The same service on S3 (s3rver, signatures checked by AWS's signer): /ready probes the
+// bucket, a full and an incremental backup land and are listed, a restore brings every
+// record back, and the storage's requests show in /metrics.
+TEST_F(ServiceTest, BackupsListingsAndRestoresOnS3) {
+  fs::create_directories(dir_ / "s3");
+  auto s3 = testing::Emulator::Start("s3.js", {(dir_ / "s3").string(), "abs-test"});
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
+  Json doc = BaseConfig();
+  doc["storage"]["shared"] = {{"s3-storage",
+                               {{"bucket", "abs-test"},
+                                {"path", "/backups/"},
+                                {"s3-region", "us-east-1"},
+                                {"s3-endpoint-override", (*s3)->endpoint()},
+                                {"access-key-id", "S3RVER"},
+                                {"secret-access-key", "S3RVER"},
+                                {"min-part-size", 5 << 20}}}};
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  auto r = inst->Get("/ready");
+  EXPECT_EQ(r->status, 200) << r->body;
+  ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
+  inst->WaitIdle("r1");
+  ASSERT_TRUE(Load(*client_, 100, "v2").ok());
+  ASSERT_EQ(inst->Post("/v1/backups/incremental/r1")->status, 202);
+  inst->WaitIdle("r1");
+  r = inst->Get("/v1/backups/full/r1");
+  ASSERT_EQ(r->status, 200) << r->body;
+  Json full = Json::parse(r->body);
+  ASSERT_EQ(full.size(), 1u) << r->body;
+  EXPECT_EQ(full[0]["record-count"], kRecords);
+  r = inst->Get("/v1/backups/incremental/r1");
+  Json incremental = Json::parse(r->body);
+  ASSERT_EQ(incremental.size(), 1u) << r->body;
+  EXPECT_EQ(incremental[0]["record-count"], 100);
+
+  ASSERT_TRUE(client_->Truncate("test", "").ok());
+  Json body = {{"backup-data-path", full[0]["key"]},
+               {"source-name", "shared"},
+               {"destination-name", "c1"},
+               {"policy", {{"parallel", 4}}}};
+  r = inst->Post("/v1/restore/full", body.dump());
+  ASSERT_EQ(r->status, 202) << r->body;
+  Json status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
+  EXPECT_EQ(status["status"], "success") << status.dump();
+  EXPECT_EQ(Count(*client_, "v1"), std::make_pair(kRecords, kRecords));
+  r = inst->Get("/metrics");
+  EXPECT_NE(r->body.find("abs_storage_requests_total{op=\"list\"} "), std::string::npos);
+  EXPECT_EQ(r->body.find("abs_storage_bytes_total{direction=\"write\"} 0\n"), std::string::npos)
+      << "backups wrote bytes to storage";
+
+  // Wrong credentials: /ready names the storage and the cause (a HEAD answer has no body
+  // to carry S3's error code).
+  doc["storage"]["shared"]["s3-storage"]["secret-access-key"] = "wrong";
+  auto bad = StartInstance(doc, "b");
+  ASSERT_TRUE(bad);
+  r = bad->Get("/ready");
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_NE(r->body.find("storage shared"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("403"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("check the credentials"), std::string::npos) << r->body;
 }
 
 TEST_F(ServiceTest, BadRequestsGetClearErrors) {
