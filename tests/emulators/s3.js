@@ -4,6 +4,10 @@
 //   the key S3RVER / S3RVER; a mismatch answers 403 SignatureDoesNotMatch, as S3 does
 //   (s3rver itself checks only the key id). The body's hash is not checked.
 // - a conditional PUT (If-None-Match: *) answers 412 when the object exists.
+// - faults for tests: POST /__faults with a JSON list of rules; each matching request
+//   (method, and a query key or header it must carry) is skipped `skip` times, then
+//   answered with `status` and S3 error `code`, or its connection reset (`reset`), `count`
+//   times. GET /__faults returns the rules left; GET /__log every request seen since.
 // Prints {"port": N} on stdout once listening; stops on SIGTERM.
 //   node tests/emulators/s3.js <directory> <bucket>[,<bucket>...] [port]
 'use strict';
@@ -107,7 +111,45 @@ async function conditionalPut(ctx, next) {
     if (locks.get(path) === chain) locks.delete(path);
   }
 }
-server.middleware.unshift(verifySignature, conditionalPut);
+// Fault rules and a request log, driven by the test over the same port.
+let rules = [];
+const seen = [];
+async function faults(ctx, next) {
+  if (ctx.path === '/__faults' || ctx.path === '/__log') {
+    if (ctx.method === 'POST') {
+      const chunks = [];
+      for await (const c of ctx.req) chunks.push(c);
+      rules = JSON.parse(Buffer.concat(chunks).toString() || '[]');
+      for (const r of rules) r.skip = r.skip || 0;
+      seen.length = 0;
+      ctx.status = 204;
+      return;
+    }
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(ctx.path === '/__log' ? seen : rules);
+    return;
+  }
+  seen.push(`${ctx.method} ${ctx.originalUrl}`);
+  for (const r of rules) {
+    if (r.count <= 0 || r.method !== ctx.method) continue;
+    if (r.query && !(r.query in ctx.query)) continue;
+    if (r.header && !ctx.get(r.header)) continue;
+    if (r.skip > 0) {
+      r.skip--;
+      continue;
+    }
+    r.count--;
+    if (r.reset) {
+      ctx.req.socket.destroy();
+      ctx.respond = false;
+      return;
+    }
+    return s3Error(ctx, r.status, r.code || 'InternalError', r.message || 'injected fault');
+  }
+  return next();
+}
+
+server.middleware.unshift(faults, verifySignature, conditionalPut);
 
 server.run().then((address) => {
   process.stdout.write(JSON.stringify({ port: address.port }) + '\n');

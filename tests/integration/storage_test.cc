@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "emulator.h"
+#include "storage/cloud/http_client.h"
 #include "storage/registry.h"
 #include "storage_contract.h"
 
@@ -120,6 +121,91 @@ TEST(S3Storage, FailuresNameTheStorageTheObjectAndTheCause) {
   EXPECT_EQ(unreachable.code(), StatusCode::kNetwork) << unreachable.ToString();
   EXPECT_NE(unreachable.message().find("gave up after 2 attempts"), std::string::npos)
       << unreachable.ToString();
+}
+
+// Fault rules for the emulator (see tests/emulators/s3.js); the request log since.
+void SetFaults(const std::string& rules) {
+  cloud::HttpRequest req;
+  req.method = "POST";
+  req.url = S3Environment::endpoint() + "/__faults";
+  req.body = rules;
+  auto r = cloud::SendHttp(req);
+  ASSERT_TRUE(r.ok() && r->status == 204) << (r.ok() ? r->body : r.status().ToString());
+}
+
+std::string RequestLog() {
+  cloud::HttpRequest req;
+  req.url = S3Environment::endpoint() + "/__log";
+  auto r = cloud::SendHttp(req);
+  return r.ok() ? r->body : "";
+}
+
+std::string Pattern(size_t n) {
+  std::string data(n, '\0');
+  for (size_t i = 0; i < n; ++i)
+    data[i] = static_cast<char>((i * 2654435761u) >> 11);
+  return data;
+}
+
+TEST(S3Faults, BusyAnswersAndResetsMidUploadAreRiddenOut) {
+  // Two 503 SlowDown answers, a 500, and a connection reset, all on part uploads (the
+  // rules fire in order: the first until spent, then the next).
+  SetFaults(R"([{"method":"PUT","query":"partNumber","status":503,"code":"SlowDown","count":2},
+                {"method":"PUT","query":"partNumber","status":500,"count":1},
+                {"method":"PUT","query":"partNumber","reset":true,"count":1}])");
+  StorageSpec spec = S3Spec("faults-upload");
+  spec.max_async_connections = 2;
+  auto s = OpenS3(spec);
+  std::string data = Pattern(12 << 20);  // three parts
+  Status st = Put(*s, "busy.asb", data);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(*s->ReadAll("busy.asb"), data);
+  std::string log = RequestLog();
+  size_t parts = 0;
+  for (size_t at = log.find("partNumber"); at != std::string::npos;
+       at = log.find("partNumber", at + 1))
+    ++parts;
+  EXPECT_GE(parts, 3u + 4u) << "every fault was retried: " << log;
+}
+
+TEST(S3Faults, AnUploadThatKeepsFailingIsAbortedAndNamedWithItsCause) {
+  SetFaults(R"([{"method":"PUT","query":"partNumber","status":500,"code":"InternalError",
+                 "count":1000,"skip":1}])");
+  StorageSpec spec = S3Spec("faults-abort");
+  spec.retry.max_attempts = 3;
+  auto s = OpenS3(spec);
+  Status st = Put(*s, "doomed.asb", Pattern(11 << 20));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("s3://abs-test/faults-abort/doomed.asb"), std::string::npos)
+      << st.ToString();
+  EXPECT_NE(st.message().find("HTTP 500 InternalError"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("gave up after 3 attempts"), std::string::npos) << st.ToString();
+  EXPECT_NE(RequestLog().find("DELETE /abs-test/faults-abort/doomed.asb?uploadId="),
+            std::string::npos)
+      << "the multipart upload was aborted: " << RequestLog();
+  SetFaults("[]");
+  EXPECT_TRUE(s->List("")->empty()) << "nothing half-written is visible";
+}
+
+TEST(S3Faults, ADownloadResetMidwayResumesAndAnExpiredTokenIsRenewed) {
+  SetFaults("[]");
+  auto s = OpenS3(S3Spec("faults-read"));
+  std::string data = Pattern(20 << 20);  // three ranged GETs
+  ASSERT_TRUE(Put(*s, "r.asb", data).ok());
+  SetFaults(R"([{"method":"GET","header":"range","reset":true,"count":1,"skip":1},
+                {"method":"GET","header":"range","status":400,"code":"ExpiredToken","count":1,
+                 "skip":2}])");
+  auto all = s->ReadAll("r.asb");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_TRUE(*all == data);
+  // Three ranged GETs, plus one again after the reset and one after the expired token.
+  std::string log = RequestLog();
+  size_t gets = 0;
+  for (size_t at = log.find("GET /abs-test/faults-read/r.asb"); at != std::string::npos;
+       at = log.find("GET /abs-test/faults-read/r.asb", at + 1))
+    ++gets;
+  EXPECT_EQ(gets, 5u) << log;
+  SetFaults("[]");
 }
 
 }  // namespace
