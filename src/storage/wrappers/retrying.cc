@@ -113,10 +113,8 @@ class RetryingStorage : public ForwardingStorage {
     return RetryTransient(spec_, clock_, "write " + path,
                           [&] { return inner_->PutAtomic(path, data); });
   }
-  Result<std::string> ReadAll(const std::string& path) override {
-    return RetryResult<std::string>(spec_, clock_, "read " + path,
-                                    [&] { return inner_->ReadAll(path); });
-  }
+  // Through the resuming reader: a failure midway costs the rest, not the whole.
+  Result<std::string> ReadAll(const std::string& path) override { return Storage::ReadAll(path); }
   // A retry after a lost answer may find the object its own first attempt created: the
   // object then holds exactly `data`, and whether that attempt won cannot be known, so
   // it is reported as existing (never as two winners).
