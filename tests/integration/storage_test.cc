@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 
 #include "emulator.h"
 #include "storage/cloud/http_client.h"
@@ -206,6 +209,74 @@ TEST(S3Faults, ADownloadResetMidwayResumesAndAnExpiredTokenIsRenewed) {
     ++gets;
   EXPECT_EQ(gets, 5u) << log;
   SetFaults("[]");
+}
+
+// Environment variables for one test, put back afterwards.
+class ScopedEnv {
+ public:
+  void Set(const char* name, const std::string& value) {
+    const char* old = std::getenv(name);
+    saved_.push_back({name, old ? std::optional<std::string>(old) : std::nullopt});
+    ::setenv(name, value.c_str(), 1);
+  }
+  void Unset(const char* name) {
+    const char* old = std::getenv(name);
+    saved_.push_back({name, old ? std::optional<std::string>(old) : std::nullopt});
+    ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+      if (it->second) {
+        ::setenv(it->first.c_str(), it->second->c_str(), 1);
+      } else {
+        ::unsetenv(it->first.c_str());
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+// With no keys anywhere else, credentials come from a web identity (STS) or, failing
+// that, the instance metadata service; S3 accepts what they hand out.
+TEST(S3Credentials, WebIdentityAndInstanceMetadataProvideWorkingKeys) {
+  auto dir = fs::temp_directory_path() / ("abs-aws-meta-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "token") << "jwt-from-kubernetes\n";
+  auto meta = Emulator::Start("aws_metadata.js", {"jwt-from-kubernetes"});
+  ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+  ScopedEnv env;
+  for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                        "AWS_PROFILE", "AWS_EC2_METADATA_DISABLED"})
+    env.Unset(v);
+  env.Set("AWS_SHARED_CREDENTIALS_FILE", (dir / "none").string());
+  env.Set("AWS_CONFIG_FILE", (dir / "none").string());
+  env.Set("AWS_EC2_METADATA_SERVICE_ENDPOINT", (*meta)->endpoint());
+  StorageSpec spec = S3Spec("credentials");
+  spec.s3_access_key_id = spec.s3_secret_access_key = "";
+
+  // The instance metadata service (no web identity configured).
+  env.Unset("AWS_WEB_IDENTITY_TOKEN_FILE");
+  auto from_imds = OpenS3(spec);
+  Status st = from_imds->PutAtomic("imds.txt", "via IMDSv2");
+  EXPECT_TRUE(st.ok()) << st.ToString();
+
+  // A web identity comes first when configured.
+  env.Set("AWS_WEB_IDENTITY_TOKEN_FILE", (dir / "token").string());
+  env.Set("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/abs");
+  env.Set("AWS_ENDPOINT_URL_STS", (*meta)->endpoint());
+  auto from_sts = OpenS3(spec);
+  st = from_sts->PutAtomic("sts.txt", "via web identity");
+  EXPECT_TRUE(st.ok()) << st.ToString();
+
+  // A rejected token is an error that says so, naming STS's reason.
+  std::ofstream(dir / "token") << "forged";
+  auto rejected = OpenS3(spec);
+  st = rejected->PutAtomic("no.txt", "x");
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("InvalidIdentityToken"), std::string::npos) << st.ToString();
+  fs::remove_all(dir);
 }
 
 }  // namespace

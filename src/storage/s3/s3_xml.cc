@@ -46,8 +46,11 @@ S3Error ParseS3Error(const std::string& xml) {
   if (xml.empty()) return e;
   auto root = ParseXml(xml, "error");
   if (!root.ok()) return e;
-  e.code = ShortValue((*root)->ChildText("Code"), 128);
-  e.message = ShortValue((*root)->ChildText("Message"), 256);
+  // S3 answers <Error>; STS wraps it: <ErrorResponse><Error>.
+  const cloud::XmlElement* error = (*root)->Child("Error");
+  if (!error) error = root->get();
+  e.code = ShortValue(error->ChildText("Code"), 128);
+  e.message = ShortValue(error->ChildText("Message"), 256);
   return e;
 }
 
