@@ -11,6 +11,7 @@
 #include "common/text.h"
 #include "storage/cloud/crypto.h"
 #include "storage/cloud/http_client.h"
+#include "storage/cloud/transfer.h"
 #include "storage/cloud/uri.h"
 #include "storage/cloud/xml.h"
 #include "storage/s3/credentials.h"
@@ -165,69 +166,30 @@ class S3Client {
   bool path_style_ = true;
 };
 
-// Ranged GETs of kReadChunk bytes, each fetched when the last is used up.
-class S3Reader : public Reader {
- public:
-  S3Reader(std::shared_ptr<S3Client> s3, std::string key, uint64_t offset)
-      : s3_(std::move(s3)), key_(std::move(key)), offset_(offset) {}
-
-  // Fetches the first chunk: a missing object fails here, at open.
-  Status Start() { return Fetch(); }
-
-  Result<size_t> Read(char* buf, size_t n) override {
-    if (pos_ == chunk_.size()) {
-      if (size_known_ && offset_ >= size_) return size_t{0};
-      ABS_RETURN_IF_ERROR(Fetch());
-      if (chunk_.empty()) return size_t{0};
-    }
-    n = std::min(n, chunk_.size() - pos_);
-    std::memcpy(buf, chunk_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  Status Fetch() {
-    chunk_.clear();
-    pos_ = 0;
+// One ranged GET for the RangedReader.
+cloud::RangeFetch S3Range(std::shared_ptr<S3Client> s3, std::string key) {
+  return [s3 = std::move(s3), key = std::move(key)](uint64_t offset,
+                                                    size_t length) -> Result<cloud::RangeAnswer> {
     std::string range =
-        "bytes=" + std::to_string(offset_) + "-" + std::to_string(offset_ + kReadChunk - 1);
-    ABS_ASSIGN_OR_RETURN(auto res, s3_->Send("GET", key_, {}, {{"Range", range}}, {}));
+        "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
+    ABS_ASSIGN_OR_RETURN(auto res, s3->Send("GET", key, {}, {{"Range", range}}, {}));
+    cloud::RangeAnswer answer;
     if (res.status == 416) {  // at or past the end (an empty object, above all)
-      size_known_ = true;
-      size_ = offset_;
-      return Status::Ok();
+      answer.past_end = true;
+      return answer;
     }
-    if (res.status != 200 && res.status != 206) return s3_->Failure("read", key_, res);
-    // "bytes 0-8388607/12345678" gives the size; a 200 is the whole object.
-    std::string content_range = res.Header("content-range");
-    size_t slash = content_range.rfind('/');
-    if (res.status == 200) {
-      size_known_ = true;
-      size_ = res.body.size();
-      if (offset_ > 0) {
-        res.body.erase(0, std::min<uint64_t>(offset_, res.body.size()));
-      }
-    } else if (slash != std::string::npos && content_range.substr(slash + 1) != "*") {
-      size_known_ = true;
-      size_ = std::strtoull(content_range.c_str() + slash + 1, nullptr, 10);
+    if (res.status != 200 && res.status != 206) return s3->Failure("read", key, res);
+    if (res.status == 200) {  // the whole object, the range ignored
+      answer.object_size = res.body.size();
+      res.body.erase(0, std::min<uint64_t>(offset, res.body.size()));
+      if (res.body.size() > length) res.body.resize(length);
+    } else {
+      answer.object_size = cloud::SizeFromContentRange(res.Header("content-range"));
     }
-    chunk_ = std::move(res.body);
-    offset_ += chunk_.size();
-    if (chunk_.empty() && size_known_ && offset_ < size_) {
-      return Status::Network("read " + s3_->Name(key_) + ": an empty range before the end");
-    }
-    return Status::Ok();
-  }
-
-  std::shared_ptr<S3Client> s3_;
-  std::string key_;
-  uint64_t offset_;
-  std::string chunk_;
-  size_t pos_ = 0;
-  bool size_known_ = false;
-  uint64_t size_ = 0;
-};
+    answer.bytes = std::move(res.body);
+    return answer;
+  };
+}
 
 Headers StorageClassHeaders(const StorageSpec& spec, const std::string& key) {
   // The data class goes on backup files; metadata keeps the bucket's default.
@@ -245,7 +207,7 @@ class S3Writer : public Writer {
       : s3_(std::move(s3)),
         key_(std::move(key)),
         part_size_(static_cast<size_t>(std::max<int64_t>(5 << 20, s3_->spec().min_part_size))),
-        max_in_flight_(
+        parts_in_flight_(
             static_cast<size_t>(std::max<int64_t>(1, s3_->spec().max_async_connections))) {}
 
   ~S3Writer() override {
@@ -282,10 +244,10 @@ class S3Writer : public Writer {
       Status st = SendPart();
       if (!st.ok()) return Fail(st);
     }
-    Status st = WaitAll();
-    if (!st.ok()) return Fail(st);
+    auto etags = parts_in_flight_.Finish();
+    if (!etags.ok()) return Fail(etags.status());
     std::string xml = "<CompleteMultipartUpload>";
-    for (const auto& [number, etag] : etags_) {
+    for (const auto& [number, etag] : *etags) {
       xml += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" +
              cloud::XmlEscape(etag) + "</ETag></Part>";
     }
@@ -314,7 +276,7 @@ class S3Writer : public Writer {
   }
 
   void Abort() {
-    (void)WaitAll();
+    (void)parts_in_flight_.Finish();
     if (upload_id_.empty()) return;
     // Parts of an abandoned upload cost storage until removed: abort it now.
     auto res = s3_->CallWithRetries("abort the upload of", "DELETE", key_,
@@ -330,56 +292,32 @@ class S3Writer : public Writer {
                                          StorageClassHeaders(s3_->spec(), key_), {}));
       ABS_ASSIGN_OR_RETURN(upload_id_, s3::ParseUploadId(res.body, "CreateMultipartUpload answer"));
     }
-    if (in_flight_.size() >= max_in_flight_) ABS_RETURN_IF_ERROR(WaitOldest());
     int number = ++parts_;
     auto body = std::make_shared<std::string>(std::move(buffer_));
     buffer_.clear();
     buffer_.reserve(part_size_);
-    auto s3 = s3_;
-    std::string key = key_, upload = upload_id_;
-    in_flight_.push_back(
-        {number,
-         std::async(std::launch::async, [s3, key, upload, number, body]() -> Result<std::string> {
-           ABS_ASSIGN_OR_RETURN(
-               auto res,
-               s3->CallWithRetries("upload part " + std::to_string(number) + " of", "PUT", key,
-                                   {{"partNumber", std::to_string(number)}, {"uploadId", upload}},
-                                   {}, *body));
-           std::string etag = res.Header("etag");
-           if (etag.empty()) {
-             return Status::Corrupt("upload part of " + s3->Name(key) + ": no ETag in the answer");
-           }
-           return etag;
-         })});
-    return Status::Ok();
-  }
-
-  Status WaitOldest() {
-    auto [number, future] = std::move(in_flight_.front());
-    in_flight_.erase(in_flight_.begin());
-    auto etag = future.get();
-    if (!etag.ok()) return etag.status();
-    etags_[number] = *etag;
-    return Status::Ok();
-  }
-
-  Status WaitAll() {
-    Status first;
-    while (!in_flight_.empty()) {
-      Status st = WaitOldest();
-      if (first.ok() && !st.ok()) first = st;
-    }
-    return first;
+    return parts_in_flight_.Submit(
+        number, [s3 = s3_, key = key_, upload = upload_id_, number, body]() -> Result<std::string> {
+          ABS_ASSIGN_OR_RETURN(
+              auto res,
+              s3->CallWithRetries("upload part " + std::to_string(number) + " of", "PUT", key,
+                                  {{"partNumber", std::to_string(number)}, {"uploadId", upload}},
+                                  {}, *body));
+          std::string etag = res.Header("etag");
+          if (etag.empty()) {
+            return Status::Corrupt("upload part of " + s3->Name(key) + ": no ETag in the answer");
+          }
+          return etag;
+        });
   }
 
   std::shared_ptr<S3Client> s3_;
   std::string key_;
-  const size_t part_size_, max_in_flight_;
+  const size_t part_size_;
+  cloud::PartPipeline parts_in_flight_;
   std::string buffer_;
   std::string upload_id_;
   int parts_ = 0;
-  std::vector<std::pair<int, std::future<Result<std::string>>>> in_flight_;
-  std::map<int, std::string> etags_;
   uint64_t written_ = 0;
   bool closed_ = false;
   Status error_;
@@ -424,7 +362,8 @@ class S3Storage : public Storage {
   }
   Result<std::unique_ptr<Reader>> OpenReaderAt(const std::string& path, uint64_t offset) override {
     ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    auto reader = std::make_unique<S3Reader>(s3_, Key(path), offset);
+    auto reader = std::make_unique<cloud::RangedReader>(S3Range(s3_, Key(path)),
+                                                        s3_->Name(Key(path)), offset, kReadChunk);
     ABS_RETURN_IF_ERROR(reader->Start());
     return std::unique_ptr<Reader>(std::move(reader));
   }

@@ -1,0 +1,67 @@
+// The two halves of moving big objects that every cloud backend shares: a Reader made of
+// ranged GETs fetched one chunk at a time (a broken one is resumed by the retry wrapper
+// from the offset reached), and a pipeline that sends an object's parts concurrently,
+// a bounded number at a time, and collects what each part's answer names it by.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/storage.h"
+
+namespace absvc::storage::cloud {
+
+struct RangeAnswer {
+  std::string bytes;
+  std::optional<uint64_t> object_size;  // when the answer says it
+  bool past_end = false;                // the range starts at or after the end
+};
+using RangeFetch = std::function<Result<RangeAnswer>(uint64_t offset, size_t length)>;
+
+class RangedReader : public Reader {
+ public:
+  RangedReader(RangeFetch fetch, std::string name, uint64_t offset, size_t chunk);
+  // Fetches the first chunk, so a missing object fails at open.
+  Status Start();
+  Result<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  Status Fetch();
+  RangeFetch fetch_;
+  std::string name_;
+  uint64_t offset_;
+  size_t chunk_size_;
+  std::string chunk_;
+  size_t pos_ = 0;
+  std::optional<uint64_t> size_;
+};
+
+// "bytes 0-99/1234" -> 1234; nothing for "*" or a malformed value.
+std::optional<uint64_t> SizeFromContentRange(const std::string& content_range);
+
+class PartPipeline {
+ public:
+  explicit PartPipeline(size_t max_in_flight)
+      : max_in_flight_(std::max<size_t>(1, max_in_flight)) {}
+  ~PartPipeline() { (void)Wait(); }
+  // Starts `send` for part `number` once fewer than max_in_flight are running; the first
+  // failure of an earlier part is returned instead.
+  Status Submit(int number, std::function<Result<std::string>()> send);
+  // Waits for every part; their answers by part number, or the first failure.
+  Result<std::map<int, std::string>> Finish();
+
+ private:
+  Status WaitOldest();
+  Status Wait();
+  const size_t max_in_flight_;
+  std::vector<std::pair<int, std::future<Result<std::string>>>> in_flight_;
+  std::map<int, std::string> done_;
+};
+
+}  // namespace absvc::storage::cloud
