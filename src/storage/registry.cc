@@ -1,5 +1,6 @@
 #include "storage/registry.h"
 
+#include "storage/azure/azure_storage.h"
 #include "storage/local/local_storage.h"
 #include "storage/memory/memory_storage.h"
 #include "storage/s3/s3_storage.h"
@@ -15,8 +16,9 @@ Result<std::unique_ptr<Storage>> OpenBackend(const StorageSpec& spec, Clock& clo
       return OpenMemoryStorage(spec.path);
     case StorageKind::kS3:
       return OpenS3Storage(spec, clock);
-    case StorageKind::kGcs:
     case StorageKind::kAzure:
+      return OpenAzureStorage(spec, clock);
+    case StorageKind::kGcs:
       break;
   }
   return Status::Unsupported(spec.KindName() +

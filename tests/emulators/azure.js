@@ -1,13 +1,17 @@
 // azurite's blob service for tests, on 127.0.0.1 and a free port, with Shared Key
 // enforced (the well-known devstoreaccount1 key), and containers created through the
-// official SDK (npm @azure/storage-blob). Prints {"port": N} once they exist; stops
-// azurite and itself on SIGTERM.
+// official SDK (npm @azure/storage-blob). Prints {"port": N, "sas": "<account SAS>"}
+// once they exist (the SAS, made by the SDK, allows every blob operation for an hour);
+// stops azurite and itself on SIGTERM.
 //   node tests/emulators/azure.js <directory> <container>[,<container>...]
 'use strict';
 const { spawn } = require('child_process');
 const net = require('net');
 const path = require('path');
-const { BlobServiceClient, StorageSharedKeyCredential } = require('@azure/storage-blob');
+const {
+  AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, BlobServiceClient,
+  StorageSharedKeyCredential, generateAccountSASQueryParameters,
+} = require('@azure/storage-blob');
 
 const ACCOUNT = 'devstoreaccount1';
 const KEY =
@@ -39,7 +43,8 @@ async function main() {
   { stdio: ['ignore', 'ignore', 'inherit'] });
   child.on('exit', (code) => process.exit(code === null ? 1 : code));
   const url = `http://127.0.0.1:${port}/${ACCOUNT}`;
-  const service = new BlobServiceClient(url, new StorageSharedKeyCredential(ACCOUNT, KEY));
+  const credential = new StorageSharedKeyCredential(ACCOUNT, KEY);
+  const service = new BlobServiceClient(url, credential);
   for (let attempt = 0; ; attempt++) {
     try {
       for (const name of containers.split(',')) await service.getContainerClient(name).createIfNotExists();
@@ -49,11 +54,24 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  process.stdout.write(JSON.stringify({ port }) + '\n');
+  const sas = generateAccountSASQueryParameters({
+    expiresOn: new Date(Date.now() + 3600 * 1000),
+    permissions: AccountSASPermissions.parse('rwdlacup'),
+    resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+    services: AccountSASServices.parse('b').toString(),
+  }, credential).toString();
+  process.stdout.write(JSON.stringify({ port, sas }) + '\n');
 }
+// azurite is stopped and waited for, so its files are closed when this process ends.
 function stop() {
-  if (child) child.kill('SIGTERM');
-  process.exit(0);
+  if (!child || child.exitCode !== null) process.exit(0);
+  child.removeAllListeners('exit');
+  child.on('exit', () => process.exit(0));
+  child.kill('SIGTERM');
+  setTimeout(() => {
+    child.kill('SIGKILL');
+    process.exit(0);
+  }, 5000).unref();
 }
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

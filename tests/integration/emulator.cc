@@ -49,6 +49,7 @@ Result<std::unique_ptr<Emulator>> Emulator::Start(const std::string& script,
                             " did not start (is node there, and npm ci done?): '" + text + "'");
   }
   e->port_ = j["port"].get<int>();
+  e->info_ = text.substr(0, text.find('\n'));
   return e;
 }
 

@@ -19,11 +19,14 @@ class Emulator {
                                                  const std::vector<std::string>& args);
   ~Emulator();
   int port() const { return port_; }
+  // Everything the emulator printed on its first line (port, and what else it tells).
+  const std::string& info() const { return info_; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  std::string info_;
 };
 
 }  // namespace absvc::testing

@@ -9,7 +9,10 @@
 #include <fstream>
 #include <optional>
 
+#include <nlohmann/json.hpp>
 #include "emulator.h"
+
+#include "storage/cloud/crypto.h"
 #include "storage/cloud/http_client.h"
 #include "storage/registry.h"
 #include "storage_contract.h"
@@ -42,6 +45,49 @@ class S3Environment : public ::testing::Environment {
   static inline std::unique_ptr<Emulator> emulator_;
 };
 
+// One azurite for the whole binary, with the containers abs-test and abs-top.
+class AzureEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("abs-azurite-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto e = Emulator::Start("azure.js", {dir_.string(), "abs-test,abs-top"});
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    emulator_ = std::move(e).value();
+    sas_ = nlohmann::json::parse(emulator_->info()).value("sas", "");
+  }
+  void TearDown() override {
+    emulator_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  static std::string endpoint() {
+    return emulator_ ? emulator_->endpoint() + "/devstoreaccount1" : "";
+  }
+  static const std::string& sas() { return sas_; }
+
+ private:
+  fs::path dir_;
+  static inline std::unique_ptr<Emulator> emulator_;
+  static inline std::string sas_;
+};
+
+constexpr const char* kAzuriteKey =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+StorageSpec AzureSpec(const std::string& prefix) {
+  StorageSpec spec;
+  spec.kind = StorageKind::kAzure;
+  spec.bucket = "abs-test";
+  spec.path = prefix;
+  spec.azure_endpoint = AzureEnvironment::endpoint();
+  spec.azure_account_name = "devstoreaccount1";
+  spec.azure_account_key = kAzuriteKey;
+  spec.retry.initial_backoff_ms = 10;
+  return spec;
+}
+
 StorageSpec S3Spec(const std::string& prefix) {
   StorageSpec spec;
   spec.kind = StorageKind::kS3;
@@ -55,35 +101,54 @@ StorageSpec S3Spec(const std::string& prefix) {
   return spec;
 }
 
-std::unique_ptr<Storage> OpenS3(const StorageSpec& spec) {
+std::unique_ptr<Storage> OpenCloud(const StorageSpec& spec) {
   auto s = OpenStorage(spec);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cloud, StorageContract,
-    ::testing::Values(
-        Backend{"s3", [](const std::string& test) { return OpenS3(S3Spec("contract/" + test)); }},
-        Backend{"s3_bucket_top",
-                [](const std::string&) {
-                  // A bucket of its own, used whole by
-                  // one test at a time: emptied first.
-                  StorageSpec spec = S3Spec("");
-                  spec.bucket = "abs-top";
-                  auto s = OpenS3(spec);
-                  auto all = s ? s->List("") : Status::Internal("");
-                  for (const auto& o : all.ok() ? *all : std::vector<ObjectInfo>{})
-                    (void)s->Remove(o.path);
-                  return s;
-                }}),
-    [](const auto& info) { return info.param.name; });
+std::unique_ptr<Storage> Emptied(const StorageSpec& spec) {
+  auto s = OpenCloud(spec);
+  auto all = s ? s->List("") : Result<std::vector<ObjectInfo>>(Status::Internal("not open"));
+  if (all.ok()) {
+    for (const auto& o : *all)
+      (void)s->Remove(o.path);
+  }
+  return s;
+}
+
+// The whole bucket or container: one test at a time uses it, and it is emptied first.
+INSTANTIATE_TEST_SUITE_P(Cloud, StorageContract,
+                         ::testing::Values(Backend{"s3",
+                                                   [](const std::string& test) {
+                                                     return OpenCloud(S3Spec("contract/" + test));
+                                                   }},
+                                           Backend{"s3_bucket_top",
+                                                   [](const std::string&) {
+                                                     StorageSpec spec = S3Spec("");
+                                                     spec.bucket = "abs-top";
+                                                     return Emptied(spec);
+                                                   }},
+                                           Backend{"azure",
+                                                   [](const std::string& test) {
+                                                     return OpenCloud(
+                                                         AzureSpec("contract/" + test));
+                                                   }},
+                                           Backend{"azure_sas_container_top",
+                                                   [](const std::string&) {
+                                                     StorageSpec spec = AzureSpec("");
+                                                     spec.bucket = "abs-top";
+                                                     spec.azure_account_key = "";
+                                                     spec.azure_sas_token = AzureEnvironment::sas();
+                                                     return Emptied(spec);
+                                                   }}),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(S3Storage, LargeObjectsGoUpInPartsAndReadBackWhole) {
   StorageSpec spec = S3Spec("multipart");
   spec.min_part_size = 5 << 20;
   spec.max_async_connections = 3;
-  auto s = OpenS3(spec);
+  auto s = OpenCloud(spec);
   ASSERT_TRUE(s);
   std::string data(17 << 20, '\0');  // four parts, the last one short
   for (size_t i = 0; i < data.size(); ++i)
@@ -100,7 +165,7 @@ TEST(S3Storage, LargeObjectsGoUpInPartsAndReadBackWhole) {
 TEST(S3Storage, FailuresNameTheStorageTheObjectAndTheCause) {
   StorageSpec spec = S3Spec("errors");
   spec.s3_secret_access_key = "wrong";
-  auto s = OpenS3(spec);
+  auto s = OpenCloud(spec);
   ASSERT_TRUE(s);
   Status st = s->PutAtomic("x.asb", "data");
   ASSERT_FALSE(st.ok());
@@ -111,7 +176,7 @@ TEST(S3Storage, FailuresNameTheStorageTheObjectAndTheCause) {
 
   StorageSpec missing = S3Spec("");
   missing.bucket = "no-such-bucket";
-  auto m = OpenS3(missing);
+  auto m = OpenCloud(missing);
   Status probe = m->Probe();
   EXPECT_FALSE(probe.ok());
   EXPECT_NE(probe.message().find("no-such-bucket"), std::string::npos) << probe.ToString();
@@ -119,7 +184,7 @@ TEST(S3Storage, FailuresNameTheStorageTheObjectAndTheCause) {
   StorageSpec down = S3Spec("");
   down.s3_endpoint_override = "http://127.0.0.1:1";  // nothing listens
   down.retry.max_attempts = 2;
-  auto d = OpenS3(down);
+  auto d = OpenCloud(down);
   Status unreachable = d->Probe();
   EXPECT_EQ(unreachable.code(), StatusCode::kNetwork) << unreachable.ToString();
   EXPECT_NE(unreachable.message().find("gave up after 2 attempts"), std::string::npos)
@@ -158,7 +223,7 @@ TEST(S3Faults, BusyAnswersAndResetsMidUploadAreRiddenOut) {
                 {"method":"PUT","query":"partNumber","reset":true,"count":1}])");
   StorageSpec spec = S3Spec("faults-upload");
   spec.max_async_connections = 2;
-  auto s = OpenS3(spec);
+  auto s = OpenCloud(spec);
   std::string data = Pattern(12 << 20);  // three parts
   Status st = Put(*s, "busy.asb", data);
   ASSERT_TRUE(st.ok()) << st.ToString();
@@ -176,7 +241,7 @@ TEST(S3Faults, AnUploadThatKeepsFailingIsAbortedAndNamedWithItsCause) {
                  "count":1000,"skip":1}])");
   StorageSpec spec = S3Spec("faults-abort");
   spec.retry.max_attempts = 3;
-  auto s = OpenS3(spec);
+  auto s = OpenCloud(spec);
   Status st = Put(*s, "doomed.asb", Pattern(11 << 20));
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("s3://abs-test/faults-abort/doomed.asb"), std::string::npos)
@@ -192,7 +257,7 @@ TEST(S3Faults, AnUploadThatKeepsFailingIsAbortedAndNamedWithItsCause) {
 
 TEST(S3Faults, ADownloadResetMidwayResumesAndAnExpiredTokenIsRenewed) {
   SetFaults("[]");
-  auto s = OpenS3(S3Spec("faults-read"));
+  auto s = OpenCloud(S3Spec("faults-read"));
   std::string data = Pattern(20 << 20);  // three ranged GETs
   ASSERT_TRUE(Put(*s, "r.asb", data).ok());
   SetFaults(R"([{"method":"GET","header":"range","reset":true,"count":1,"skip":1},
@@ -258,7 +323,7 @@ TEST(S3Credentials, WebIdentityAndInstanceMetadataProvideWorkingKeys) {
 
   // The instance metadata service (no web identity configured).
   env.Unset("AWS_WEB_IDENTITY_TOKEN_FILE");
-  auto from_imds = OpenS3(spec);
+  auto from_imds = OpenCloud(spec);
   Status st = from_imds->PutAtomic("imds.txt", "via IMDSv2");
   EXPECT_TRUE(st.ok()) << st.ToString();
 
@@ -266,17 +331,80 @@ TEST(S3Credentials, WebIdentityAndInstanceMetadataProvideWorkingKeys) {
   env.Set("AWS_WEB_IDENTITY_TOKEN_FILE", (dir / "token").string());
   env.Set("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/abs");
   env.Set("AWS_ENDPOINT_URL_STS", (*meta)->endpoint());
-  auto from_sts = OpenS3(spec);
+  auto from_sts = OpenCloud(spec);
   st = from_sts->PutAtomic("sts.txt", "via web identity");
   EXPECT_TRUE(st.ok()) << st.ToString();
 
   // A rejected token is an error that says so, naming STS's reason.
   std::ofstream(dir / "token") << "forged";
-  auto rejected = OpenS3(spec);
+  auto rejected = OpenCloud(spec);
   st = rejected->PutAtomic("no.txt", "x");
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("InvalidIdentityToken"), std::string::npos) << st.ToString();
   fs::remove_all(dir);
+}
+
+// What the official Azure SDK says of a blob, or writes: {"size", "sha256"}.
+nlohmann::json AzureSdk(const std::string& args) {
+  std::string cmd = "node " + std::string(ABS_SOURCE_DIR) + "/tests/emulators/azure_sdk.js " +
+                    AzureEnvironment::endpoint() + " abs-test " + args;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (p && std::fgets(buf, sizeof buf, p))
+    out += buf;
+  if (p) ::pclose(p);
+  return nlohmann::json::parse(out, nullptr, false);
+}
+
+TEST(AzureStorage, BlocksCommitWholeAndTheOfficialSdkAgreesBothWays) {
+  StorageSpec spec = AzureSpec("blocks");
+  spec.min_part_size = 1 << 20;
+  spec.max_async_connections = 3;
+  auto s = OpenCloud(spec);
+  ASSERT_TRUE(s);
+  std::string data = Pattern((5 << 20) + 12345);  // six blocks, the last one short
+  ASSERT_TRUE(Put(*s, "abs-wrote.asb", data).ok());
+  EXPECT_EQ(*s->ReadAll("abs-wrote.asb"), data);
+  auto sdk = AzureSdk("get blocks/abs-wrote.asb");
+  ASSERT_TRUE(sdk.is_object()) << "the SDK could not read it";
+  EXPECT_EQ(sdk["size"], data.size());
+  EXPECT_EQ(sdk["sha256"], cloud::Sha256Hex(data));
+
+  auto wrote = AzureSdk("put blocks/sdk-wrote.asb 9000000");
+  ASSERT_TRUE(wrote.is_object());
+  auto back = s->ReadAll("sdk-wrote.asb");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->size(), 9000000u);
+  EXPECT_EQ(cloud::Sha256Hex(*back), wrote["sha256"]);
+  auto listed = s->List("");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 2u);
+}
+
+TEST(AzureStorage, FailuresNameTheStorageTheBlobAndTheCause) {
+  StorageSpec spec = AzureSpec("errors");
+  spec.azure_account_key = "d3Jvbmcga2V5";  // "wrong key"
+  auto s = OpenCloud(spec);
+  Status st = s->PutAtomic("x.asb", "data");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("azure://devstoreaccount1/abs-test/errors/x.asb"), std::string::npos)
+      << st.ToString();
+  EXPECT_NE(st.message().find("403"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("AuthorizationFailure"), std::string::npos) << st.ToString();
+  EXPECT_FALSE(s->Probe().ok());
+
+  StorageSpec missing = AzureSpec("");
+  missing.bucket = "no-such-container";
+  Status probe = OpenCloud(missing)->Probe();
+  EXPECT_FALSE(probe.ok());
+  EXPECT_NE(probe.message().find("no-such-container"), std::string::npos) << probe.ToString();
+  EXPECT_NE(probe.message().find("does not exist"), std::string::npos) << probe.ToString();
+
+  StorageSpec none = AzureSpec("");
+  none.azure_account_key = "";
+  auto refused = OpenStorage(none);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace
@@ -285,5 +413,6 @@ TEST(S3Credentials, WebIdentityAndInstanceMetadataProvideWorkingKeys) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new absvc::storage::S3Environment());
+  ::testing::AddGlobalTestEnvironment(new absvc::storage::AzureEnvironment());
   return RUN_ALL_TESTS();
 }
