@@ -1,11 +1,14 @@
 // What storage servers and credential files hand abs: S3's XML answers (listings, upload
-// ids, errors, batch-delete results, STS credentials) and the AWS shared config files.
+// ids, errors, batch-delete results, STS credentials), the AWS shared config files, and
+// Azure's List Blobs pages and errors.
 // The first byte picks the parser; any bytes must give a value or a clear error, never a
 // crash, and a listing's entries must carry what its parser promises.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "storage/azure/azure_xml.h"
+#include "storage/cloud/transfer.h"
 #include "storage/cloud/xml.h"
 #include "storage/s3/credentials.h"
 #include "storage/s3/s3_xml.h"
@@ -14,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace absvc::storage;
   if (size == 0) return 0;
   std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 6) {
+  switch (data[0] % 8) {
     case 0: {
       auto page = s3::ParseListObjectsV2(text, "listing");
       if (page.ok()) {
@@ -41,7 +44,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 5:
       (void)s3::ParseIni(text, "credentials");
       (void)s3::ParseIsoTime(text);
+      (void)cloud::SizeFromContentRange(text);
       break;
+    case 6: {
+      auto page = azure::ParseListBlobs(text, "listing");
+      if (page.ok()) {
+        for (const auto& b : page->blobs)
+          if (b.name.empty()) __builtin_trap();
+      }
+      break;
+    }
+    case 7: {
+      auto e = azure::ParseAzureError(text, text.substr(0, 300));
+      if (e.code.size() > 200 || e.message.size() > 300) __builtin_trap();
+      break;
+    }
   }
   return 0;
 }

@@ -158,6 +158,12 @@ class ServiceTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
+  // The service on a cloud storage block: /ready probes it, a full and an incremental
+  // backup land and are listed, a restore brings every record back, and the storage's
+  // requests show in /metrics; with `broken` (the same block, wrong credentials) /ready
+  // names the storage and the cause.
+  void CloudWorkflow(const Json& block, const Json& broken);
+
   // A config with cluster "c1", storage "shared" and routine "r1" (whole namespace).
   Json BaseConfig() {
     Json seeds = Json::array();
@@ -311,23 +317,47 @@ TEST_F(ServiceTest, BackupAndRestoreThroughTheApi) {
   EXPECT_EQ(Json::parse(r->body)["inserted-records"], kRecords);
 }
 
-// The same service on S3 (s3rver, signatures checked by AWS's signer): /ready probes the
-// bucket, a full and an incremental backup land and are listed, a restore brings every
-// record back, and the storage's requests show in /metrics.
+// S3 (s3rver, signatures checked by AWS's signer).
 TEST_F(ServiceTest, BackupsListingsAndRestoresOnS3) {
   fs::create_directories(dir_ / "s3");
   auto s3 = testing::Emulator::Start("s3.js", {(dir_ / "s3").string(), "abs-test"});
   ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  Json block = {{"s3-storage",
+                 {{"bucket", "abs-test"},
+                  {"path", "/backups/"},
+                  {"s3-region", "us-east-1"},
+                  {"s3-endpoint-override", (*s3)->endpoint()},
+                  {"access-key-id", "S3RVER"},
+                  {"secret-access-key", "S3RVER"},
+                  {"min-part-size", 5 << 20}}}};
+  Json broken = block;
+  broken["s3-storage"]["secret-access-key"] = "wrong";
+  CloudWorkflow(block, broken);
+}
+
+// Azure (azurite, Shared Key enforced).
+TEST_F(ServiceTest, BackupsListingsAndRestoresOnAzure) {
+  fs::create_directories(dir_ / "azure");
+  auto az = testing::Emulator::Start("azure.js", {(dir_ / "azure").string(), "abs-test"});
+  ASSERT_TRUE(az.ok()) << az.status().ToString();
+  Json block = {{"azure-storage",
+                 {{"endpoint", (*az)->endpoint() + "/devstoreaccount1"},
+                  {"container-name", "abs-test"},
+                  {"path", "backups"},
+                  {"account-name", "devstoreaccount1"},
+                  {"account-key",
+                   "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
+                   "KBHBeksoGMGw=="},
+                  {"min-part-size", 1 << 20}}}};
+  Json broken = block;
+  broken["azure-storage"]["account-key"] = "d3Jvbmcga2V5";
+  CloudWorkflow(block, broken);
+}
+
+void ServiceTest::CloudWorkflow(const Json& block, const Json& broken) {
   ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
   Json doc = BaseConfig();
-  doc["storage"]["shared"] = {{"s3-storage",
-                               {{"bucket", "abs-test"},
-                                {"path", "/backups/"},
-                                {"s3-region", "us-east-1"},
-                                {"s3-endpoint-override", (*s3)->endpoint()},
-                                {"access-key-id", "S3RVER"},
-                                {"secret-access-key", "S3RVER"},
-                                {"min-part-size", 5 << 20}}}};
+  doc["storage"]["shared"] = block;
   auto inst = StartInstance(doc, "a");
   ASSERT_TRUE(inst);
   auto r = inst->Get("/ready");
@@ -362,9 +392,8 @@ TEST_F(ServiceTest, BackupsListingsAndRestoresOnS3) {
   EXPECT_EQ(r->body.find("abs_storage_bytes_total{direction=\"write\"} 0\n"), std::string::npos)
       << "backups wrote bytes to storage";
 
-  // Wrong credentials: /ready names the storage and the cause (a HEAD answer has no body
-  // to carry S3's error code).
-  doc["storage"]["shared"]["s3-storage"]["secret-access-key"] = "wrong";
+  // Wrong credentials: /ready names the storage and the cause.
+  doc["storage"]["shared"] = broken;
   auto bad = StartInstance(doc, "b");
   ASSERT_TRUE(bad);
   r = bad->Get("/ready");
