@@ -1,6 +1,7 @@
 #include "storage/registry.h"
 
 #include "storage/azure/azure_storage.h"
+#include "storage/gcs/gcs_storage.h"
 #include "storage/local/local_storage.h"
 #include "storage/memory/memory_storage.h"
 #include "storage/s3/s3_storage.h"
@@ -19,10 +20,9 @@ Result<std::unique_ptr<Storage>> OpenBackend(const StorageSpec& spec, Clock& clo
     case StorageKind::kAzure:
       return OpenAzureStorage(spec, clock);
     case StorageKind::kGcs:
-      break;
+      return OpenGcsStorage(spec, clock);
   }
-  return Status::Unsupported(spec.KindName() +
-                             " is not available in abs yet; use local-storage or s3-storage");
+  return Status::Internal("unknown storage kind");
 }
 
 }  // namespace

@@ -73,6 +73,45 @@ class AzureEnvironment : public ::testing::Environment {
   static inline std::string sas_;
 };
 
+// One GCS test server for the whole binary, with the buckets abs-test and abs-top, and the
+// service-account key file it wrote.
+class GcsEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("abs-gcs-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    key_ = (dir_ / "key.json").string();
+    auto e = Emulator::Start("gcs.js", {key_, "abs-test,abs-top"});
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    emulator_ = std::move(e).value();
+  }
+  void TearDown() override {
+    emulator_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  static std::string endpoint() { return emulator_ ? emulator_->endpoint() : ""; }
+  static const std::string& key_file() { return key_; }
+
+ private:
+  fs::path dir_;
+  static inline std::unique_ptr<Emulator> emulator_;
+  static inline std::string key_;
+};
+
+StorageSpec GcsSpec(const std::string& prefix) {
+  StorageSpec spec;
+  spec.kind = StorageKind::kGcs;
+  spec.bucket = "abs-test";
+  spec.path = prefix;
+  spec.gcs_endpoint = GcsEnvironment::endpoint();
+  spec.gcs_key_file_path = GcsEnvironment::key_file();
+  spec.min_part_size = 256 << 10;
+  spec.retry.initial_backoff_ms = 10;
+  return spec;
+}
+
 constexpr const char* kAzuriteKey =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
@@ -118,31 +157,36 @@ std::unique_ptr<Storage> Emptied(const StorageSpec& spec) {
 }
 
 // The whole bucket or container: one test at a time uses it, and it is emptied first.
-INSTANTIATE_TEST_SUITE_P(Cloud, StorageContract,
-                         ::testing::Values(Backend{"s3",
-                                                   [](const std::string& test) {
-                                                     return OpenCloud(S3Spec("contract/" + test));
-                                                   }},
-                                           Backend{"s3_bucket_top",
-                                                   [](const std::string&) {
-                                                     StorageSpec spec = S3Spec("");
-                                                     spec.bucket = "abs-top";
-                                                     return Emptied(spec);
-                                                   }},
-                                           Backend{"azure",
-                                                   [](const std::string& test) {
-                                                     return OpenCloud(
-                                                         AzureSpec("contract/" + test));
-                                                   }},
-                                           Backend{"azure_sas_container_top",
-                                                   [](const std::string&) {
-                                                     StorageSpec spec = AzureSpec("");
-                                                     spec.bucket = "abs-top";
-                                                     spec.azure_account_key = "";
-                                                     spec.azure_sas_token = AzureEnvironment::sas();
-                                                     return Emptied(spec);
-                                                   }}),
-                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Cloud, StorageContract,
+    ::testing::Values(
+        Backend{"s3",
+                [](const std::string& test) { return OpenCloud(S3Spec("contract/" + test)); }},
+        Backend{"s3_bucket_top",
+                [](const std::string&) {
+                  StorageSpec spec = S3Spec("");
+                  spec.bucket = "abs-top";
+                  return Emptied(spec);
+                }},
+        Backend{"gcs",
+                [](const std::string& test) { return OpenCloud(GcsSpec("contract/" + test)); }},
+        Backend{"gcs_bucket_top",
+                [](const std::string&) {
+                  StorageSpec spec = GcsSpec("");
+                  spec.bucket = "abs-top";
+                  return Emptied(spec);
+                }},
+        Backend{"azure",
+                [](const std::string& test) { return OpenCloud(AzureSpec("contract/" + test)); }},
+        Backend{"azure_sas_container_top",
+                [](const std::string&) {
+                  StorageSpec spec = AzureSpec("");
+                  spec.bucket = "abs-top";
+                  spec.azure_account_key = "";
+                  spec.azure_sas_token = AzureEnvironment::sas();
+                  return Emptied(spec);
+                }}),
+    [](const auto& info) { return info.param.name; });
 
 TEST(S3Storage, LargeObjectsGoUpInPartsAndReadBackWhole) {
   StorageSpec spec = S3Spec("multipart");
@@ -407,6 +451,74 @@ TEST(AzureStorage, FailuresNameTheStorageTheBlobAndTheCause) {
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
 }
 
+void SetGcsFaults(const std::string& rules) {
+  cloud::HttpRequest req;
+  req.method = "POST";
+  req.url = GcsEnvironment::endpoint() + "/__faults";
+  req.body = rules;
+  auto r = cloud::SendHttp(req);
+  ASSERT_TRUE(r.ok() && r->status == 204) << (r.ok() ? r->body : r.status().ToString());
+}
+
+// A resumable upload whose chunks meet a reset and a server that keeps only part of one:
+// each time the session is asked what it kept, and the rest is sent.
+TEST(GcsStorage, ResumableUploadsResumeFromWhatTheServerKept) {
+  SetGcsFaults(R"([{"method":"PUT","path":"upload_id","reset":true,"count":1,"skip":1},
+                   {"method":"PUT","path":"upload_id","partial":true,"count":1,"skip":1}])");
+  auto s = OpenCloud(GcsSpec("resumable"));
+  std::string data = Pattern((2 << 20) + 1000);  // nine chunks of 256 KiB, the last short
+  Status st = Put(*s, "r.asb", data);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto back = s->ReadAll("r.asb");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+  cloud::HttpRequest rules;
+  rules.url = GcsEnvironment::endpoint() + "/__faults";
+  auto left = cloud::SendHttp(rules);
+  ASSERT_TRUE(left.ok());
+  auto j = nlohmann::json::parse(left->body);
+  for (const auto& rule : j)
+    EXPECT_EQ(rule["count"], 0) << "every fault fired: " << left->body;
+  SetGcsFaults("[]");
+}
+
+TEST(GcsStorage, AForeignKeyOrMissingBucketIsNamed) {
+  // A key the server does not know: its token request is refused.
+  auto dir = fs::temp_directory_path() / ("abs-gcs-key-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto real = nlohmann::json::parse(std::ifstream(GcsEnvironment::key_file()));
+  std::string pem;
+  {
+    FILE* p =
+        ::popen("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null", "r");
+    char buf[512];
+    while (p && std::fgets(buf, sizeof buf, p))
+      pem += buf;
+    if (p) ::pclose(p);
+  }
+  ASSERT_FALSE(pem.empty());
+  real["private_key"] = pem;
+  std::ofstream(dir / "foreign.json") << real.dump();
+  StorageSpec spec = GcsSpec("");
+  spec.gcs_key_file_path = (dir / "foreign.json").string();
+  spec.retry.max_attempts = 1;
+  Status st = OpenCloud(spec)->Probe();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("invalid_grant"), std::string::npos) << st.ToString();
+
+  StorageSpec missing = GcsSpec("");
+  missing.bucket = "no-such-bucket";
+  Status probe = OpenCloud(missing)->Probe();
+  EXPECT_NE(probe.message().find("gs://no-such-bucket"), std::string::npos) << probe.ToString();
+  EXPECT_NE(probe.message().find("does not exist"), std::string::npos) << probe.ToString();
+
+  spec.gcs_key_file_path = (dir / "nothing.json").string();
+  auto unreadable = OpenStorage(spec);
+  EXPECT_FALSE(unreadable.ok());
+  EXPECT_NE(unreadable.status().message().find("nothing.json"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace absvc::storage
 
@@ -414,5 +526,6 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new absvc::storage::S3Environment());
   ::testing::AddGlobalTestEnvironment(new absvc::storage::AzureEnvironment());
+  ::testing::AddGlobalTestEnvironment(new absvc::storage::GcsEnvironment());
   return RUN_ALL_TESTS();
 }

@@ -1,0 +1,444 @@
+#include "storage/gcs/gcs_storage.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "common/file.h"
+#include "common/text.h"
+#include "storage/cloud/http_client.h"
+#include "storage/cloud/transfer.h"
+#include "storage/cloud/uri.h"
+#include "storage/gcs/service_account.h"
+#include "storage/wrappers/wrappers.h"
+
+namespace absvc::storage {
+namespace {
+
+using cloud::Headers;
+using cloud::HttpResponse;
+
+constexpr size_t kReadChunk = 8 << 20;
+constexpr size_t kChunkUnit = 256 << 10;
+
+class GcsClient {
+ public:
+  GcsClient(const StorageSpec& spec, Clock& clock, std::string key_json)
+      : spec_(spec), clock_(clock), tokens_(std::move(key_json), "gs://" + spec.bucket) {
+    endpoint_ = spec.gcs_endpoint.empty() ? "https://storage.googleapis.com" : spec.gcs_endpoint;
+    while (!endpoint_.empty() && endpoint_.back() == '/')
+      endpoint_.pop_back();
+    if (endpoint_.find("://") == std::string::npos) endpoint_ = "https://" + endpoint_;
+  }
+
+  const StorageSpec& spec() const { return spec_; }
+  Clock& clock() { return clock_; }
+  std::string Name(const std::string& object) const {
+    return "gs://" + spec_.bucket + (object.empty() ? "" : "/" + object);
+  }
+  std::string BucketUrl() const {
+    return endpoint_ + "/storage/v1/b/" + cloud::UriEncode(spec_.bucket);
+  }
+  std::string ObjectUrl(const std::string& object) const {
+    return BucketUrl() + "/o/" + cloud::UriEncode(object);
+  }
+  std::string UploadUrl(const std::string& object, const std::string& type) const {
+    return endpoint_ + "/upload/storage/v1/b/" + cloud::UriEncode(spec_.bucket) +
+           "/o?uploadType=" + type + "&name=" + cloud::UriEncode(object);
+  }
+
+  // One request with the current token; a 401 drops it so the retry fetches a new one.
+  Result<HttpResponse> Send(const std::string& method, const std::string& url,
+                            const std::string& object, Headers headers, std::string_view body) {
+    ABS_ASSIGN_OR_RETURN(std::string token, tokens_.Token());
+    cloud::HttpRequest req;
+    req.method = method;
+    req.url = url;
+    req.headers = std::move(headers);
+    req.headers.push_back({"Authorization", "Bearer " + token});
+    req.body = body;
+    if (spec_.retry.request_timeout_ms > 0) {
+      req.timeout = std::chrono::milliseconds(spec_.retry.request_timeout_ms);
+    }
+    auto res = cloud::SendHttp(req);
+    if (!res.ok()) return res.status().WithContext(Name(object));
+    if (res->status == 401) tokens_.Invalidate();
+    return res;
+  }
+
+  Status Failure(const std::string& what, const std::string& object, const HttpResponse& res) {
+    auto j = nlohmann::json::parse(res.body, nullptr, false);
+    std::string message;
+    if (j.is_object() && j.contains("error") && j["error"].is_object() &&
+        j["error"].contains("message") && j["error"]["message"].is_string()) {
+      message = ShortValue(j["error"]["message"].get<std::string>(), 256);
+    }
+    std::string text = what + " " + Name(object) + ": HTTP " + std::to_string(res.status) +
+                       (message.empty() ? "" : ": " + message);
+    if (res.status >= 500 || res.status == 429 || res.status == 401)
+      return Status::Unavailable(text);
+    if (res.status == 408) return Status::Timeout(text);
+    if (res.status == 404 && message.find("bucket") != std::string::npos) {
+      return Status::Io(text + " (the bucket does not exist)");
+    }
+    if (res.status == 404) return Status::NotFound(text);
+    if (res.status == 403) return Status::Io(text + " (check the credentials)");
+    return Status::Io(text);
+  }
+
+  Result<HttpResponse> Call(const std::string& what, const std::string& method,
+                            const std::string& url, const std::string& object, Headers headers,
+                            std::string_view body, std::vector<int> also_ok = {}) {
+    ABS_ASSIGN_OR_RETURN(HttpResponse out, Send(method, url, object, std::move(headers), body));
+    if (out.status >= 200 && out.status < 300) return out;
+    for (int ok : also_ok)
+      if (out.status == ok) return out;
+    return Failure(what, object, out);
+  }
+
+  Result<HttpResponse> CallWithRetries(const std::string& what, const std::string& method,
+                                       const std::string& url, const std::string& object,
+                                       Headers headers, std::string_view body,
+                                       std::vector<int> also_ok = {}) {
+    HttpResponse out;
+    Status st = RetryTransient(spec_.retry, clock_, what + " " + Name(object), [&]() -> Status {
+      ABS_ASSIGN_OR_RETURN(out, Call(what, method, url, object, headers, body, also_ok));
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+
+ private:
+  StorageSpec spec_;
+  Clock& clock_;
+  gcs::TokenSource tokens_;
+  std::string endpoint_;
+};
+
+cloud::RangeFetch GcsRange(std::shared_ptr<GcsClient> gcs, std::string object) {
+  return [gcs = std::move(gcs), object = std::move(object)](
+             uint64_t offset, size_t length) -> Result<cloud::RangeAnswer> {
+    std::string range =
+        "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
+    ABS_ASSIGN_OR_RETURN(auto res, gcs->Send("GET", gcs->ObjectUrl(object) + "?alt=media", object,
+                                             {{"Range", range}}, {}));
+    cloud::RangeAnswer answer;
+    if (res.status == 416) {
+      answer.past_end = true;
+      return answer;
+    }
+    if (res.status != 200 && res.status != 206) return gcs->Failure("read", object, res);
+    if (res.status == 200) {
+      answer.object_size = res.body.size();
+      res.body.erase(0, std::min<uint64_t>(offset, res.body.size()));
+      if (res.body.size() > length) res.body.resize(length);
+    } else {
+      answer.object_size = cloud::SizeFromContentRange(res.Header("content-range"));
+    }
+    answer.bytes = std::move(res.body);
+    return answer;
+  };
+}
+
+std::string StorageClassOf(const StorageSpec& spec, const std::string& object) {
+  return !spec.storage_class.empty() && object.ends_with(".asb") ? spec.storage_class : "";
+}
+
+// "bytes=0-1048575" -> 1048576 bytes kept; no header: none.
+uint64_t Persisted(const HttpResponse& res) {
+  std::string range = res.Header("range");
+  size_t dash = range.find('-');
+  if (dash == std::string::npos) return 0;
+  return std::strtoull(range.c_str() + dash + 1, nullptr, 10) + 1;
+}
+
+// A resumable upload once the object outgrows one chunk; one media upload otherwise.
+class GcsWriter : public Writer {
+ public:
+  GcsWriter(std::shared_ptr<GcsClient> gcs, std::string object)
+      : gcs_(std::move(gcs)), object_(std::move(object)) {
+    size_t want = static_cast<size_t>(std::max<int64_t>(kChunkUnit, gcs_->spec().min_part_size));
+    chunk_size_ = (want + kChunkUnit - 1) / kChunkUnit * kChunkUnit;
+  }
+  ~GcsWriter() override {
+    if (!closed_ && !session_.empty()) Cancel();
+  }
+
+  Status Write(std::string_view data) override {
+    if (closed_) return Status::Internal("write to " + gcs_->Name(object_) + " after close");
+    if (!error_.ok()) return error_;
+    while (!data.empty()) {
+      size_t take = std::min(data.size(), chunk_size_ - buffer_.size());
+      buffer_.append(data.substr(0, take));
+      data.remove_prefix(take);
+      if (buffer_.size() == chunk_size_) {
+        Status st = SendChunk(/*last=*/false);
+        if (!st.ok()) return Fail(st);
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Close() override {
+    if (closed_) return error_;
+    if (!error_.ok()) return error_;
+    Status st;
+    if (session_.empty()) {
+      Headers headers;
+      std::string url = gcs_->UploadUrl(object_, "media");
+      std::string cls = StorageClassOf(gcs_->spec(), object_);
+      if (!cls.empty()) {
+        // A class needs metadata: a resumable upload of one chunk carries it.
+        st = SendChunk(/*last=*/true);
+      } else {
+        st = gcs_->CallWithRetries("write", "POST", url, object_, headers, buffer_).status();
+      }
+    } else {
+      st = SendChunk(/*last=*/true);
+    }
+    if (!st.ok()) return Fail(st);
+    closed_ = true;
+    return Status::Ok();
+  }
+
+  uint64_t bytes_written() const override { return offset_ + buffer_.size(); }
+
+ private:
+  Status Fail(Status st) {
+    error_ = st;
+    if (!session_.empty()) Cancel();
+    closed_ = true;
+    return st;
+  }
+
+  void Cancel() {
+    (void)gcs_->Send("DELETE", session_, object_, {}, {});
+    session_.clear();
+  }
+
+  Status Start() {
+    nlohmann::json meta = nlohmann::json::object();
+    std::string cls = StorageClassOf(gcs_->spec(), object_);
+    if (!cls.empty()) meta["storageClass"] = cls;
+    ABS_ASSIGN_OR_RETURN(
+        auto res,
+        gcs_->CallWithRetries("start the upload of", "POST", gcs_->UploadUrl(object_, "resumable"),
+                              object_, {{"Content-Type", "application/json"}}, meta.dump()));
+    session_ = res.Header("location");
+    if (session_.empty()) {
+      return Status::Corrupt("start the upload of " + gcs_->Name(object_) +
+                             ": no session in the answer");
+    }
+    return Status::Ok();
+  }
+
+  // Sends the buffer from the session's offset. A transient failure asks the server what
+  // it kept and sends the rest; the buffer is dropped only once all of it is kept.
+  Status SendChunk(bool last) {
+    if (session_.empty()) ABS_RETURN_IF_ERROR(Start());
+    const uint64_t total = offset_ + buffer_.size();
+    size_t sent = 0;  // of buffer_, confirmed kept
+    Status st = RetryTransient(
+        gcs_->spec().retry, gcs_->clock(), "upload " + gcs_->Name(object_), [&]() -> Status {
+          while (true) {
+            std::string_view rest = std::string_view(buffer_).substr(sent);
+            std::string range = rest.empty() ? "bytes */" + std::to_string(total)
+                                             : "bytes " + std::to_string(offset_ + sent) + "-" +
+                                                   std::to_string(total - 1) + "/" +
+                                                   (last ? std::to_string(total) : "*");
+            auto res = gcs_->Send("PUT", session_, object_, {{"Content-Range", range}}, rest);
+            if (!res.ok()) {
+              if (!IsTransient(res.status())) return res.status();
+              ABS_RETURN_IF_ERROR(Resync(&sent));
+              return res.status();  // retried after the pause, from what the server kept
+            }
+            if (res->status == 200 || res->status == 201) {
+              if (!last)
+                return Status::Corrupt("upload " + gcs_->Name(object_) + ": finished early");
+              sent = buffer_.size();
+              return Status::Ok();
+            }
+            if (res->status == 308) {
+              uint64_t kept = Persisted(*res);
+              if (kept < offset_ || kept > total) {
+                return Status::Corrupt("upload " + gcs_->Name(object_) + ": the server kept " +
+                                       std::to_string(kept) + " bytes of " + std::to_string(total));
+              }
+              sent = static_cast<size_t>(kept - offset_);
+              if (!last && sent == buffer_.size()) return Status::Ok();
+              continue;  // part of it kept: the rest now
+            }
+            Status failure = gcs_->Failure("upload", object_, *res);
+            if (IsTransient(failure)) ABS_RETURN_IF_ERROR(Resync(&sent));
+            return failure;
+          }
+        });
+    if (!st.ok()) return st;
+    offset_ = total;
+    buffer_.clear();
+    return Status::Ok();
+  }
+
+  // Asks the session how much it kept.
+  Status Resync(size_t* sent) {
+    auto res = gcs_->Send("PUT", session_, object_, {{"Content-Range", "bytes */*"}}, {});
+    if (res.ok() && res->status == 308) {
+      uint64_t kept = Persisted(*res);
+      if (kept >= offset_ && kept <= offset_ + buffer_.size())
+        *sent = static_cast<size_t>(kept - offset_);
+    }
+    return Status::Ok();
+  }
+
+  std::shared_ptr<GcsClient> gcs_;
+  std::string object_;
+  size_t chunk_size_;
+  std::string buffer_;
+  std::string session_;
+  uint64_t offset_ = 0;  // bytes the session has kept
+  bool closed_ = false;
+  Status error_;
+};
+
+class GcsStorage : public Storage {
+ public:
+  explicit GcsStorage(std::shared_ptr<GcsClient> gcs) : gcs_(std::move(gcs)) {}
+
+  std::string Object(const std::string& path) const {
+    const std::string& prefix = gcs_->spec().path;
+    return prefix.empty() ? path : path.empty() ? prefix : prefix + "/" + path;
+  }
+
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
+    if (!prefix.empty()) ABS_RETURN_IF_ERROR(ValidateRelativePath(prefix));
+    std::string object_prefix = Object(prefix);
+    if (prefix.empty() && !object_prefix.empty()) object_prefix += "/";
+    const size_t strip = gcs_->spec().path.empty() ? 0 : gcs_->spec().path.size() + 1;
+    std::vector<ObjectInfo> out;
+    std::string token;
+    do {
+      std::string url = gcs_->BucketUrl() + "/o?prefix=" + cloud::UriEncode(object_prefix) +
+                        "&fields=" + cloud::UriEncode("items(name,size),nextPageToken");
+      if (!token.empty()) url += "&pageToken=" + cloud::UriEncode(token);
+      ABS_ASSIGN_OR_RETURN(auto res, gcs_->Call("list", "GET", url, object_prefix, {}, {}));
+      auto j = nlohmann::json::parse(res.body, nullptr, false);
+      if (!j.is_object()) {
+        return Status::Corrupt("listing of " + gcs_->Name(object_prefix) + " is not JSON");
+      }
+      if (j.contains("items")) {
+        if (!j["items"].is_array()) {
+          return Status::Corrupt("listing of " + gcs_->Name(object_prefix) +
+                                 ": items is not a list");
+        }
+        for (const auto& item : j["items"]) {
+          if (!item.is_object() || !item.contains("name") || !item["name"].is_string() ||
+              !item.contains("size") || !item["size"].is_string()) {
+            return Status::Corrupt("listing of " + gcs_->Name(object_prefix) +
+                                   ": an entry without a name or a size");
+          }
+          std::string name = item["name"].get<std::string>();
+          std::string size = item["size"].get<std::string>();
+          if (size.empty() || size.size() > 19 ||
+              size.find_first_not_of("0123456789") != std::string::npos) {
+            return Status::Corrupt("listing of " + gcs_->Name(object_prefix) + ": size '" +
+                                   ShortValue(size) + "'");
+          }
+          if (name.size() < strip) continue;
+          std::string path = name.substr(strip);
+          if (IsUnder(path, prefix) && ValidateRelativePath(path).ok()) {
+            out.push_back({path, std::stoull(size)});
+          }
+        }
+      }
+      token = j.contains("nextPageToken") && j["nextPageToken"].is_string()
+                  ? j["nextPageToken"].get<std::string>()
+                  : "";
+    } while (!token.empty());
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+    return out;
+  }
+
+  Result<std::unique_ptr<Reader>> OpenReader(const std::string& path) override {
+    return OpenReaderAt(path, 0);
+  }
+  Result<std::unique_ptr<Reader>> OpenReaderAt(const std::string& path, uint64_t offset) override {
+    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+    auto reader = std::make_unique<cloud::RangedReader>(
+        GcsRange(gcs_, Object(path)), gcs_->Name(Object(path)), offset, kReadChunk);
+    ABS_RETURN_IF_ERROR(reader->Start());
+    return std::unique_ptr<Reader>(std::move(reader));
+  }
+  Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) override {
+    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+    return std::unique_ptr<Writer>(new GcsWriter(gcs_, Object(path)));
+  }
+
+  Status Remove(const std::string& path) override {
+    if (path.empty()) return Status::InvalidArgument("empty storage path");
+    if (path.back() != '/') {
+      ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+      return gcs_
+          ->Call("remove", "DELETE", gcs_->ObjectUrl(Object(path)), Object(path), {}, {}, {404})
+          .status();
+    }
+    ABS_ASSIGN_OR_RETURN(auto objects, List(path.substr(0, path.size() - 1)));
+    for (const auto& o : objects) {
+      ABS_RETURN_IF_ERROR(gcs_->Call("remove", "DELETE", gcs_->ObjectUrl(Object(o.path)),
+                                     Object(o.path), {}, {}, {404})
+                              .status());
+    }
+    return Status::Ok();
+  }
+
+  Result<bool> CreateExclusive(const std::string& path, std::string_view data) override {
+    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+    ABS_ASSIGN_OR_RETURN(auto res,
+                         gcs_->Call("create", "POST",
+                                    gcs_->UploadUrl(Object(path), "media") + "&ifGenerationMatch=0",
+                                    Object(path), {}, data, {412}));
+    return res.status != 412;
+  }
+
+  Result<bool> Exists(const std::string& path) override {
+    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+    ABS_ASSIGN_OR_RETURN(auto res, gcs_->Call("look up", "GET", gcs_->ObjectUrl(Object(path)),
+                                              Object(path), {}, {}, {404}));
+    if (res.status != 404) return true;
+    std::string url =
+        gcs_->BucketUrl() + "/o?maxResults=1&prefix=" + cloud::UriEncode(Object(path) + "/");
+    ABS_ASSIGN_OR_RETURN(auto list, gcs_->Call("list", "GET", url, Object(path), {}, {}));
+    auto j = nlohmann::json::parse(list.body, nullptr, false);
+    return j.is_object() && j.contains("items") && j["items"].is_array() && !j["items"].empty();
+  }
+
+  std::string Describe() const override { return gcs_->spec().Describe(); }
+
+  Status Probe() override {
+    return gcs_->Call("reach", "GET", gcs_->BucketUrl(), "", {}, {}).status();
+  }
+
+ private:
+  std::shared_ptr<GcsClient> gcs_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> OpenGcsStorage(const StorageSpec& spec, Clock& clock) {
+  if (spec.bucket.empty()) return Status::InvalidArgument("gcp-storage needs a bucket-name");
+  std::string key = spec.gcs_key_json;
+  std::string what = "gcp-storage key";
+  std::string file = spec.gcs_key_file_path;
+  if (key.empty() && file.empty()) {
+    const char* env = std::getenv("GOOGLE_APPLICATION_CREDENTIALS");
+    if (env && *env) file = env;
+  }
+  if (key.empty() && !file.empty()) {
+    ABS_ASSIGN_OR_RETURN(key, ReadSmallFile(file, 64 << 10, "service-account key file"));
+    what = "service-account key file " + file;
+  }
+  if (!key.empty()) ABS_RETURN_IF_ERROR(gcs::ParseServiceAccountKey(key, what).status());
+  return std::unique_ptr<Storage>(new GcsStorage(std::make_shared<GcsClient>(spec, clock, key)));
+}
+
+}  // namespace absvc::storage
