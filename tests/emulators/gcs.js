@@ -2,7 +2,11 @@
 // served faithfully enough to referee both (no GCS emulator runs offline).
 // - OAuth2: POST /token takes a JWT-bearer grant and checks its RS256 signature against
 //   the service account's public key, its issuer, audience and expiry; every storage
-//   call needs a token it issued.
+//   call needs a token it issued. The one exception is the official SDK's emulator mode:
+//   it sends resumable uploads to a custom endpoint without any Authorization header, so
+//   those (and only those) may come without one; a wrong token is refused everywhere.
+// - Hashes as GCS gives them: md5Hash and crc32c in object resources and x-goog-hash,
+//   which the SDK checks after every upload and download.
 // - Objects: media and multipart uploads, resumable uploads (308 and Range, chunks in
 //   multiples of 256 KiB, status queries, cancel), generations and ifGenerationMatch,
 //   media downloads with Range, metadata, listing with prefix and page tokens, delete.
@@ -38,6 +42,23 @@ function send(res, status, body, headers = {}) {
 function error(res, status, message, headers = {}) {
   send(res, status, { error: { code: status, message, errors: [{ message }] } }, headers);
 }
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+// CRC32C, big-endian, base64: the form GCS reports it in.
+function crc32c(buf) {
+  let c = 0xffffffff;
+  for (const byte of buf) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE((c ^ 0xffffffff) >>> 0);
+  return out.toString('base64');
+}
 function b64url(buf) {
   return Buffer.from(buf, 'base64url');
 }
@@ -47,7 +68,7 @@ function resource(bucket, name, o) {
     generation: String(o.generation), metageneration: '1', size: String(o.data.length),
     storageClass: o.storageClass || 'STANDARD', updated: o.updated, timeCreated: o.updated,
     contentType: o.contentType || 'application/octet-stream',
-    md5Hash: crypto.createHash('md5').update(o.data).digest('base64'),
+    md5Hash: crypto.createHash('md5').update(o.data).digest('base64'), crc32c: crc32c(o.data),
   };
 }
 function put(bucket, name, data, meta, query, res) {
@@ -143,7 +164,11 @@ function handle(req, res, body) {
     return send(res, 200, { access_token: token, expires_in: 3600, token_type: 'Bearer' });
   }
   const auth = /^Bearer (.+)$/.exec(req.headers.authorization || '');
-  if (!auth || !tokens.has(auth[1])) return error(res, 401, 'Invalid Credentials');
+  const sdkEmulatorUpload = !req.headers.authorization &&
+    path.startsWith('/upload/') && query.get('uploadType') === 'resumable';
+  if (!sdkEmulatorUpload && (!auth || !tokens.has(auth[1]))) {
+    return error(res, 401, 'Invalid Credentials');
+  }
   const rule = fault(req, res);
   if (rule && rule.reset) return req.socket.destroy();
   if (rule && rule.status) return error(res, rule.status, rule.message || 'injected fault');
@@ -239,7 +264,8 @@ function handle(req, res, body) {
     if (!o) return error(res, 404, `No such object: ${key}`);
     if (query.get('alt') !== 'media') return send(res, 200, resource(bucket, name, o));
     const md5 = crypto.createHash('md5').update(o.data).digest('base64');
-    const headers = { 'x-goog-hash': `md5=${md5}`, 'x-goog-generation': String(o.generation) };
+    const headers = { 'x-goog-hash': `crc32c=${crc32c(o.data)},md5=${md5}`,
+      'x-goog-generation': String(o.generation) };
     const r = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range || '');
     if (!r) return send(res, 200, o.data, headers);
     const first = Number(r[1]);
