@@ -9,6 +9,7 @@
 #include "storage/cloud/http_client.h"
 #include "storage/cloud/transfer.h"
 #include "storage/cloud/uri.h"
+#include "storage/gcs/gcs_json.h"
 #include "storage/gcs/service_account.h"
 #include "storage/wrappers/wrappers.h"
 
@@ -322,38 +323,14 @@ class GcsStorage : public Storage {
                         "&fields=" + cloud::UriEncode("items(name,size),nextPageToken");
       if (!token.empty()) url += "&pageToken=" + cloud::UriEncode(token);
       ABS_ASSIGN_OR_RETURN(auto res, gcs_->Call("list", "GET", url, object_prefix, {}, {}));
-      auto j = nlohmann::json::parse(res.body, nullptr, false);
-      if (!j.is_object()) {
-        return Status::Corrupt("listing of " + gcs_->Name(object_prefix) + " is not JSON");
+      ABS_ASSIGN_OR_RETURN(
+          auto page, gcs::ParseObjectList(res.body, "listing of " + gcs_->Name(object_prefix)));
+      for (auto& o : page.objects) {
+        if (o.name.size() < strip) continue;
+        std::string path = o.name.substr(strip);
+        if (IsUnder(path, prefix) && ValidateRelativePath(path).ok()) out.push_back({path, o.size});
       }
-      if (j.contains("items")) {
-        if (!j["items"].is_array()) {
-          return Status::Corrupt("listing of " + gcs_->Name(object_prefix) +
-                                 ": items is not a list");
-        }
-        for (const auto& item : j["items"]) {
-          if (!item.is_object() || !item.contains("name") || !item["name"].is_string() ||
-              !item.contains("size") || !item["size"].is_string()) {
-            return Status::Corrupt("listing of " + gcs_->Name(object_prefix) +
-                                   ": an entry without a name or a size");
-          }
-          std::string name = item["name"].get<std::string>();
-          std::string size = item["size"].get<std::string>();
-          if (size.empty() || size.size() > 19 ||
-              size.find_first_not_of("0123456789") != std::string::npos) {
-            return Status::Corrupt("listing of " + gcs_->Name(object_prefix) + ": size '" +
-                                   ShortValue(size) + "'");
-          }
-          if (name.size() < strip) continue;
-          std::string path = name.substr(strip);
-          if (IsUnder(path, prefix) && ValidateRelativePath(path).ok()) {
-            out.push_back({path, std::stoull(size)});
-          }
-        }
-      }
-      token = j.contains("nextPageToken") && j["nextPageToken"].is_string()
-                  ? j["nextPageToken"].get<std::string>()
-                  : "";
+      token = page.next_page_token;
     } while (!token.empty());
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
     return out;
