@@ -6,11 +6,16 @@
 #   verify` proves the two backups together cover every partition exactly once (and one
 #   alone does not); truncate; both restored in parallel through POST /v1/restore/full;
 #   per-node object counts equal to those before.
+# DEMO_STORAGE=s3|gcs|azure runs the same workflow on cloud storage, with the guide's
+# storage block shape, against an emulator this script starts and stops (s3rver, the
+# project's GCS test server, azurite); the default is local disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ABS_BIN:-build/bin}
 RECORDS=${DEMO_RECORDS:-200000}
 OBJECT_SIZE=${DEMO_OBJECT_SIZE:-1024}
+STORAGE=${DEMO_STORAGE:-local}
+case $STORAGE in local | s3 | gcs | azure) ;; *) echo "demo: DEMO_STORAGE must be local, s3, gcs or azure"; exit 2 ;; esac
 
 work=$(mktemp -d)
 pids=()
@@ -30,7 +35,68 @@ for _ in $(seq 50); do grep -q '^ready' "$work/cluster.log" && break; sleep 0.1;
 grep -q '^ready' "$work/cluster.log" || { cat "$work/cluster.log"; echo "demo: devcluster did not start"; exit 1; }
 host="127.0.0.1:$base"
 
-echo "== 1. a 3-node cluster with racks 1,2,3"
+# The storage block both instances share, and the absctl flags that reach the same place.
+# `where KEY` names a backup (a listing's key) for absctl.
+emulator() {  # $1 = script, then its arguments; prints the port it listens on
+  local script=$1 out="$work/$1.out"
+  shift
+  node "tests/emulators/$script" "$@" >"$out" 2>"$work/$script.log" &
+  pids+=($!)
+  for _ in $(seq 300); do grep -q port "$out" 2>/dev/null && break; sleep 0.1; done
+  grep -o '"port":[0-9]*' "$out" | cut -d: -f2
+}
+AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+case $STORAGE in
+  local)
+    storage_block="    local-storage:
+      path: $work/storage"
+    where() { echo "$work/storage/$1"; }
+    storage_flags=()
+    ;;
+  s3)
+    mkdir -p "$work/s3"
+    port=$(emulator s3.js "$work/s3" demo-bucket)
+    storage_block="    s3-storage:
+      bucket: demo-bucket
+      s3-region: us-east-1
+      path: backups
+      s3-endpoint-override: http://127.0.0.1:$port
+      access-key-id: S3RVER
+      secret-access-key: S3RVER"
+    where() { echo "backups/$1"; }
+    storage_flags=(--s3-bucket-name demo-bucket --s3-region us-east-1
+      --s3-endpoint-override "http://127.0.0.1:$port" --s3-access-key-id S3RVER
+      --s3-secret-access-key S3RVER)
+    ;;
+  gcs)
+    port=$(emulator gcs.js "$work/gcs-key.json" demo-bucket)
+    storage_block="    gcp-storage:
+      bucket-name: demo-bucket
+      path: backups
+      endpoint: http://127.0.0.1:$port
+      key-file-path: $work/gcs-key.json"
+    where() { echo "backups/$1"; }
+    storage_flags=(--gcp-bucket-name demo-bucket --gcp-endpoint-override "http://127.0.0.1:$port"
+      --gcp-key-path "$work/gcs-key.json")
+    ;;
+  azure)
+    mkdir -p "$work/azurite"
+    port=$(emulator azure.js "$work/azurite" demo-container)
+    storage_block="    azure-storage:
+      endpoint: http://127.0.0.1:$port/devstoreaccount1
+      container-name: demo-container
+      path: backups
+      account-name: devstoreaccount1
+      account-key: $AZURITE_KEY"
+    where() { echo "backups/$1"; }
+    storage_flags=(--azure-container-name demo-container
+      --azure-endpoint "http://127.0.0.1:$port/devstoreaccount1"
+      --azure-account-name devstoreaccount1 --azure-account-key "$AZURITE_KEY")
+    ;;
+esac
+[ -n "${port:-local}" ] || { cat "$work"/*.log; echo "demo: the $STORAGE emulator did not start"; exit 1; }
+
+echo "== 1. a 3-node cluster with racks 1,2,3 (storage: $STORAGE)"
 cat "$work/cluster.log"
 
 echo "== 2. load $RECORDS records of $OBJECT_SIZE bytes"
@@ -53,8 +119,7 @@ aerospike-clusters:
         port: $base
 storage:
   shared-storage:
-    local-storage:
-      path: $work/storage
+$storage_block
 backup-policies:
   parallel-policy:
     parallel: 4
@@ -96,14 +161,27 @@ for port in "$http_a" "$http_b"; do
     sleep 0.2
   done
 done
-# Each instance reports the backups in the shared storage; each run directory records
-# which instance (slice) wrote it in abs-run.json.
-mapfile -t dirs < <(find "$work/storage/demo-routine/backup" -name metadata.yaml -printf '%h\n' | sort)
-[ "${#dirs[@]}" -eq 2 ] || { echo "demo: expected 2 backups, found ${#dirs[@]}"; cat "$work"/a/absd.log "$work"/b/absd.log; exit 1; }
+# Each instance reports the backups in the shared storage (key and record-count from
+# metadata.yaml); on local disk, each run directory records in abs-run.json which
+# instance (slice) wrote it.
+mapfile -t backups < <(listing "$http_a" | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    for (const b of JSON.parse(s)) console.log(`${b.key} ${b["record-count"]}`);
+  });' | sort)
+[ "${#backups[@]}" -eq 2 ] || { echo "demo: expected 2 backups, found ${#backups[@]}"; cat "$work"/a/absd.log "$work"/b/absd.log; exit 1; }
 total=0
-for d in "${dirs[@]}"; do
-  c=$(awk '/^record-count:/ {print $2}' "$d/metadata.yaml")
-  echo "${d#$work/storage/}: record-count $c  (claimed by $(grep -o '"slice": *"[^"]*"' "$(dirname "$(dirname "$d")")/abs-run.json"))"
+keys=()
+dirs=()
+for b in "${backups[@]}"; do
+  key=${b% *}
+  c=${b#* }
+  keys+=("$key")
+  dirs+=("$(where "$key")")
+  claim=""
+  if [ "$STORAGE" = local ]; then
+    claim="  (claimed by $(grep -o '"slice": *"[^"]*"' "$(dirname "$(dirname "$work/storage/$key")")/abs-run.json"))"
+  fi
+  echo "$key: record-count $c$claim"
   total=$((total + c))
 done
 echo "sum of record-count: $total (loaded $RECORDS)"
@@ -112,10 +190,10 @@ echo "-- GET /v1/backups/full/demo-routine on instance a:"
 listing "$http_a"; echo
 
 echo "== 5. verify: the two backups cover every partition exactly once"
-"$BIN/absctl" verify "${dirs[@]}"
+"$BIN/absctl" verify "${storage_flags[@]}" "${dirs[@]}"
 echo "-- and one backup alone leaves gaps (exit code 3 expected):"
 set +e
-"$BIN/absctl" verify "${dirs[0]}" | tail -1
+"$BIN/absctl" verify "${storage_flags[@]}" "${dirs[0]}" | tail -1
 set -e
 
 echo "== 6. truncate, then restore both in parallel through POST /v1/restore/full"
@@ -123,7 +201,7 @@ echo "== 6. truncate, then restore both in parallel through POST /v1/restore/ful
 ids=()
 i=0
 for port in "$http_a" "$http_b"; do
-  key=${dirs[$i]#$work/storage/}
+  key=${keys[$i]}
   body="{\"backup-data-path\":\"$key\",\"source-name\":\"shared-storage\",\"destination-name\":\"demo-cluster\",\"policy\":{\"parallel\":4,\"batch-size\":128}}"
   id=$(curl -sf -X POST -H 'Content-Type: application/json' -d "$body" "http://127.0.0.1:$port/v1/restore/full")
   echo "restore of $key on port $port: job $id"
