@@ -11,3 +11,6 @@ ABS_ROOT="$(cd "$(dirname "$0")/.." && pwd)" "$bin/client_bench"
 
 echo "== backup and restore: 1M x 1 KiB on a 3-node devcluster, with and without zstd and AES"
 "$bin/backup_bench"
+
+echo "== storage: raw objects and backup/restore jobs on local disk, S3, GCS and Azure emulators"
+"$bin/storage_bench"

@@ -53,6 +53,12 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
     value.remove_suffix(1);
   if (x->response->headers.size() < 200) x->response->headers.push_back({name, std::string(value)});
+  // A body of known length is kept in one allocation of that size, not grown by doubling
+  // (a ranged read's 8 MiB would otherwise cost up to 24 MiB while it arrives).
+  if (name == "content-length" && !x->request->on_body) {
+    uint64_t length = std::strtoull(std::string(value).c_str(), nullptr, 10);
+    if (length <= x->request->max_response_bytes) x->response->body.reserve(length);
+  }
   return size * n;
 }
 

@@ -24,7 +24,7 @@ Status RangedReader::Start() {
 }
 
 Status RangedReader::Fetch() {
-  chunk_.clear();
+  std::string().swap(chunk_);  // the old chunk's memory goes before the next arrives
   pos_ = 0;
   ABS_ASSIGN_OR_RETURN(RangeAnswer answer, fetch_(offset_, chunk_size_));
   if (answer.past_end) {
