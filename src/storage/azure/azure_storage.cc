@@ -10,6 +10,7 @@
 #include "storage/azure/azure_xml.h"
 #include "storage/azure/shared_key.h"
 #include "storage/cloud/http_client.h"
+#include "storage/cloud/object_store.h"
 #include "storage/cloud/transfer.h"
 #include "storage/cloud/uri.h"
 #include "storage/cloud/xml.h"
@@ -22,7 +23,6 @@ using cloud::Headers;
 using cloud::HttpResponse;
 using Query = std::vector<std::pair<std::string, std::string>>;
 
-constexpr size_t kReadChunk = 8 << 20;
 constexpr const char* kApiVersion = "2021-08-06";
 
 int64_t UnixNow() {
@@ -211,21 +211,9 @@ cloud::RangeFetch AzureRange(std::shared_ptr<AzureClient> az, std::string blob) 
     std::string range =
         "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
     ABS_ASSIGN_OR_RETURN(auto res, az->Send("GET", blob, {}, {{"x-ms-range", range}}, {}));
-    cloud::RangeAnswer answer;
-    if (res.status == 416) {
-      answer.past_end = true;
-      return answer;
-    }
-    if (res.status != 200 && res.status != 206) return az->Failure("read", blob, res);
-    if (res.status == 200) {
-      answer.object_size = res.body.size();
-      res.body.erase(0, std::min<uint64_t>(offset, res.body.size()));
-      if (res.body.size() > length) res.body.resize(length);
-    } else {
-      answer.object_size = cloud::SizeFromContentRange(res.Header("content-range"));
-    }
-    answer.bytes = std::move(res.body);
-    return answer;
+    return cloud::ReadRangeAnswer(std::move(res), offset, length, [&](const HttpResponse& r) {
+      return az->Failure("read", blob, r);
+    });
   };
 }
 
@@ -237,68 +225,24 @@ Headers TierHeaders(const StorageSpec& spec, const std::string& blob) {
 }
 
 // Blocks of min-part-size; the blob appears only when the block list is committed.
-class AzureWriter : public Writer {
+// Uncommitted blocks are never visible, and Azure discards them after a week.
+class AzureWriter : public cloud::PartWriter {
  public:
   AzureWriter(std::shared_ptr<AzureClient> az, std::string blob)
-      : az_(std::move(az)),
+      : PartWriter(az->Name(blob),
+                   static_cast<size_t>(std::max<int64_t>(1 << 20, az->spec().min_part_size))),
+        az_(std::move(az)),
         blob_(std::move(blob)),
-        block_size_(static_cast<size_t>(std::max<int64_t>(1 << 20, az_->spec().min_part_size))),
         blocks_in_flight_(
             static_cast<size_t>(std::max<int64_t>(1, az_->spec().max_async_connections))) {}
 
-  Status Write(std::string_view data) override {
-    if (closed_) return Status::Internal("write to " + az_->Name(blob_) + " after close");
-    if (!error_.ok()) return error_;
-    written_ += data.size();
-    while (!data.empty()) {
-      size_t take = std::min(data.size(), block_size_ - buffer_.size());
-      buffer_.append(data.substr(0, take));
-      data.remove_prefix(take);
-      if (buffer_.size() == block_size_) {
-        Status st = SendBlock();
-        if (!st.ok()) return error_ = st;
-      }
-    }
-    return Status::Ok();
-  }
-
-  Status Close() override {
-    if (closed_) return error_;
-    closed_ = true;
-    if (!error_.ok()) return error_;
-    if (blocks_ == 0) {
-      Headers headers = TierHeaders(az_->spec(), blob_);
-      headers.push_back({"x-ms-blob-type", "BlockBlob"});
-      return error_ = az_->CallWithRetries("write", "PUT", blob_, {}, headers, buffer_).status();
-    }
-    if (!buffer_.empty()) {
-      Status st = SendBlock();
-      if (!st.ok()) return error_ = st;
-    }
-    auto ids = blocks_in_flight_.Finish();
-    if (!ids.ok()) return error_ = ids.status();
-    std::string xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
-    for (const auto& [number, id] : *ids)
-      xml += "<Latest>" + id + "</Latest>";
-    xml += "</BlockList>";
-    // Uncommitted blocks are never visible, and Azure discards them after a week.
-    return error_ =
-               az_->CallWithRetries("commit the blocks of", "PUT", blob_, {{"comp", "blocklist"}},
-                                    TierHeaders(az_->spec(), blob_), xml)
-                   .status();
-  }
-
-  uint64_t bytes_written() const override { return written_; }
-
- private:
-  Status SendBlock() {
+ protected:
+  Status SendPart(std::string part) override {
     int number = ++blocks_;
     char name[32];
     std::snprintf(name, sizeof name, "abs-block-%08d", number);  // ids of one length
     std::string id = Base64Encode(name);
-    auto body = std::make_shared<std::string>(std::move(buffer_));
-    buffer_.clear();
-    buffer_.reserve(block_size_);
+    auto body = std::make_shared<std::string>(std::move(part));
     return blocks_in_flight_.Submit(
         number, [az = az_, blob = blob_, id, number, body]() -> Result<std::string> {
           ABS_RETURN_IF_ERROR(az->CallWithRetries("upload block " + std::to_string(number) + " of",
@@ -309,106 +253,79 @@ class AzureWriter : public Writer {
         });
   }
 
-  std::shared_ptr<AzureClient> az_;
-  std::string blob_;
-  const size_t block_size_;
-  cloud::PartPipeline blocks_in_flight_;
-  std::string buffer_;
-  int blocks_ = 0;
-  uint64_t written_ = 0;
-  bool closed_ = false;
-  Status error_;
-};
-
-class AzureStorage : public Storage {
- public:
-  explicit AzureStorage(std::shared_ptr<AzureClient> az) : az_(std::move(az)) {}
-
-  std::string Blob(const std::string& path) const {
-    const std::string& prefix = az_->spec().path;
-    return prefix.empty() ? path : path.empty() ? prefix : prefix + "/" + path;
+  Status Finish(std::string rest) override {
+    if (blocks_ == 0) {
+      Headers headers = TierHeaders(az_->spec(), blob_);
+      headers.push_back({"x-ms-blob-type", "BlockBlob"});
+      return az_->CallWithRetries("write", "PUT", blob_, {}, headers, rest).status();
+    }
+    if (!rest.empty()) ABS_RETURN_IF_ERROR(SendPart(std::move(rest)));
+    ABS_ASSIGN_OR_RETURN(auto ids, blocks_in_flight_.Finish());
+    std::string xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
+    for (const auto& [number, id] : ids)
+      xml += "<Latest>" + id + "</Latest>";
+    xml += "</BlockList>";
+    return az_
+        ->CallWithRetries("commit the blocks of", "PUT", blob_, {{"comp", "blocklist"}},
+                          TierHeaders(az_->spec(), blob_), xml)
+        .status();
   }
 
-  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
-    if (!prefix.empty()) ABS_RETURN_IF_ERROR(ValidateRelativePath(prefix));
-    std::string blob_prefix = Blob(prefix);
-    if (prefix.empty() && !blob_prefix.empty()) blob_prefix += "/";
-    const size_t strip = az_->spec().path.empty() ? 0 : az_->spec().path.size() + 1;
-    std::vector<ObjectInfo> out;
-    std::string marker;
-    do {
-      Query query = {{"restype", "container"}, {"comp", "list"}, {"prefix", blob_prefix}};
-      if (!marker.empty()) query.push_back({"marker", marker});
-      ABS_ASSIGN_OR_RETURN(auto res, az_->Call("list", "GET", "", query, {}, {}));
-      ABS_ASSIGN_OR_RETURN(auto page,
-                           azure::ParseListBlobs(res.body, "listing of " + az_->Name(blob_prefix)));
-      for (auto& b : page.blobs) {
-        if (b.name.size() < strip) continue;
-        std::string path = b.name.substr(strip);
-        if (IsUnder(path, prefix) && ValidateRelativePath(path).ok()) out.push_back({path, b.size});
-      }
-      marker = page.next_marker;
-    } while (!marker.empty());
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  void Abandon() override { (void)blocks_in_flight_.Finish(); }
+
+ private:
+  std::shared_ptr<AzureClient> az_;
+  std::string blob_;
+  cloud::PartPipeline blocks_in_flight_;
+  int blocks_ = 0;
+};
+
+// Whole blob names in the container, for ObjectStore.
+class AzureApi : public cloud::ObjectApi {
+ public:
+  explicit AzureApi(std::shared_ptr<AzureClient> az) : az_(std::move(az)) {}
+
+  std::string Name(const std::string& blob) const override { return az_->Name(blob); }
+
+  Result<cloud::KeyPage> ListPage(const std::string& blob_prefix, const std::string& marker,
+                                  int max_keys) override {
+    Query query = {{"restype", "container"}, {"comp", "list"}, {"prefix", blob_prefix}};
+    if (!marker.empty()) query.push_back({"marker", marker});
+    if (max_keys > 0) query.push_back({"maxresults", std::to_string(max_keys)});
+    ABS_ASSIGN_OR_RETURN(auto res, az_->Call("list", "GET", "", query, {}, {}));
+    ABS_ASSIGN_OR_RETURN(auto page,
+                         azure::ParseListBlobs(res.body, "listing of " + az_->Name(blob_prefix)));
+    cloud::KeyPage out;
+    for (auto& b : page.blobs)
+      out.keys.push_back({std::move(b.name), b.size});
+    out.next_token = page.next_marker;
     return out;
   }
 
-  Result<std::unique_ptr<Reader>> OpenReader(const std::string& path) override {
-    return OpenReaderAt(path, 0);
-  }
-  Result<std::unique_ptr<Reader>> OpenReaderAt(const std::string& path, uint64_t offset) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    auto reader = std::make_unique<cloud::RangedReader>(AzureRange(az_, Blob(path)),
-                                                        az_->Name(Blob(path)), offset, kReadChunk);
-    ABS_RETURN_IF_ERROR(reader->Start());
-    return std::unique_ptr<Reader>(std::move(reader));
-  }
-  Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    return std::unique_ptr<Writer>(new AzureWriter(az_, Blob(path)));
+  cloud::RangeFetch Range(const std::string& blob) override { return AzureRange(az_, blob); }
+
+  std::unique_ptr<Writer> NewWriter(const std::string& blob) override {
+    return std::make_unique<AzureWriter>(az_, blob);
   }
 
-  Status Remove(const std::string& path) override {
-    if (path.empty()) return Status::InvalidArgument("empty storage path");
-    if (path.back() != '/') {
-      ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-      return az_->Call("remove", "DELETE", Blob(path), {}, {}, {}, {404}).status();
-    }
-    ABS_ASSIGN_OR_RETURN(auto objects, List(path.substr(0, path.size() - 1)));
-    for (const auto& o : objects) {
-      ABS_RETURN_IF_ERROR(az_->Call("remove", "DELETE", Blob(o.path), {}, {}, {}, {404}).status());
-    }
-    return Status::Ok();
+  Status Delete(const std::string& blob) override {
+    return az_->Call("remove", "DELETE", blob, {}, {}, {}, {404}).status();
   }
 
-  Result<bool> CreateExclusive(const std::string& path, std::string_view data) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+  Result<bool> CreateIfAbsent(const std::string& blob, std::string_view data) override {
     ABS_ASSIGN_OR_RETURN(
         auto res,
-        az_->Call("create", "PUT", Blob(path), {},
+        az_->Call("create", "PUT", blob, {},
                   {{"x-ms-blob-type", "BlockBlob"}, {"If-None-Match", "*"}}, data, {409, 412}));
     return res.status != 409 && res.status != 412;
   }
 
-  Result<bool> Exists(const std::string& path) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    ABS_ASSIGN_OR_RETURN(auto res, az_->Call("look up", "HEAD", Blob(path), {}, {}, {}, {404}));
-    if (res.status != 404) return true;
-    ABS_ASSIGN_OR_RETURN(auto list, az_->Call("list", "GET", "",
-                                              {{"restype", "container"},
-                                               {"comp", "list"},
-                                               {"prefix", Blob(path) + "/"},
-                                               {"maxresults", "1"}},
-                                              {}, {}));
-    ABS_ASSIGN_OR_RETURN(auto page,
-                         azure::ParseListBlobs(list.body, "listing of " + az_->Name(Blob(path))));
-    return !page.blobs.empty();
+  Result<bool> KeyExists(const std::string& blob) override {
+    ABS_ASSIGN_OR_RETURN(auto res, az_->Call("look up", "HEAD", blob, {}, {}, {}, {404}));
+    return res.status != 404;
   }
 
-  std::string Describe() const override { return az_->spec().Describe(); }
-
-  // The container answers with these credentials.
-  Status Probe() override {
+  Status Reach() override {
     return az_->Call("reach", "GET", "", {{"restype", "container"}}, {}, {}).status();
   }
 
@@ -425,7 +342,8 @@ Result<std::unique_ptr<Storage>> OpenAzureStorage(const StorageSpec& spec, Clock
   }
   auto az = std::make_shared<AzureClient>(spec, clock);
   ABS_RETURN_IF_ERROR(az->CheckAuth());
-  return std::unique_ptr<Storage>(new AzureStorage(std::move(az)));
+  return std::unique_ptr<Storage>(new cloud::ObjectStore(std::make_shared<AzureApi>(std::move(az)),
+                                                         spec.path, spec.Describe()));
 }
 
 }  // namespace absvc::storage

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace absvc::storage::cloud {
 
@@ -14,6 +15,59 @@ std::optional<uint64_t> SizeFromContentRange(const std::string& content_range) {
     return std::nullopt;
   }
   return std::stoull(total);
+}
+
+Result<RangeAnswer> ReadRangeAnswer(HttpResponse res, uint64_t offset, size_t length,
+                                    const std::function<Status(const HttpResponse&)>& failure) {
+  RangeAnswer answer;
+  if (res.status == 416) {  // at or past the end (an empty object, above all)
+    answer.past_end = true;
+    return answer;
+  }
+  if (res.status != 200 && res.status != 206) return failure(res);
+  if (res.status == 200) {
+    answer.object_size = res.body.size();
+    res.body.erase(0, std::min<uint64_t>(offset, res.body.size()));
+    if (res.body.size() > length) res.body.resize(length);
+  } else {
+    answer.object_size = SizeFromContentRange(res.Header("content-range"));
+  }
+  answer.bytes = std::move(res.body);
+  return answer;
+}
+
+Status PartWriter::Fail(Status st) {
+  if (error_.ok()) {
+    error_ = st;
+    Abandon();
+  }
+  closed_ = true;
+  return st;
+}
+
+Status PartWriter::Write(std::string_view data) {
+  if (!error_.ok()) return error_;
+  if (closed_) return Status::Internal("write to " + name_ + " after close");
+  written_ += data.size();
+  while (!data.empty()) {
+    if (buffer_.capacity() < part_size_) buffer_.reserve(part_size_);
+    size_t take = std::min(data.size(), part_size_ - buffer_.size());
+    buffer_.append(data.substr(0, take));
+    data.remove_prefix(take);
+    if (buffer_.size() == part_size_) {
+      Status st = SendPart(std::exchange(buffer_, std::string()));
+      if (!st.ok()) return Fail(st);
+    }
+  }
+  return Status::Ok();
+}
+
+Status PartWriter::Close() {
+  if (!error_.ok() || closed_) return error_;
+  Status st = Finish(std::exchange(buffer_, std::string()));
+  if (!st.ok()) return Fail(st);
+  closed_ = true;
+  return Status::Ok();
 }
 
 RangedReader::RangedReader(RangeFetch fetch, std::string name, uint64_t offset, size_t chunk)

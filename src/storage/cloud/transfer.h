@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage/cloud/http_client.h"
 #include "storage/storage.h"
 
 namespace absvc::storage::cloud {
@@ -44,6 +45,39 @@ class RangedReader : public Reader {
 
 // "bytes 0-99/1234" -> 1234; nothing for "*" or a malformed value.
 std::optional<uint64_t> SizeFromContentRange(const std::string& content_range);
+
+// A ranged GET's answer as a RangeAnswer: 206 with its Content-Range, a 200 holding the
+// whole object (the range ignored), or 416 past the end; any other status is `failure`.
+Result<RangeAnswer> ReadRangeAnswer(HttpResponse response, uint64_t offset, size_t length,
+                                    const std::function<Status(const HttpResponse&)>& failure);
+
+// Buffers writes into parts of one size and hands each full part to SendPart; Close gives
+// the rest (perhaps empty) to Finish. The first failure is kept: later calls return it, and
+// Abandon runs once, so the backend can drop what it started (an upload, a session).
+class PartWriter : public Writer {
+ public:
+  PartWriter(std::string name, size_t part_size) : name_(std::move(name)), part_size_(part_size) {}
+  Status Write(std::string_view data) final;
+  Status Close() final;
+  uint64_t bytes_written() const final { return written_; }
+
+ protected:
+  virtual Status SendPart(std::string part) = 0;
+  virtual Status Finish(std::string rest) = 0;
+  virtual void Abandon() = 0;
+  // Closed, successfully or not: a destructor abandons only what is still open.
+  bool done() const { return closed_; }
+  size_t part_size() const { return part_size_; }
+
+ private:
+  Status Fail(Status st);
+  std::string name_;
+  const size_t part_size_;
+  std::string buffer_;
+  uint64_t written_ = 0;
+  bool closed_ = false;
+  Status error_;
+};
 
 class PartPipeline {
  public:

@@ -7,6 +7,7 @@
 #include "common/file.h"
 #include "common/text.h"
 #include "storage/cloud/http_client.h"
+#include "storage/cloud/object_store.h"
 #include "storage/cloud/transfer.h"
 #include "storage/cloud/uri.h"
 #include "storage/gcs/gcs_json.h"
@@ -19,7 +20,6 @@ namespace {
 using cloud::Headers;
 using cloud::HttpResponse;
 
-constexpr size_t kReadChunk = 8 << 20;
 constexpr size_t kChunkUnit = 256 << 10;
 
 class GcsClient {
@@ -124,21 +124,9 @@ cloud::RangeFetch GcsRange(std::shared_ptr<GcsClient> gcs, std::string object) {
         "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
     ABS_ASSIGN_OR_RETURN(auto res, gcs->Send("GET", gcs->ObjectUrl(object) + "?alt=media", object,
                                              {{"Range", range}}, {}));
-    cloud::RangeAnswer answer;
-    if (res.status == 416) {
-      answer.past_end = true;
-      return answer;
-    }
-    if (res.status != 200 && res.status != 206) return gcs->Failure("read", object, res);
-    if (res.status == 200) {
-      answer.object_size = res.body.size();
-      res.body.erase(0, std::min<uint64_t>(offset, res.body.size()));
-      if (res.body.size() > length) res.body.resize(length);
-    } else {
-      answer.object_size = cloud::SizeFromContentRange(res.Header("content-range"));
-    }
-    answer.bytes = std::move(res.body);
-    return answer;
+    return cloud::ReadRangeAnswer(std::move(res), offset, length, [&](const HttpResponse& r) {
+      return gcs->Failure("read", object, r);
+    });
   };
 }
 
@@ -155,69 +143,43 @@ uint64_t Persisted(const HttpResponse& res) {
 }
 
 // A resumable upload once the object outgrows one chunk; one media upload otherwise.
-class GcsWriter : public Writer {
+class GcsWriter : public cloud::PartWriter {
  public:
   GcsWriter(std::shared_ptr<GcsClient> gcs, std::string object)
-      : gcs_(std::move(gcs)), object_(std::move(object)) {
-    size_t want = static_cast<size_t>(std::max<int64_t>(kChunkUnit, gcs_->spec().min_part_size));
-    chunk_size_ = (want + kChunkUnit - 1) / kChunkUnit * kChunkUnit;
-  }
+      : PartWriter(gcs->Name(object), ChunkSize(gcs->spec())),
+        gcs_(std::move(gcs)),
+        object_(std::move(object)) {}
   ~GcsWriter() override {
-    if (!closed_ && !session_.empty()) Cancel();
+    if (!done()) Abandon();
   }
 
-  Status Write(std::string_view data) override {
-    if (closed_) return Status::Internal("write to " + gcs_->Name(object_) + " after close");
-    if (!error_.ok()) return error_;
-    while (!data.empty()) {
-      size_t take = std::min(data.size(), chunk_size_ - buffer_.size());
-      buffer_.append(data.substr(0, take));
-      data.remove_prefix(take);
-      if (buffer_.size() == chunk_size_) {
-        Status st = SendChunk(/*last=*/false);
-        if (!st.ok()) return Fail(st);
-      }
+  // min-part-size rounded up to the 256 KiB that every chunk but the last must be.
+  static size_t ChunkSize(const StorageSpec& spec) {
+    size_t want = static_cast<size_t>(std::max<int64_t>(kChunkUnit, spec.min_part_size));
+    return (want + kChunkUnit - 1) / kChunkUnit * kChunkUnit;
+  }
+
+ protected:
+  Status SendPart(std::string part) override { return SendChunk(std::move(part), false); }
+
+  Status Finish(std::string rest) override {
+    // A storage class needs object metadata, which only a resumable upload carries.
+    if (session_.empty() && StorageClassOf(gcs_->spec(), object_).empty()) {
+      return gcs_
+          ->CallWithRetries("write", "POST", gcs_->UploadUrl(object_, "media"), object_, {}, rest)
+          .status();
     }
-    return Status::Ok();
+    return SendChunk(std::move(rest), true);
   }
 
-  Status Close() override {
-    if (closed_) return error_;
-    if (!error_.ok()) return error_;
-    Status st;
-    if (session_.empty()) {
-      Headers headers;
-      std::string url = gcs_->UploadUrl(object_, "media");
-      std::string cls = StorageClassOf(gcs_->spec(), object_);
-      if (!cls.empty()) {
-        // A class needs metadata: a resumable upload of one chunk carries it.
-        st = SendChunk(/*last=*/true);
-      } else {
-        st = gcs_->CallWithRetries("write", "POST", url, object_, headers, buffer_).status();
-      }
-    } else {
-      st = SendChunk(/*last=*/true);
-    }
-    if (!st.ok()) return Fail(st);
-    closed_ = true;
-    return Status::Ok();
-  }
-
-  uint64_t bytes_written() const override { return offset_ + buffer_.size(); }
-
- private:
-  Status Fail(Status st) {
-    error_ = st;
-    if (!session_.empty()) Cancel();
-    closed_ = true;
-    return st;
-  }
-
-  void Cancel() {
+  // A failed upload's session is cancelled.
+  void Abandon() override {
+    if (session_.empty()) return;
     (void)gcs_->Send("DELETE", session_, object_, {}, {});
     session_.clear();
   }
 
+ private:
   Status Start() {
     nlohmann::json meta = nlohmann::json::object();
     std::string cls = StorageClassOf(gcs_->spec(), object_);
@@ -234,30 +196,28 @@ class GcsWriter : public Writer {
     return Status::Ok();
   }
 
-  // Sends the buffer from the session's offset. A transient failure asks the server what
-  // it kept and sends the rest; the buffer is dropped only once all of it is kept.
-  Status SendChunk(bool last) {
+  // Sends `chunk` from the session's offset. A transient failure asks the server what it
+  // kept and sends the rest; the chunk is dropped only once all of it is kept.
+  Status SendChunk(std::string chunk, bool last) {
     if (session_.empty()) ABS_RETURN_IF_ERROR(Start());
-    const uint64_t total = offset_ + buffer_.size();
-    size_t sent = 0;  // of buffer_, confirmed kept
+    const uint64_t total = offset_ + chunk.size();
+    size_t sent = 0;  // of chunk, confirmed kept
     Status st = RetryTransient(
         gcs_->spec().retry, gcs_->clock(), "upload " + gcs_->Name(object_), [&]() -> Status {
           while (true) {
-            std::string_view rest = std::string_view(buffer_).substr(sent);
+            std::string_view rest = std::string_view(chunk).substr(sent);
             std::string range = rest.empty() ? "bytes */" + std::to_string(total)
                                              : "bytes " + std::to_string(offset_ + sent) + "-" +
                                                    std::to_string(total - 1) + "/" +
                                                    (last ? std::to_string(total) : "*");
             auto res = gcs_->Send("PUT", session_, object_, {{"Content-Range", range}}, rest);
             if (!res.ok()) {
-              if (!IsTransient(res.status())) return res.status();
-              ABS_RETURN_IF_ERROR(Resync(&sent));
+              if (IsTransient(res.status())) Resync(chunk.size(), &sent);
               return res.status();  // retried after the pause, from what the server kept
             }
             if (res->status == 200 || res->status == 201) {
               if (!last)
                 return Status::Corrupt("upload " + gcs_->Name(object_) + ": finished early");
-              sent = buffer_.size();
               return Status::Ok();
             }
             if (res->status == 308) {
@@ -267,131 +227,85 @@ class GcsWriter : public Writer {
                                        std::to_string(kept) + " bytes of " + std::to_string(total));
               }
               sent = static_cast<size_t>(kept - offset_);
-              if (!last && sent == buffer_.size()) return Status::Ok();
+              if (!last && sent == chunk.size()) return Status::Ok();
               continue;  // part of it kept: the rest now
             }
             Status failure = gcs_->Failure("upload", object_, *res);
-            if (IsTransient(failure)) ABS_RETURN_IF_ERROR(Resync(&sent));
+            if (IsTransient(failure)) Resync(chunk.size(), &sent);
             return failure;
           }
         });
     if (!st.ok()) return st;
     offset_ = total;
-    buffer_.clear();
+    if (last) session_.clear();
     return Status::Ok();
   }
 
-  // Asks the session how much it kept.
-  Status Resync(size_t* sent) {
+  // Asks the session how much of the current chunk it kept.
+  void Resync(size_t chunk_size, size_t* sent) {
     auto res = gcs_->Send("PUT", session_, object_, {{"Content-Range", "bytes */*"}}, {});
     if (res.ok() && res->status == 308) {
       uint64_t kept = Persisted(*res);
-      if (kept >= offset_ && kept <= offset_ + buffer_.size())
+      if (kept >= offset_ && kept <= offset_ + chunk_size) {
         *sent = static_cast<size_t>(kept - offset_);
+      }
     }
-    return Status::Ok();
   }
 
   std::shared_ptr<GcsClient> gcs_;
   std::string object_;
-  size_t chunk_size_;
-  std::string buffer_;
   std::string session_;
   uint64_t offset_ = 0;  // bytes the session has kept
-  bool closed_ = false;
-  Status error_;
 };
 
-class GcsStorage : public Storage {
+// Whole object names in the bucket, for ObjectStore.
+class GcsApi : public cloud::ObjectApi {
  public:
-  explicit GcsStorage(std::shared_ptr<GcsClient> gcs) : gcs_(std::move(gcs)) {}
+  explicit GcsApi(std::shared_ptr<GcsClient> gcs) : gcs_(std::move(gcs)) {}
 
-  std::string Object(const std::string& path) const {
-    const std::string& prefix = gcs_->spec().path;
-    return prefix.empty() ? path : path.empty() ? prefix : prefix + "/" + path;
-  }
+  std::string Name(const std::string& object) const override { return gcs_->Name(object); }
 
-  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
-    if (!prefix.empty()) ABS_RETURN_IF_ERROR(ValidateRelativePath(prefix));
-    std::string object_prefix = Object(prefix);
-    if (prefix.empty() && !object_prefix.empty()) object_prefix += "/";
-    const size_t strip = gcs_->spec().path.empty() ? 0 : gcs_->spec().path.size() + 1;
-    std::vector<ObjectInfo> out;
-    std::string token;
-    do {
-      std::string url = gcs_->BucketUrl() + "/o?prefix=" + cloud::UriEncode(object_prefix) +
-                        "&fields=" + cloud::UriEncode("items(name,size),nextPageToken");
-      if (!token.empty()) url += "&pageToken=" + cloud::UriEncode(token);
-      ABS_ASSIGN_OR_RETURN(auto res, gcs_->Call("list", "GET", url, object_prefix, {}, {}));
-      ABS_ASSIGN_OR_RETURN(
-          auto page, gcs::ParseObjectList(res.body, "listing of " + gcs_->Name(object_prefix)));
-      for (auto& o : page.objects) {
-        if (o.name.size() < strip) continue;
-        std::string path = o.name.substr(strip);
-        if (IsUnder(path, prefix) && ValidateRelativePath(path).ok()) out.push_back({path, o.size});
-      }
-      token = page.next_page_token;
-    } while (!token.empty());
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  Result<cloud::KeyPage> ListPage(const std::string& object_prefix, const std::string& token,
+                                  int max_keys) override {
+    std::string url = gcs_->BucketUrl() + "/o?prefix=" + cloud::UriEncode(object_prefix) +
+                      "&fields=" + cloud::UriEncode("items(name,size),nextPageToken");
+    if (!token.empty()) url += "&pageToken=" + cloud::UriEncode(token);
+    if (max_keys > 0) url += "&maxResults=" + std::to_string(max_keys);
+    ABS_ASSIGN_OR_RETURN(auto res, gcs_->Call("list", "GET", url, object_prefix, {}, {}));
+    ABS_ASSIGN_OR_RETURN(auto page,
+                         gcs::ParseObjectList(res.body, "listing of " + gcs_->Name(object_prefix)));
+    cloud::KeyPage out;
+    for (auto& o : page.objects)
+      out.keys.push_back({std::move(o.name), o.size});
+    out.next_token = page.next_page_token;
     return out;
   }
 
-  Result<std::unique_ptr<Reader>> OpenReader(const std::string& path) override {
-    return OpenReaderAt(path, 0);
-  }
-  Result<std::unique_ptr<Reader>> OpenReaderAt(const std::string& path, uint64_t offset) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    auto reader = std::make_unique<cloud::RangedReader>(
-        GcsRange(gcs_, Object(path)), gcs_->Name(Object(path)), offset, kReadChunk);
-    ABS_RETURN_IF_ERROR(reader->Start());
-    return std::unique_ptr<Reader>(std::move(reader));
-  }
-  Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    return std::unique_ptr<Writer>(new GcsWriter(gcs_, Object(path)));
+  cloud::RangeFetch Range(const std::string& object) override { return GcsRange(gcs_, object); }
+
+  std::unique_ptr<Writer> NewWriter(const std::string& object) override {
+    return std::make_unique<GcsWriter>(gcs_, object);
   }
 
-  Status Remove(const std::string& path) override {
-    if (path.empty()) return Status::InvalidArgument("empty storage path");
-    if (path.back() != '/') {
-      ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-      return gcs_
-          ->Call("remove", "DELETE", gcs_->ObjectUrl(Object(path)), Object(path), {}, {}, {404})
-          .status();
-    }
-    ABS_ASSIGN_OR_RETURN(auto objects, List(path.substr(0, path.size() - 1)));
-    for (const auto& o : objects) {
-      ABS_RETURN_IF_ERROR(gcs_->Call("remove", "DELETE", gcs_->ObjectUrl(Object(o.path)),
-                                     Object(o.path), {}, {}, {404})
-                              .status());
-    }
-    return Status::Ok();
+  Status Delete(const std::string& object) override {
+    return gcs_->Call("remove", "DELETE", gcs_->ObjectUrl(object), object, {}, {}, {404}).status();
   }
 
-  Result<bool> CreateExclusive(const std::string& path, std::string_view data) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    ABS_ASSIGN_OR_RETURN(auto res,
-                         gcs_->Call("create", "POST",
-                                    gcs_->UploadUrl(Object(path), "media") + "&ifGenerationMatch=0",
-                                    Object(path), {}, data, {412}));
+  Result<bool> CreateIfAbsent(const std::string& object, std::string_view data) override {
+    ABS_ASSIGN_OR_RETURN(
+        auto res,
+        gcs_->Call("create", "POST", gcs_->UploadUrl(object, "media") + "&ifGenerationMatch=0",
+                   object, {}, data, {412}));
     return res.status != 412;
   }
 
-  Result<bool> Exists(const std::string& path) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    ABS_ASSIGN_OR_RETURN(auto res, gcs_->Call("look up", "GET", gcs_->ObjectUrl(Object(path)),
-                                              Object(path), {}, {}, {404}));
-    if (res.status != 404) return true;
-    std::string url =
-        gcs_->BucketUrl() + "/o?maxResults=1&prefix=" + cloud::UriEncode(Object(path) + "/");
-    ABS_ASSIGN_OR_RETURN(auto list, gcs_->Call("list", "GET", url, Object(path), {}, {}));
-    auto j = nlohmann::json::parse(list.body, nullptr, false);
-    return j.is_object() && j.contains("items") && j["items"].is_array() && !j["items"].empty();
+  Result<bool> KeyExists(const std::string& object) override {
+    ABS_ASSIGN_OR_RETURN(
+        auto res, gcs_->Call("look up", "GET", gcs_->ObjectUrl(object), object, {}, {}, {404}));
+    return res.status != 404;
   }
 
-  std::string Describe() const override { return gcs_->spec().Describe(); }
-
-  Status Probe() override {
+  Status Reach() override {
     return gcs_->Call("reach", "GET", gcs_->BucketUrl(), "", {}, {}).status();
   }
 
@@ -415,7 +329,9 @@ Result<std::unique_ptr<Storage>> OpenGcsStorage(const StorageSpec& spec, Clock& 
     what = "service-account key file " + file;
   }
   if (!key.empty()) ABS_RETURN_IF_ERROR(gcs::ParseServiceAccountKey(key, what).status());
-  return std::unique_ptr<Storage>(new GcsStorage(std::make_shared<GcsClient>(spec, clock, key)));
+  return std::unique_ptr<Storage>(new cloud::ObjectStore(
+      std::make_shared<GcsApi>(std::make_shared<GcsClient>(spec, clock, key)), spec.path,
+      spec.Describe()));
 }
 
 }  // namespace absvc::storage

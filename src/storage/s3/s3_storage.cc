@@ -11,6 +11,7 @@
 #include "common/text.h"
 #include "storage/cloud/crypto.h"
 #include "storage/cloud/http_client.h"
+#include "storage/cloud/object_store.h"
 #include "storage/cloud/transfer.h"
 #include "storage/cloud/uri.h"
 #include "storage/cloud/xml.h"
@@ -25,7 +26,6 @@ namespace {
 using cloud::Headers;
 using cloud::HttpResponse;
 
-constexpr size_t kReadChunk = 8 << 20;
 constexpr size_t kDeleteBatch = 1000;
 
 int64_t UnixNow() {
@@ -173,21 +173,9 @@ cloud::RangeFetch S3Range(std::shared_ptr<S3Client> s3, std::string key) {
     std::string range =
         "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
     ABS_ASSIGN_OR_RETURN(auto res, s3->Send("GET", key, {}, {{"Range", range}}, {}));
-    cloud::RangeAnswer answer;
-    if (res.status == 416) {  // at or past the end (an empty object, above all)
-      answer.past_end = true;
-      return answer;
-    }
-    if (res.status != 200 && res.status != 206) return s3->Failure("read", key, res);
-    if (res.status == 200) {  // the whole object, the range ignored
-      answer.object_size = res.body.size();
-      res.body.erase(0, std::min<uint64_t>(offset, res.body.size()));
-      if (res.body.size() > length) res.body.resize(length);
-    } else {
-      answer.object_size = cloud::SizeFromContentRange(res.Header("content-range"));
-    }
-    answer.bytes = std::move(res.body);
-    return answer;
+    return cloud::ReadRangeAnswer(std::move(res), offset, length, [&](const HttpResponse& r) {
+      return s3->Failure("read", key, r);
+    });
   };
 }
 
@@ -199,93 +187,24 @@ Headers StorageClassHeaders(const StorageSpec& spec, const std::string& key) {
   return {};
 }
 
-// Buffers up to min-part-size; a small object is one PUT at Close, a larger one a
-// multipart upload whose parts go up while the next fills.
-class S3Writer : public Writer {
+// A small object is one PUT at Close, a larger one a multipart upload whose parts go up
+// while the next fills, completed at Close and aborted on any failure.
+class S3Writer : public cloud::PartWriter {
  public:
   S3Writer(std::shared_ptr<S3Client> s3, std::string key)
-      : s3_(std::move(s3)),
+      : PartWriter(s3->Name(key),
+                   static_cast<size_t>(std::max<int64_t>(5 << 20, s3->spec().min_part_size))),
+        s3_(std::move(s3)),
         key_(std::move(key)),
-        part_size_(static_cast<size_t>(std::max<int64_t>(5 << 20, s3_->spec().min_part_size))),
         parts_in_flight_(
             static_cast<size_t>(std::max<int64_t>(1, s3_->spec().max_async_connections))) {}
 
   ~S3Writer() override {
-    if (!closed_) Abort();
+    if (!done()) Abandon();
   }
 
-  Status Write(std::string_view data) override {
-    if (closed_) return Status::Internal("write to " + s3_->Name(key_) + " after close");
-    if (!error_.ok()) return error_;
-    written_ += data.size();
-    while (!data.empty()) {
-      size_t take = std::min(data.size(), part_size_ - buffer_.size());
-      buffer_.append(data.substr(0, take));
-      data.remove_prefix(take);
-      if (buffer_.size() == part_size_) {
-        Status st = SendPart();
-        if (!st.ok()) return Fail(st);
-      }
-    }
-    return Status::Ok();
-  }
-
-  Status Close() override {
-    if (closed_) return error_;
-    if (!error_.ok()) return error_;
-    if (upload_id_.empty()) {
-      auto res = s3_->CallWithRetries("write", "PUT", key_, {},
-                                      StorageClassHeaders(s3_->spec(), key_), buffer_);
-      closed_ = true;
-      if (!res.ok()) return error_ = res.status();
-      return Status::Ok();
-    }
-    if (!buffer_.empty()) {
-      Status st = SendPart();
-      if (!st.ok()) return Fail(st);
-    }
-    auto etags = parts_in_flight_.Finish();
-    if (!etags.ok()) return Fail(etags.status());
-    std::string xml = "<CompleteMultipartUpload>";
-    for (const auto& [number, etag] : *etags) {
-      xml += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" +
-             cloud::XmlEscape(etag) + "</ETag></Part>";
-    }
-    xml += "</CompleteMultipartUpload>";
-    auto res = s3_->CallWithRetries("complete the upload of", "POST", key_,
-                                    {{"uploadId", upload_id_}}, {}, xml);
-    if (!res.ok()) return Fail(res.status());
-    // S3 may answer 200 with an error in the body.
-    auto e = s3::ParseS3Error(res->body);
-    if (!e.code.empty()) {
-      return Fail(Status::Io("complete the upload of " + s3_->Name(key_) + ": " + e.code + ": " +
-                             e.message));
-    }
-    closed_ = true;
-    return Status::Ok();
-  }
-
-  uint64_t bytes_written() const override { return written_; }
-
- private:
-  Status Fail(Status st) {
-    error_ = st;
-    Abort();
-    closed_ = true;
-    return st;
-  }
-
-  void Abort() {
-    (void)parts_in_flight_.Finish();
-    if (upload_id_.empty()) return;
-    // Parts of an abandoned upload cost storage until removed: abort it now.
-    auto res = s3_->CallWithRetries("abort the upload of", "DELETE", key_,
-                                    {{"uploadId", upload_id_}}, {}, {}, {404});
-    upload_id_.clear();
-    (void)res;
-  }
-
-  Status SendPart() {
+ protected:
+  Status SendPart(std::string part) override {
     if (upload_id_.empty()) {
       ABS_ASSIGN_OR_RETURN(
           auto res, s3_->CallWithRetries("start the upload of", "POST", key_, {{"uploads", ""}},
@@ -293,9 +212,7 @@ class S3Writer : public Writer {
       ABS_ASSIGN_OR_RETURN(upload_id_, s3::ParseUploadId(res.body, "CreateMultipartUpload answer"));
     }
     int number = ++parts_;
-    auto body = std::make_shared<std::string>(std::move(buffer_));
-    buffer_.clear();
-    buffer_.reserve(part_size_);
+    auto body = std::make_shared<std::string>(std::move(part));
     return parts_in_flight_.Submit(
         number, [s3 = s3_, key = key_, upload = upload_id_, number, body]() -> Result<std::string> {
           ABS_ASSIGN_OR_RETURN(
@@ -311,78 +228,88 @@ class S3Writer : public Writer {
         });
   }
 
-  std::shared_ptr<S3Client> s3_;
-  std::string key_;
-  const size_t part_size_;
-  cloud::PartPipeline parts_in_flight_;
-  std::string buffer_;
-  std::string upload_id_;
-  int parts_ = 0;
-  uint64_t written_ = 0;
-  bool closed_ = false;
-  Status error_;
-};
-
-class S3Storage : public Storage {
- public:
-  explicit S3Storage(std::shared_ptr<S3Client> s3) : s3_(std::move(s3)) {}
-
-  std::string Key(const std::string& path) const {
-    const std::string& prefix = s3_->spec().path;
-    return prefix.empty() ? path : path.empty() ? prefix : prefix + "/" + path;
+  Status Finish(std::string rest) override {
+    if (upload_id_.empty()) {
+      return s3_
+          ->CallWithRetries("write", "PUT", key_, {}, StorageClassHeaders(s3_->spec(), key_), rest)
+          .status();
+    }
+    if (!rest.empty()) ABS_RETURN_IF_ERROR(SendPart(std::move(rest)));
+    ABS_ASSIGN_OR_RETURN(auto etags, parts_in_flight_.Finish());
+    std::string xml = "<CompleteMultipartUpload>";
+    for (const auto& [number, etag] : etags) {
+      xml += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" +
+             cloud::XmlEscape(etag) + "</ETag></Part>";
+    }
+    xml += "</CompleteMultipartUpload>";
+    ABS_ASSIGN_OR_RETURN(auto res, s3_->CallWithRetries("complete the upload of", "POST", key_,
+                                                        {{"uploadId", upload_id_}}, {}, xml));
+    // S3 may answer 200 with an error in the body.
+    auto e = s3::ParseS3Error(res.body);
+    if (!e.code.empty()) {
+      return Status::Io("complete the upload of " + s3_->Name(key_) + ": " + e.code + ": " +
+                        e.message);
+    }
+    upload_id_.clear();
+    return Status::Ok();
   }
 
-  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
-    if (!prefix.empty()) ABS_RETURN_IF_ERROR(ValidateRelativePath(prefix));
-    std::string key_prefix = Key(prefix);
-    if (prefix.empty() && !key_prefix.empty()) key_prefix += "/";
-    const size_t strip = s3_->spec().path.empty() ? 0 : s3_->spec().path.size() + 1;
-    std::vector<ObjectInfo> out;
-    std::string token;
-    do {
-      std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"},
-                                                                {"prefix", key_prefix}};
-      if (!token.empty()) query.push_back({"continuation-token", token});
-      ABS_ASSIGN_OR_RETURN(auto res, s3_->Call("list", "GET", "", query, {}, {}));
-      ABS_ASSIGN_OR_RETURN(auto page,
-                           s3::ParseListObjectsV2(res.body, "listing of " + s3_->Name(key_prefix)));
-      for (auto& o : page.objects) {
-        if (o.key.size() < strip) continue;
-        std::string path = o.key.substr(strip);
-        if (IsUnder(path, prefix) && ValidateRelativePath(path).ok()) out.push_back({path, o.size});
-      }
-      token = page.truncated ? page.next_token : "";
-    } while (!token.empty());
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  // Parts of an abandoned upload cost storage until removed: the upload is aborted.
+  void Abandon() override {
+    (void)parts_in_flight_.Finish();
+    if (upload_id_.empty()) return;
+    (void)s3_->CallWithRetries("abort the upload of", "DELETE", key_, {{"uploadId", upload_id_}},
+                               {}, {}, {404});
+    upload_id_.clear();
+  }
+
+ private:
+  std::shared_ptr<S3Client> s3_;
+  std::string key_;
+  cloud::PartPipeline parts_in_flight_;
+  std::string upload_id_;
+  int parts_ = 0;
+};
+
+// Whole keys in the bucket, for ObjectStore.
+class S3Api : public cloud::ObjectApi {
+ public:
+  explicit S3Api(std::shared_ptr<S3Client> s3) : s3_(std::move(s3)) {}
+
+  std::string Name(const std::string& key) const override { return s3_->Name(key); }
+
+  Result<cloud::KeyPage> ListPage(const std::string& key_prefix, const std::string& token,
+                                  int max_keys) override {
+    std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"},
+                                                              {"prefix", key_prefix}};
+    if (!token.empty()) query.push_back({"continuation-token", token});
+    if (max_keys > 0) query.push_back({"max-keys", std::to_string(max_keys)});
+    ABS_ASSIGN_OR_RETURN(auto res, s3_->Call("list", "GET", "", query, {}, {}));
+    ABS_ASSIGN_OR_RETURN(auto page,
+                         s3::ParseListObjectsV2(res.body, "listing of " + s3_->Name(key_prefix)));
+    cloud::KeyPage out;
+    for (auto& o : page.objects)
+      out.keys.push_back({std::move(o.key), o.size});
+    out.next_token = page.truncated ? page.next_token : "";
     return out;
   }
 
-  Result<std::unique_ptr<Reader>> OpenReader(const std::string& path) override {
-    return OpenReaderAt(path, 0);
-  }
-  Result<std::unique_ptr<Reader>> OpenReaderAt(const std::string& path, uint64_t offset) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    auto reader = std::make_unique<cloud::RangedReader>(S3Range(s3_, Key(path)),
-                                                        s3_->Name(Key(path)), offset, kReadChunk);
-    ABS_RETURN_IF_ERROR(reader->Start());
-    return std::unique_ptr<Reader>(std::move(reader));
-  }
-  Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    return std::unique_ptr<Writer>(new S3Writer(s3_, Key(path)));
+  cloud::RangeFetch Range(const std::string& key) override { return S3Range(s3_, key); }
+
+  std::unique_ptr<Writer> NewWriter(const std::string& key) override {
+    return std::make_unique<S3Writer>(s3_, key);
   }
 
-  Status Remove(const std::string& path) override {
-    if (path.empty()) return Status::InvalidArgument("empty storage path");
-    if (path.back() != '/') {
-      ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-      return s3_->Call("remove", "DELETE", Key(path), {}, {}, {}, {404}).status();
-    }
-    ABS_ASSIGN_OR_RETURN(auto objects, List(path.substr(0, path.size() - 1)));
-    for (size_t i = 0; i < objects.size(); i += kDeleteBatch) {
+  Status Delete(const std::string& key) override {
+    return s3_->Call("remove", "DELETE", key, {}, {}, {}, {404}).status();
+  }
+
+  // DeleteObjects, 1,000 keys at a time.
+  Status DeleteKeys(const std::vector<std::string>& keys) override {
+    for (size_t i = 0; i < keys.size(); i += kDeleteBatch) {
       std::string xml = "<Delete><Quiet>true</Quiet>";
-      for (size_t j = i; j < std::min(objects.size(), i + kDeleteBatch); ++j)
-        xml += "<Object><Key>" + cloud::XmlEscape(Key(objects[j].path)) + "</Key></Object>";
+      for (size_t j = i; j < std::min(keys.size(), i + kDeleteBatch); ++j)
+        xml += "<Object><Key>" + cloud::XmlEscape(keys[j]) + "</Key></Object>";
       xml += "</Delete>";
       Headers headers = {{"Content-MD5", Base64Encode(cloud::Md5(xml))},
                          {"Content-Type", "application/xml"}};
@@ -390,38 +317,25 @@ class S3Storage : public Storage {
                            s3_->Call("remove", "POST", "", {{"delete", ""}}, headers, xml));
       ABS_ASSIGN_OR_RETURN(auto failed, s3::ParseDeleteErrors(res.body, "DeleteObjects answer"));
       if (!failed.empty()) {
-        return Status::Io("remove " + s3_->Name(Key(path)) + ": " + std::to_string(failed.size()) +
+        return Status::Io("remove in " + s3_->Name("") + ": " + std::to_string(failed.size()) +
                           " objects not deleted, first " + failed.front());
       }
     }
     return Status::Ok();
   }
 
-  Result<bool> CreateExclusive(const std::string& path, std::string_view data) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
+  Result<bool> CreateIfAbsent(const std::string& key, std::string_view data) override {
     ABS_ASSIGN_OR_RETURN(
-        auto res, s3_->Call("create", "PUT", Key(path), {}, {{"If-None-Match", "*"}}, data, {412}));
+        auto res, s3_->Call("create", "PUT", key, {}, {{"If-None-Match", "*"}}, data, {412}));
     return res.status != 412;
   }
 
-  Result<bool> Exists(const std::string& path) override {
-    ABS_RETURN_IF_ERROR(ValidateRelativePath(path));
-    ABS_ASSIGN_OR_RETURN(auto res, s3_->Call("look up", "HEAD", Key(path), {}, {}, {}, {404}));
-    if (res.status != 404) return true;
-    // A "directory" exists while an object is under it.
-    ABS_ASSIGN_OR_RETURN(
-        auto list,
-        s3_->Call("list", "GET", "",
-                  {{"list-type", "2"}, {"prefix", Key(path) + "/"}, {"max-keys", "1"}}, {}, {}));
-    ABS_ASSIGN_OR_RETURN(auto page,
-                         s3::ParseListObjectsV2(list.body, "listing of " + s3_->Name(Key(path))));
-    return !page.objects.empty();
+  Result<bool> KeyExists(const std::string& key) override {
+    ABS_ASSIGN_OR_RETURN(auto res, s3_->Call("look up", "HEAD", key, {}, {}, {}, {404}));
+    return res.status != 404;
   }
 
-  std::string Describe() const override { return s3_->spec().Describe(); }
-
-  // The bucket answers HEAD with these credentials.
-  Status Probe() override { return s3_->Call("reach", "HEAD", "", {}, {}, {}).status(); }
+  Status Reach() override { return s3_->Call("reach", "HEAD", "", {}, {}, {}).status(); }
 
  private:
   std::shared_ptr<S3Client> s3_;
@@ -431,7 +345,9 @@ class S3Storage : public Storage {
 
 Result<std::unique_ptr<Storage>> OpenS3Storage(const StorageSpec& spec, Clock& clock) {
   if (spec.bucket.empty()) return Status::InvalidArgument("s3-storage needs a bucket");
-  return std::unique_ptr<Storage>(new S3Storage(std::make_shared<S3Client>(spec, clock)));
+  return std::unique_ptr<Storage>(
+      new cloud::ObjectStore(std::make_shared<S3Api>(std::make_shared<S3Client>(spec, clock)),
+                             spec.path, spec.Describe()));
 }
 
 }  // namespace absvc::storage
