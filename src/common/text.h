@@ -17,4 +17,28 @@ inline std::string ShortValue(std::string_view value, size_t max = 64) {
   return std::string(value.substr(0, cut)) + "... (" + std::to_string(value.size()) + " bytes)";
 }
 
+// ASCII letters in lower case; other bytes as they are.
+inline std::string AsciiLower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+// Leading and trailing white space dropped, and each run inside (line breaks of a folded
+// header included) made one space: how signing schemes canonicalize header values.
+inline std::string CollapseWhitespace(std::string_view v) {
+  std::string out;
+  bool space = false;
+  for (char c : v) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace absvc

@@ -68,7 +68,7 @@ function resource(bucket, name, o) {
     generation: String(o.generation), metageneration: '1', size: String(o.data.length),
     storageClass: o.storageClass || 'STANDARD', updated: o.updated, timeCreated: o.updated,
     contentType: o.contentType || 'application/octet-stream',
-    md5Hash: crypto.createHash('md5').update(o.data).digest('base64'), crc32c: crc32c(o.data),
+    md5Hash: o.md5, crc32c: o.crc32c,
   };
 }
 function put(bucket, name, data, meta, query, res) {
@@ -80,8 +80,10 @@ function put(bucket, name, data, meta, query, res) {
       return error(res, 412, 'At least one of the pre-conditions you specified did not hold.');
     }
   }
+  // Hashes once, when the object is stored: every download reports them.
   const o = { data, generation: ++generation, storageClass: meta.storageClass,
-    contentType: meta.contentType, updated: new Date().toISOString() };
+    contentType: meta.contentType, updated: new Date().toISOString(),
+    md5: crypto.createHash('md5').update(data).digest('base64'), crc32c: crc32c(data) };
   objects.set(key, o);
   return send(res, 200, resource(bucket, name, o));
 }
@@ -263,8 +265,7 @@ function handle(req, res, body) {
     if (req.method !== 'GET') return error(res, 405, 'method');
     if (!o) return error(res, 404, `No such object: ${key}`);
     if (query.get('alt') !== 'media') return send(res, 200, resource(bucket, name, o));
-    const md5 = crypto.createHash('md5').update(o.data).digest('base64');
-    const headers = { 'x-goog-hash': `crc32c=${crc32c(o.data)},md5=${md5}`,
+    const headers = { 'x-goog-hash': `crc32c=${o.crc32c},md5=${o.md5}`,
       'x-goog-generation': String(o.generation) };
     const r = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range || '');
     if (!r) return send(res, 200, o.data, headers);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include "emulator.h"
 
+#include "scoped_env.h"
 #include "storage/cloud/crypto.h"
 #include "storage/cloud/http_client.h"
 #include "storage/registry.h"
@@ -320,32 +321,7 @@ TEST(S3Faults, ADownloadResetMidwayResumesAndAnExpiredTokenIsRenewed) {
   SetFaults("[]");
 }
 
-// Environment variables for one test, put back afterwards.
-class ScopedEnv {
- public:
-  void Set(const char* name, const std::string& value) {
-    const char* old = std::getenv(name);
-    saved_.push_back({name, old ? std::optional<std::string>(old) : std::nullopt});
-    ::setenv(name, value.c_str(), 1);
-  }
-  void Unset(const char* name) {
-    const char* old = std::getenv(name);
-    saved_.push_back({name, old ? std::optional<std::string>(old) : std::nullopt});
-    ::unsetenv(name);
-  }
-  ~ScopedEnv() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) {
-        ::setenv(it->first.c_str(), it->second->c_str(), 1);
-      } else {
-        ::unsetenv(it->first.c_str());
-      }
-    }
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
+using testing::ScopedEnv;
 
 // With no keys anywhere else, credentials come from a web identity (STS) or, failing
 // that, the instance metadata service; S3 accepts what they hand out.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "scoped_env.h"
 #include "storage/cloud/xml.h"
 #include "storage/s3/credentials.h"
 #include "storage/s3/s3_xml.h"
@@ -86,27 +87,7 @@ TEST(S3Credentials, SharedFilesParse) {
   EXPECT_EQ(ParseIsoTime("yesterday"), -1);
 }
 
-// Environment variables for one test, put back afterwards.
-class ScopedEnv {
- public:
-  void Set(const char* name, const std::string& value) {
-    const char* old = std::getenv(name);
-    saved_.push_back({name, old ? std::optional<std::string>(old) : std::nullopt});
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) {
-        ::setenv(it->first.c_str(), it->second->c_str(), 1);
-      } else {
-        ::unsetenv(it->first.c_str());
-      }
-    }
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
+using testing::ScopedEnv;
 
 TEST(S3Credentials, TheChainTakesTheBlockThenTheProfileThenTheEnvironment) {
   auto dir = fs::temp_directory_path() / ("abs-aws-" + std::to_string(::getpid()));

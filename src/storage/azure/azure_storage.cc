@@ -142,13 +142,9 @@ class AzureClient {
   Result<HttpResponse> CallWithRetries(const std::string& what, const std::string& method,
                                        const std::string& blob, Query query, Headers headers,
                                        std::string_view body) {
-    HttpResponse out;
-    Status st = RetryTransient(spec_.retry, clock_, what + " " + Name(blob), [&]() -> Status {
-      ABS_ASSIGN_OR_RETURN(out, Call(what, method, blob, query, headers, body));
-      return Status::Ok();
+    return RetryTransientResult<HttpResponse>(spec_.retry, clock_, what + " " + Name(blob), [&] {
+      return Call(what, method, blob, query, headers, body);
     });
-    if (!st.ok()) return st;
-    return out;
   }
 
  private:

@@ -5,34 +5,10 @@
 #include <map>
 
 #include "common/base64.h"
+#include "common/text.h"
 #include "storage/cloud/crypto.h"
 
 namespace absvc::storage::azure {
-namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
-std::string Fold(const std::string& v) {
-  std::string out;
-  bool space = false;
-  for (char c : v) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += c;
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string HttpDate(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
@@ -51,9 +27,9 @@ std::string SharedKeyStringToSign(const SharedKeyRequest& request, const std::st
   std::map<std::string, std::string> standard;
   std::vector<std::pair<std::string, std::string>> ms;
   for (const auto& [k, v] : request.headers) {
-    std::string name = Lower(k);
+    std::string name = AsciiLower(k);
     if (name.rfind("x-ms-", 0) == 0) {
-      ms.push_back({name, Fold(v)});
+      ms.push_back({name, CollapseWhitespace(v)});
     } else {
       standard[name] = v;
     }
@@ -73,7 +49,7 @@ std::string SharedKeyStringToSign(const SharedKeyRequest& request, const std::st
   s += "/" + account + request.url_path;
   std::map<std::string, std::vector<std::string>> query;
   for (const auto& [k, v] : request.query)
-    query[Lower(k)].push_back(v);
+    query[AsciiLower(k)].push_back(v);
   for (auto& [k, values] : query) {
     std::sort(values.begin(), values.end());
     s += "\n" + k + ":";

@@ -101,13 +101,9 @@ class GcsClient {
                                        const std::string& url, const std::string& object,
                                        Headers headers, std::string_view body,
                                        std::vector<int> also_ok = {}) {
-    HttpResponse out;
-    Status st = RetryTransient(spec_.retry, clock_, what + " " + Name(object), [&]() -> Status {
-      ABS_ASSIGN_OR_RETURN(out, Call(what, method, url, object, headers, body, also_ok));
-      return Status::Ok();
+    return RetryTransientResult<HttpResponse>(spec_.retry, clock_, what + " " + Name(object), [&] {
+      return Call(what, method, url, object, headers, body, also_ok);
     });
-    if (!st.ok()) return st;
-    return out;
   }
 
  private:

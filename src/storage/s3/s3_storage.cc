@@ -149,13 +149,9 @@ class S3Client {
                                        std::vector<std::pair<std::string, std::string>> query,
                                        Headers headers, std::string_view body,
                                        std::vector<int> also_ok = {}) {
-    HttpResponse out;
-    Status st = RetryTransient(spec_.retry, clock_, what + " " + Name(key), [&]() -> Status {
-      ABS_ASSIGN_OR_RETURN(out, Call(what, method, key, query, headers, body, also_ok));
-      return Status::Ok();
+    return RetryTransientResult<HttpResponse>(spec_.retry, clock_, what + " " + Name(key), [&] {
+      return Call(what, method, key, query, headers, body, also_ok);
     });
-    if (!st.ok()) return st;
-    return out;
   }
 
  private:

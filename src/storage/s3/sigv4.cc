@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "common/bytes.h"
+#include "common/text.h"
 #include "storage/cloud/crypto.h"
 #include "storage/cloud/uri.h"
 
@@ -13,29 +14,6 @@ namespace {
 using cloud::HmacSha256;
 using cloud::Sha256Hex;
 using cloud::UriEncode;
-
-std::string Lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
-// Trims the value and folds runs of spaces (and line breaks of a folded header) to one.
-std::string CanonicalValue(const std::string& v) {
-  std::string out;
-  bool space = false;
-  for (char c : v) {
-    bool ws = c == ' ' || c == '\t' || c == '\n' || c == '\r';
-    if (ws) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += c;
-  }
-  return out;
-}
 
 // RFC 3986 dot-segment removal and doubled-slash collapse, keeping a trailing '/'.
 std::string NormalizePath(const std::string& path) {
@@ -101,9 +79,9 @@ Signature SignV4(const SignedRequestParts& request, const AwsCredentials& creden
   // Header names lower-cased and sorted; repeated names joined by ',' in their order.
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& [k, v] : request.headers)
-    headers.push_back({Lower(k), CanonicalValue(v)});
+    headers.push_back({AsciiLower(k), CollapseWhitespace(v)});
   for (const auto& [k, v] : out.added_headers)
-    headers.push_back({Lower(k), CanonicalValue(v)});
+    headers.push_back({AsciiLower(k), CollapseWhitespace(v)});
   std::stable_sort(headers.begin(), headers.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string canonical_headers, signed_headers;

@@ -24,20 +24,6 @@ Status RetryTransient(const RetrySpec& spec, Clock& clock, const std::string& wh
 
 namespace {
 
-template <typename T>
-Result<T> RetryResult(const RetrySpec& spec, Clock& clock, const std::string& what,
-                      const std::function<Result<T>()>& attempt) {
-  std::optional<T> value;
-  Status st = RetryTransient(spec, clock, what, [&]() -> Status {
-    auto r = attempt();
-    if (!r.ok()) return r.status();
-    value.emplace(std::move(r).value());
-    return Status::Ok();
-  });
-  if (!st.ok()) return st;
-  return std::move(*value);
-}
-
 // Resumes a download where it broke: a transient Read failure reopens the object at the
 // offset reached so far, with the same retries as any call.
 class RetryingReader : public Reader {
@@ -87,23 +73,22 @@ class RetryingStorage : public ForwardingStorage {
       : ForwardingStorage(std::move(inner)), spec_(spec), clock_(clock) {}
 
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
-    return RetryResult<std::vector<ObjectInfo>>(spec_, clock_, "list " + prefix,
-                                                [&] { return inner_->List(prefix); });
+    return RetryTransientResult<std::vector<ObjectInfo>>(spec_, clock_, "list " + prefix,
+                                                         [&] { return inner_->List(prefix); });
   }
   Result<std::unique_ptr<Reader>> OpenReader(const std::string& path) override {
     return OpenReaderAt(path, 0);
   }
   Result<std::unique_ptr<Reader>> OpenReaderAt(const std::string& path, uint64_t offset) override {
-    ABS_ASSIGN_OR_RETURN(auto reader,
-                         RetryResult<std::unique_ptr<Reader>>(spec_, clock_, "open " + path, [&] {
-                           return inner_->OpenReaderAt(path, offset);
-                         }));
+    ABS_ASSIGN_OR_RETURN(auto reader, RetryTransientResult<std::unique_ptr<Reader>>(
+                                          spec_, clock_, "open " + path,
+                                          [&] { return inner_->OpenReaderAt(path, offset); }));
     return std::unique_ptr<Reader>(
         new RetryingReader(inner_, path, std::move(reader), offset, spec_, clock_));
   }
   Result<std::unique_ptr<Writer>> OpenWriter(const std::string& path) override {
-    return RetryResult<std::unique_ptr<Writer>>(spec_, clock_, "create " + path,
-                                                [&] { return inner_->OpenWriter(path); });
+    return RetryTransientResult<std::unique_ptr<Writer>>(spec_, clock_, "create " + path,
+                                                         [&] { return inner_->OpenWriter(path); });
   }
   Status Remove(const std::string& path) override {
     return RetryTransient(spec_, clock_, "remove " + path, [&] { return inner_->Remove(path); });
@@ -119,12 +104,12 @@ class RetryingStorage : public ForwardingStorage {
   // object then holds exactly `data`, and whether that attempt won cannot be known, so
   // it is reported as existing (never as two winners).
   Result<bool> CreateExclusive(const std::string& path, std::string_view data) override {
-    return RetryResult<bool>(spec_, clock_, "create " + path,
-                             [&] { return inner_->CreateExclusive(path, data); });
+    return RetryTransientResult<bool>(spec_, clock_, "create " + path,
+                                      [&] { return inner_->CreateExclusive(path, data); });
   }
   Result<bool> Exists(const std::string& path) override {
-    return RetryResult<bool>(spec_, clock_, "look up " + path,
-                             [&] { return inner_->Exists(path); });
+    return RetryTransientResult<bool>(spec_, clock_, "look up " + path,
+                                      [&] { return inner_->Exists(path); });
   }
   Status Probe() override {
     return RetryTransient(spec_, clock_, "reach " + inner_->Describe(),

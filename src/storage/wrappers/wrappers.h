@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,21 @@ namespace absvc::storage {
 // made. Backends use it for each part of a multipart upload.
 Status RetryTransient(const RetrySpec& spec, Clock& clock, const std::string& what,
                       const std::function<Status()>& attempt);
+
+// The same for a call that returns a value: the value of the attempt that succeeded.
+template <typename T>
+Result<T> RetryTransientResult(const RetrySpec& spec, Clock& clock, const std::string& what,
+                               const std::function<Result<T>()>& attempt) {
+  std::optional<T> value;
+  Status st = RetryTransient(spec, clock, what, [&]() -> Status {
+    auto r = attempt();
+    if (!r.ok()) return r.status();
+    value.emplace(std::move(r).value());
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return std::move(*value);
+}
 
 // Every whole-object call retried as above; a Reader whose Read fails transiently reopens
 // the object where it stopped (OpenReaderAt) and goes on. Writers are not replayed here:
