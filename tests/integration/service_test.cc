@@ -28,6 +28,7 @@
 #include "service/ownership.h"
 #include "service/service.h"
 #include "storage/local/local_storage.h"
+#include "storage/registry.h"
 #include "storage/storage.h"
 #include "test_cluster.h"
 
@@ -1354,6 +1355,60 @@ class ParallelSliceTest : public ServiceTest {
   }
   bool loaded_ = false;
 };
+
+// The parallel workflow on S3: two instances, one bucket, rack-list slices triggered at
+// once; each claims its own run with a conditional create, and verify over the bucket
+// proves the pair complete.
+TEST_F(ParallelSliceTest, TwoInstancesOnOneBucketClaimTheirRunsAndCoverEverything) {
+  fs::create_directories(dir_ / "s3");
+  auto s3 = testing::Emulator::Start("s3.js", {(dir_ / "s3").string(), "abs-test"});
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
+  Json block = {{"s3-storage",
+                 {{"bucket", "abs-test"},
+                  {"path", "parallel"},
+                  {"s3-region", "us-east-1"},
+                  {"s3-endpoint-override", (*s3)->endpoint()},
+                  {"access-key-id", "S3RVER"},
+                  {"secret-access-key", "S3RVER"}}}};
+  Json doc_a = BaseConfig(), doc_b = BaseConfig();
+  doc_a["storage"]["shared"] = doc_b["storage"]["shared"] = block;
+  doc_a["backup-routines"]["r1"]["rack-list"] = Json::array({1, 2});
+  doc_b["backup-routines"]["r1"]["rack-list"] = Json::array({3});
+  auto a = StartInstance(doc_a, "a");
+  auto b = StartInstance(doc_b, "b");
+  ASSERT_TRUE(a && b);
+  std::thread tb([&] { EXPECT_EQ(b->Post("/v1/backups/full/r1")->status, 202); });
+  EXPECT_EQ(a->Post("/v1/backups/full/r1")->status, 202);
+  tb.join();
+  a->WaitIdle("r1");
+  b->WaitIdle("r1");
+  Json listed = Json::parse(a->Get("/v1/backups/full/r1")->body);
+  ASSERT_EQ(listed.size(), 2u) << listed.dump();
+
+  storage::StorageSpec spec;
+  spec.kind = storage::StorageKind::kS3;
+  spec.bucket = "abs-test";
+  spec.path = "parallel";
+  spec.s3_region = "us-east-1";
+  spec.s3_endpoint_override = (*s3)->endpoint();
+  spec.s3_access_key_id = spec.s3_secret_access_key = "S3RVER";
+  auto bucket = storage::OpenStorage(spec);
+  ASSERT_TRUE(bucket.ok()) << bucket.status().ToString();
+  std::vector<backup::VerifyLocation> locations;
+  for (const auto& entry : listed)
+    locations.push_back({bucket->get(), entry["key"].get<std::string>()});
+  auto report = backup::Verify(locations);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->complete()) << report->Format();
+  // Each run directory holds the claim of the instance that wrote it.
+  auto claims = (*bucket)->List("r1");
+  ASSERT_TRUE(claims.ok());
+  int claim_files = 0;
+  for (const auto& o : *claims)
+    claim_files += storage::BaseName(o.path) == "abs-run.json";
+  EXPECT_EQ(claim_files, 2);
+}
 
 TEST_F(ParallelSliceTest, NodeRackAndPartitionListsTogetherCoverEverything) {
   const auto& n = cluster_->nodes();
