@@ -771,6 +771,52 @@ TEST_F(ServiceTest, InterruptedJobsAreCleanedUpAtStartup) {
   EXPECT_NE((*j)->detail["error"].get<std::string>().find("interrupted"), std::string::npos);
 }
 
+// Crash recovery on S3: the interrupted run's partial objects go (found through the
+// storage block the job names), another run's stay.
+TEST_F(ServiceTest, InterruptedJobsOnS3AreCleanedUpAtStartup) {
+  fs::create_directories(dir_ / "s3");
+  auto s3 = testing::Emulator::Start("s3.js", {(dir_ / "s3").string(), "abs-test"});
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  Json doc = BaseConfig();
+  doc["storage"]["shared"] = {{"s3-storage",
+                               {{"bucket", "abs-test"},
+                                {"path", "crash"},
+                                {"s3-region", "us-east-1"},
+                                {"s3-endpoint-override", (*s3)->endpoint()},
+                                {"access-key-id", "S3RVER"},
+                                {"secret-access-key", "S3RVER"}}}};
+  storage::StorageSpec spec;
+  spec.kind = storage::StorageKind::kS3;
+  spec.bucket = "abs-test";
+  spec.path = "crash";
+  spec.s3_region = "us-east-1";
+  spec.s3_endpoint_override = (*s3)->endpoint();
+  spec.s3_access_key_id = spec.s3_secret_access_key = "S3RVER";
+  auto bucket = storage::OpenStorage(spec);
+  ASSERT_TRUE(bucket.ok());
+  ASSERT_TRUE((*bucket)->PutAtomic("r1/backup/1700000000000/data/test/0_test_1.asb", "x").ok());
+  ASSERT_TRUE((*bucket)->PutAtomic("r1/backup/1700000000001/data/test/0_test_1.asb", "y").ok());
+  {
+    auto jobs = JobStore::Open((dir_ / "a" / "state").string());
+    ASSERT_TRUE(jobs.ok());
+    JobRecord j;
+    j.id = 78;
+    j.kind = "backup";
+    j.routine = "r1";
+    j.type = "full";
+    j.status = "running";
+    j.started_ms = 1700000000000;
+    j.detail = {{"storage", "shared"},
+                {"run-directory", "r1/backup/1700000000000"},
+                {"directories", {"r1/backup/1700000000000/data/test"}}};
+    ASSERT_TRUE((*jobs)->Insert(j).ok());
+  }
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  EXPECT_FALSE(*(*bucket)->Exists("r1/backup/1700000000000"));
+  EXPECT_TRUE(*(*bucket)->Exists("r1/backup/1700000000001/data/test/0_test_1.asb"));
+}
+
 // The REST restore follows the manifest too: a damaged or missing file fails the job
 // (never "success"), salvage restores what is intact and lists what it left out, and the
 // counters add up whatever happened.
