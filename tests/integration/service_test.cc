@@ -160,9 +160,9 @@ class ServiceTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // The service on a cloud storage block: /ready probes it, a full and an incremental
-  // backup land and are listed, a restore brings every record back, and the storage's
-  // requests show in /metrics; with `broken` (the same block, wrong credentials) /ready
-  // names the storage and the cause.
+  // backup land and are listed, restores by time and by key bring every record back,
+  // retention removes an older full backup, and the storage's requests show in /metrics; with
+  // `broken` (the same block, wrong credentials) /ready names the storage and the cause.
   void CloudWorkflow(const Json& block, const Json& broken,
                      const std::vector<std::string>& broken_says = {"403",
                                                                     "check the credentials"});
@@ -399,6 +399,18 @@ void ServiceTest::CloudWorkflow(const Json& block, const Json& broken,
   ASSERT_EQ(incremental.size(), 1u) << r->body;
   EXPECT_EQ(incremental[0]["record-count"], 100);
 
+  // Restore to a point in time: the full backup and the incremental after it.
+  ASSERT_TRUE(client_->Truncate("test", "").ok());
+  Json by_time = {{"routine", "r1"},
+                  {"time", incremental[0]["finished-timestamp"].get<int64_t>() + 1},
+                  {"policy", {{"parallel", 2}}}};
+  r = inst->Post("/v1/restore/timestamp", by_time.dump());
+  ASSERT_EQ(r->status, 202) << r->body;
+  Json status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
+  EXPECT_EQ(status["status"], "success") << status.dump();
+  EXPECT_EQ(status["read-records"], kRecords + 100);
+
+  // The full backup alone, by its key.
   ASSERT_TRUE(client_->Truncate("test", "").ok());
   Json body = {{"backup-data-path", full[0]["key"]},
                {"source-name", "shared"},
@@ -406,9 +418,19 @@ void ServiceTest::CloudWorkflow(const Json& block, const Json& broken,
                {"policy", {{"parallel", 4}}}};
   r = inst->Post("/v1/restore/full", body.dump());
   ASSERT_EQ(r->status, 202) << r->body;
-  Json status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
+  status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
   EXPECT_EQ(status["status"], "success") << status.dump();
   EXPECT_EQ(Count(*client_, "v1"), std::make_pair(kRecords, kRecords));
+
+  // Retention keeps the newest full backup: a second one replaces the first.
+  doc["backup-policies"]["p1"]["retention"] = {{"full", 1}};
+  auto retained = StartInstance(doc, "c");
+  ASSERT_TRUE(retained);
+  ASSERT_EQ(retained->Post("/v1/backups/full/r1")->status, 202);
+  retained->WaitIdle("r1");
+  Json after = Json::parse(retained->Get("/v1/backups/full/r1")->body);
+  ASSERT_EQ(after.size(), 1u) << after.dump();
+  EXPECT_NE(after[0]["key"], full[0]["key"]);
   r = inst->Get("/metrics");
   EXPECT_NE(r->body.find("abs_storage_requests_total{op=\"list\"} "), std::string::npos);
   EXPECT_EQ(r->body.find("abs_storage_bytes_total{direction=\"write\"} 0\n"), std::string::npos)
