@@ -751,16 +751,11 @@ TEST(Absctl, AKilledBackupIsRefusedAndSalvageRestoresItsCompleteFiles) {
   fs::remove_all(dir);
 }
 
-// absctl on S3 (s3rver, signatures checked by AWS's signer): two node-list slices backed
-// up at once into folders of one bucket, verified as one complete set, and restored from
-// both, by the bucket flag and by the s3:// URL.
-TEST(Absctl, ParallelSlicesOnS3BackUpVerifyAndRestore) {
-  if (const char* h = std::getenv("ABS_TEST_HOSTS"); h && *h) GTEST_SKIP() << "devcluster only";
-  auto dir = fs::temp_directory_path() / ("abs-cli-s3-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  auto s3 = testing::Emulator::Start("s3.js", {dir.string(), "abs-test"});
-  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+// absctl on cloud storage: two node-list slices backed up at once into folders of one
+// bucket (`bucket_flags` names it, `cloud` reaches it), verified as one complete set (one
+// alone is not), and restored from both by URL (`url` + folder).
+void AbsctlParallelSlicesOnCloud(const std::string& bucket_flags, const std::string& cloud,
+                                 const std::string& url) {
   DevClusterArgs args;
   args.extra = {"--racks", "1,2", "--namespace", "test:rf=1"};
   args.nodes = 2;
@@ -770,19 +765,16 @@ TEST(Absctl, ParallelSlicesOnS3BackUpVerifyAndRestore) {
   ASSERT_TRUE(client.ok());
   auto& c = **client;
   const uint64_t n = 6000;
-  ASSERT_TRUE(Load(c, "s3", n).ok());
+  ASSERT_TRUE(Load(c, "cloud", n).ok());
   const auto& nodes = (*tc)->nodes();
   const std::string host = "127.0.0.1:" + std::to_string(nodes[0].port);
-  const std::string cloud = " --s3-endpoint-override " + (*s3)->endpoint() +
-                            " --s3-region us-east-1 --s3-access-key-id S3RVER "
-                            "--s3-secret-access-key S3RVER";
   // Both slices at once, each a separate absctl.
   std::vector<std::string> outputs(2);
   std::vector<std::thread> runs;
   for (int i = 0; i < 2; ++i) {
     runs.emplace_back([&, i] {
       auto r = RunAbsctl("backup -h " + host + " -n test -w 2 -F 1 --node-list " + nodes[i].id +
-                         " --s3-bucket-name abs-test -d set/slice-" + std::to_string(i) + cloud);
+                         " " + bucket_flags + " -d set/slice-" + std::to_string(i) + cloud);
       outputs[i] = std::to_string(r.code) + ": " + r.output;
     });
   }
@@ -790,20 +782,70 @@ TEST(Absctl, ParallelSlicesOnS3BackUpVerifyAndRestore) {
     t.join();
   for (const auto& out : outputs)
     ASSERT_EQ(out.rfind("0: ", 0), 0u) << out;
-  auto r = RunAbsctl("verify --s3-bucket-name abs-test set/slice-0 set/slice-1" + cloud);
+  auto r = RunAbsctl("verify " + bucket_flags + " set/slice-0 set/slice-1" + cloud);
   EXPECT_EQ(r.code, 0) << r.output;
-  r = RunAbsctl("verify --s3-bucket-name abs-test set/slice-0" + cloud);
+  r = RunAbsctl("verify " + bucket_flags + " set/slice-0" + cloud);
   EXPECT_EQ(r.code, 3) << "one slice alone is not the whole namespace: " << r.output;
 
   ASSERT_TRUE(c.Truncate("test", "").ok());
-  r = RunAbsctl("restore -h " + host + " -d s3://abs-test/set/slice-0,s3://abs-test/set/slice-1" +
+  r = RunAbsctl("restore -h " + host + " -d " + url + "/set/slice-0," + url + "/set/slice-1" +
                 cloud);
   ASSERT_EQ(r.code, 0) << r.output;
   uint64_t count = 0, bad = 0;
   ScanAndCheck(c, &count, &bad);
   EXPECT_EQ(count, n);
   EXPECT_EQ(bad, 0u);
+}
+
+fs::path EmulatorDir(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("abs-cli-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// S3 (s3rver, signatures checked by AWS's signer).
+TEST(Absctl, ParallelSlicesOnS3BackUpVerifyAndRestore) {
+  if (const char* h = std::getenv("ABS_TEST_HOSTS"); h && *h) GTEST_SKIP() << "devcluster only";
+  auto dir = EmulatorDir("s3");
+  auto s3 = testing::Emulator::Start("s3.js", {dir.string(), "abs-test"});
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  AbsctlParallelSlicesOnCloud("--s3-bucket-name abs-test",
+                              " --s3-endpoint-override " + (*s3)->endpoint() +
+                                  " --s3-region us-east-1 --s3-access-key-id S3RVER "
+                                  "--s3-secret-access-key S3RVER",
+                              "s3://abs-test");
+  fs::remove_all(dir);
+}
+
+// GCS (the project's test server, OAuth with the key file it wrote).
+TEST(Absctl, ParallelSlicesOnGcsBackUpVerifyAndRestore) {
+  if (const char* h = std::getenv("ABS_TEST_HOSTS"); h && *h) GTEST_SKIP() << "devcluster only";
+  auto dir = EmulatorDir("gcs");
+  auto gcs = testing::Emulator::Start("gcs.js", {(dir / "key.json").string(), "abs-test"});
+  ASSERT_TRUE(gcs.ok()) << gcs.status().ToString();
+  AbsctlParallelSlicesOnCloud("--gcp-bucket-name abs-test",
+                              " --gcp-endpoint-override " + (*gcs)->endpoint() +
+                                  " --gcp-key-path " + (dir / "key.json").string(),
+                              "gs://abs-test");
+  fs::remove_all(dir);
+}
+
+// Azure (azurite, Shared Key).
+TEST(Absctl, ParallelSlicesOnAzureBackUpVerifyAndRestore) {
+  if (const char* h = std::getenv("ABS_TEST_HOSTS"); h && *h) GTEST_SKIP() << "devcluster only";
+  auto dir = EmulatorDir("azure");
+  auto az = testing::Emulator::Start("azure.js", {dir.string(), "abs-test"});
+  ASSERT_TRUE(az.ok()) << az.status().ToString();
+  AbsctlParallelSlicesOnCloud(
+      "--azure-container-name abs-test",
+      " --azure-endpoint " + (*az)->endpoint() +
+          "/devstoreaccount1 --azure-account-name devstoreaccount1 --azure-account-key "
+          "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
+          "KBHBeksoGMGw==",
+      "az://abs-test");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 }  // namespace
