@@ -93,6 +93,66 @@ bool CountersAddUp(const Json& status) {
   return status["read-records"].get<uint64_t>() == sum;
 }
 
+// A cloud storage for a test: its emulator (stopped with it), the storage block for the
+// config, and the same storage as a spec for opening it directly.
+struct CloudStore {
+  std::unique_ptr<testing::Emulator> emulator;
+  Json block;
+  storage::StorageSpec spec;
+};
+
+constexpr const char* kAzuriteKey =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+// `kind`: s3, gcs or azure; objects go under `prefix` in bucket (or container) abs-test.
+Result<CloudStore> StartCloud(const std::string& kind, const fs::path& dir,
+                              const std::string& prefix) {
+  fs::create_directories(dir);
+  CloudStore c;
+  storage::StorageSpec& spec = c.spec;
+  spec.bucket = "abs-test";
+  spec.path = prefix;
+  if (kind == "s3") {
+    ABS_ASSIGN_OR_RETURN(c.emulator, testing::Emulator::Start("s3.js", {dir.string(), "abs-test"}));
+    spec.kind = storage::StorageKind::kS3;
+    spec.s3_region = "us-east-1";
+    spec.s3_endpoint_override = c.emulator->endpoint();
+    spec.s3_access_key_id = spec.s3_secret_access_key = "S3RVER";
+    c.block = {{"s3-storage",
+                {{"bucket", "abs-test"},
+                 {"path", prefix},
+                 {"s3-region", "us-east-1"},
+                 {"s3-endpoint-override", spec.s3_endpoint_override},
+                 {"access-key-id", "S3RVER"},
+                 {"secret-access-key", "S3RVER"}}}};
+  } else if (kind == "gcs") {
+    std::string key = (dir / "key.json").string();
+    ABS_ASSIGN_OR_RETURN(c.emulator, testing::Emulator::Start("gcs.js", {key, "abs-test"}));
+    spec.kind = storage::StorageKind::kGcs;
+    spec.gcs_endpoint = c.emulator->endpoint();
+    spec.gcs_key_file_path = key;
+    c.block = {{"gcp-storage",
+                {{"bucket-name", "abs-test"},
+                 {"path", prefix},
+                 {"endpoint", spec.gcs_endpoint},
+                 {"key-file-path", key}}}};
+  } else {
+    ABS_ASSIGN_OR_RETURN(c.emulator,
+                         testing::Emulator::Start("azure.js", {dir.string(), "abs-test"}));
+    spec.kind = storage::StorageKind::kAzure;
+    spec.azure_endpoint = c.emulator->endpoint() + "/devstoreaccount1";
+    spec.azure_account_name = "devstoreaccount1";
+    spec.azure_account_key = kAzuriteKey;
+    c.block = {{"azure-storage",
+                {{"endpoint", spec.azure_endpoint},
+                 {"container-name", "abs-test"},
+                 {"path", prefix},
+                 {"account-name", "devstoreaccount1"},
+                 {"account-key", kAzuriteKey}}}};
+  }
+  return c;
+}
+
 // One absd: the service and its HTTP API in this process, a client for its port.
 struct Instance {
   fs::path config_path;
@@ -793,50 +853,40 @@ TEST_F(ServiceTest, InterruptedJobsAreCleanedUpAtStartup) {
   EXPECT_NE((*j)->detail["error"].get<std::string>().find("interrupted"), std::string::npos);
 }
 
-// Crash recovery on S3: the interrupted run's partial objects go (found through the
-// storage block the job names), another run's stay.
-TEST_F(ServiceTest, InterruptedJobsOnS3AreCleanedUpAtStartup) {
-  fs::create_directories(dir_ / "s3");
-  auto s3 = testing::Emulator::Start("s3.js", {(dir_ / "s3").string(), "abs-test"});
-  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
-  Json doc = BaseConfig();
-  doc["storage"]["shared"] = {{"s3-storage",
-                               {{"bucket", "abs-test"},
-                                {"path", "crash"},
-                                {"s3-region", "us-east-1"},
-                                {"s3-endpoint-override", (*s3)->endpoint()},
-                                {"access-key-id", "S3RVER"},
-                                {"secret-access-key", "S3RVER"}}}};
-  storage::StorageSpec spec;
-  spec.kind = storage::StorageKind::kS3;
-  spec.bucket = "abs-test";
-  spec.path = "crash";
-  spec.s3_region = "us-east-1";
-  spec.s3_endpoint_override = (*s3)->endpoint();
-  spec.s3_access_key_id = spec.s3_secret_access_key = "S3RVER";
-  auto bucket = storage::OpenStorage(spec);
-  ASSERT_TRUE(bucket.ok());
-  ASSERT_TRUE((*bucket)->PutAtomic("r1/backup/1700000000000/data/test/0_test_1.asb", "x").ok());
-  ASSERT_TRUE((*bucket)->PutAtomic("r1/backup/1700000000001/data/test/0_test_1.asb", "y").ok());
-  {
-    auto jobs = JobStore::Open((dir_ / "a" / "state").string());
-    ASSERT_TRUE(jobs.ok());
-    JobRecord j;
-    j.id = 78;
-    j.kind = "backup";
-    j.routine = "r1";
-    j.type = "full";
-    j.status = "running";
-    j.started_ms = 1700000000000;
-    j.detail = {{"storage", "shared"},
-                {"run-directory", "r1/backup/1700000000000"},
-                {"directories", {"r1/backup/1700000000000/data/test"}}};
-    ASSERT_TRUE((*jobs)->Insert(j).ok());
+// Crash recovery on cloud storage: the interrupted run's partial objects go (found
+// through the storage block the job names), another run's stay.
+TEST_F(ServiceTest, InterruptedJobsOnCloudStorageAreCleanedUpAtStartup) {
+  int64_t id = 78;
+  for (const std::string kind : {"s3", "gcs", "azure"}) {
+    SCOPED_TRACE(kind);
+    auto cloud = StartCloud(kind, dir_ / ("cloud-" + kind), "crash");
+    ASSERT_TRUE(cloud.ok()) << cloud.status().ToString();
+    Json doc = BaseConfig();
+    doc["storage"]["shared"] = cloud->block;
+    auto bucket = storage::OpenStorage(cloud->spec);
+    ASSERT_TRUE(bucket.ok()) << bucket.status().ToString();
+    ASSERT_TRUE((*bucket)->PutAtomic("r1/backup/1700000000000/data/test/0_test_1.asb", "x").ok());
+    ASSERT_TRUE((*bucket)->PutAtomic("r1/backup/1700000000001/data/test/0_test_1.asb", "y").ok());
+    {
+      auto jobs = JobStore::Open((dir_ / kind / "state").string());
+      ASSERT_TRUE(jobs.ok());
+      JobRecord j;
+      j.id = ++id;
+      j.kind = "backup";
+      j.routine = "r1";
+      j.type = "full";
+      j.status = "running";
+      j.started_ms = 1700000000000;
+      j.detail = {{"storage", "shared"},
+                  {"run-directory", "r1/backup/1700000000000"},
+                  {"directories", {"r1/backup/1700000000000/data/test"}}};
+      ASSERT_TRUE((*jobs)->Insert(j).ok());
+    }
+    auto inst = StartInstance(doc, kind);
+    ASSERT_TRUE(inst);
+    EXPECT_FALSE(*(*bucket)->Exists("r1/backup/1700000000000"));
+    EXPECT_TRUE(*(*bucket)->Exists("r1/backup/1700000000001/data/test/0_test_1.asb"));
   }
-  auto inst = StartInstance(doc, "a");
-  ASSERT_TRUE(inst);
-  EXPECT_FALSE(*(*bucket)->Exists("r1/backup/1700000000000"));
-  EXPECT_TRUE(*(*bucket)->Exists("r1/backup/1700000000001/data/test/0_test_1.asb"));
 }
 
 // The REST restore follows the manifest too: a damaged or missing file fails the job
@@ -1424,58 +1474,46 @@ class ParallelSliceTest : public ServiceTest {
   bool loaded_ = false;
 };
 
-// The parallel workflow on S3: two instances, one bucket, rack-list slices triggered at
-// once; each claims its own run with a conditional create, and verify over the bucket
-// proves the pair complete.
+// The parallel workflow on each cloud storage: two instances, one bucket, rack-list
+// slices triggered at once; each claims its own run with a conditional create, and verify
+// over the bucket proves the pair complete.
 TEST_F(ParallelSliceTest, TwoInstancesOnOneBucketClaimTheirRunsAndCoverEverything) {
-  fs::create_directories(dir_ / "s3");
-  auto s3 = testing::Emulator::Start("s3.js", {(dir_ / "s3").string(), "abs-test"});
-  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
   ASSERT_TRUE(Load(*client_, kRecords, "v1").ok());
-  Json block = {{"s3-storage",
-                 {{"bucket", "abs-test"},
-                  {"path", "parallel"},
-                  {"s3-region", "us-east-1"},
-                  {"s3-endpoint-override", (*s3)->endpoint()},
-                  {"access-key-id", "S3RVER"},
-                  {"secret-access-key", "S3RVER"}}}};
-  Json doc_a = BaseConfig(), doc_b = BaseConfig();
-  doc_a["storage"]["shared"] = doc_b["storage"]["shared"] = block;
-  doc_a["backup-routines"]["r1"]["rack-list"] = Json::array({1, 2});
-  doc_b["backup-routines"]["r1"]["rack-list"] = Json::array({3});
-  auto a = StartInstance(doc_a, "a");
-  auto b = StartInstance(doc_b, "b");
-  ASSERT_TRUE(a && b);
-  std::thread tb([&] { EXPECT_EQ(b->Post("/v1/backups/full/r1")->status, 202); });
-  EXPECT_EQ(a->Post("/v1/backups/full/r1")->status, 202);
-  tb.join();
-  a->WaitIdle("r1");
-  b->WaitIdle("r1");
-  Json listed = Json::parse(a->Get("/v1/backups/full/r1")->body);
-  ASSERT_EQ(listed.size(), 2u) << listed.dump();
+  for (const std::string kind : {"s3", "gcs", "azure"}) {
+    SCOPED_TRACE(kind);
+    auto cloud = StartCloud(kind, dir_ / ("cloud-" + kind), "parallel");
+    ASSERT_TRUE(cloud.ok()) << cloud.status().ToString();
+    Json doc_a = BaseConfig(), doc_b = BaseConfig();
+    doc_a["storage"]["shared"] = doc_b["storage"]["shared"] = cloud->block;
+    doc_a["backup-routines"]["r1"]["rack-list"] = Json::array({1, 2});
+    doc_b["backup-routines"]["r1"]["rack-list"] = Json::array({3});
+    auto a = StartInstance(doc_a, kind + "-a");
+    auto b = StartInstance(doc_b, kind + "-b");
+    ASSERT_TRUE(a && b);
+    std::thread tb([&] { EXPECT_EQ(b->Post("/v1/backups/full/r1")->status, 202); });
+    EXPECT_EQ(a->Post("/v1/backups/full/r1")->status, 202);
+    tb.join();
+    a->WaitIdle("r1");
+    b->WaitIdle("r1");
+    Json listed = Json::parse(a->Get("/v1/backups/full/r1")->body);
+    ASSERT_EQ(listed.size(), 2u) << listed.dump();
 
-  storage::StorageSpec spec;
-  spec.kind = storage::StorageKind::kS3;
-  spec.bucket = "abs-test";
-  spec.path = "parallel";
-  spec.s3_region = "us-east-1";
-  spec.s3_endpoint_override = (*s3)->endpoint();
-  spec.s3_access_key_id = spec.s3_secret_access_key = "S3RVER";
-  auto bucket = storage::OpenStorage(spec);
-  ASSERT_TRUE(bucket.ok()) << bucket.status().ToString();
-  std::vector<backup::VerifyLocation> locations;
-  for (const auto& entry : listed)
-    locations.push_back({bucket->get(), entry["key"].get<std::string>()});
-  auto report = backup::Verify(locations);
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_TRUE(report->complete()) << report->Format();
-  // Each run directory holds the claim of the instance that wrote it.
-  auto claims = (*bucket)->List("r1");
-  ASSERT_TRUE(claims.ok());
-  int claim_files = 0;
-  for (const auto& o : *claims)
-    claim_files += storage::BaseName(o.path) == "abs-run.json";
-  EXPECT_EQ(claim_files, 2);
+    auto bucket = storage::OpenStorage(cloud->spec);
+    ASSERT_TRUE(bucket.ok()) << bucket.status().ToString();
+    std::vector<backup::VerifyLocation> locations;
+    for (const auto& entry : listed)
+      locations.push_back({bucket->get(), entry["key"].get<std::string>()});
+    auto report = backup::Verify(locations);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_TRUE(report->complete()) << report->Format();
+    // Each run directory holds the claim of the instance that wrote it.
+    auto claims = (*bucket)->List("r1");
+    ASSERT_TRUE(claims.ok());
+    int claim_files = 0;
+    for (const auto& o : *claims)
+      claim_files += storage::BaseName(o.path) == "abs-run.json";
+    EXPECT_EQ(claim_files, 2);
+  }
 }
 
 TEST_F(ParallelSliceTest, NodeRackAndPartitionListsTogetherCoverEverything) {
