@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -24,81 +25,60 @@ namespace {
 namespace fs = std::filesystem;
 using testing::Emulator;
 
-// One s3rver for the whole binary (each test writes under its own prefix).
-class S3Environment : public ::testing::Environment {
+// One emulator for the whole binary, in a directory of its own, serving the buckets (or
+// containers) abs-test and abs-top; each test writes under its own prefix or empties the
+// bucket it uses whole. `args` gives the emulator's arguments for its directory.
+class EmulatorEnvironment : public ::testing::Environment {
  public:
+  EmulatorEnvironment(std::string script,
+                      std::function<std::vector<std::string>(const fs::path&)> args)
+      : script_(std::move(script)), args_(std::move(args)) {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("abs-s3rver-" + std::to_string(::getpid()));
+    dir_ = fs::temp_directory_path() / ("abs-" + script_ + "-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    auto e = Emulator::Start("s3.js", {dir_.string(), "abs-test,abs-top"});
+    auto e = Emulator::Start(script_, args_(dir_));
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     emulator_ = std::move(e).value();
   }
   void TearDown() override {
     emulator_.reset();
-    fs::remove_all(dir_);
-  }
-  static std::string endpoint() { return emulator_ ? emulator_->endpoint() : ""; }
-
- private:
-  fs::path dir_;
-  static inline std::unique_ptr<Emulator> emulator_;
-};
-
-// One azurite for the whole binary, with the containers abs-test and abs-top.
-class AzureEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("abs-azurite-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto e = Emulator::Start("azure.js", {dir_.string(), "abs-test,abs-top"});
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    emulator_ = std::move(e).value();
-    sas_ = nlohmann::json::parse(emulator_->info()).value("sas", "");
-  }
-  void TearDown() override {
-    emulator_.reset();
-    std::error_code ec;
+    std::error_code ec;  // azurite may still be closing its files
     fs::remove_all(dir_, ec);
   }
-  static std::string endpoint() {
-    return emulator_ ? emulator_->endpoint() + "/devstoreaccount1" : "";
-  }
-  static const std::string& sas() { return sas_; }
+  std::string endpoint() const { return emulator_ ? emulator_->endpoint() : ""; }
+  std::string info() const { return emulator_ ? emulator_->info() : "{}"; }
+  const fs::path& dir() const { return dir_; }
 
  private:
+  std::string script_;
+  std::function<std::vector<std::string>(const fs::path&)> args_;
   fs::path dir_;
-  static inline std::unique_ptr<Emulator> emulator_;
-  static inline std::string sas_;
+  std::unique_ptr<Emulator> emulator_;
 };
 
-// One GCS test server for the whole binary, with the buckets abs-test and abs-top, and the
-// service-account key file it wrote.
-class GcsEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("abs-gcs-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    key_ = (dir_ / "key.json").string();
-    auto e = Emulator::Start("gcs.js", {key_, "abs-test,abs-top"});
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    emulator_ = std::move(e).value();
-  }
-  void TearDown() override {
-    emulator_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  static std::string endpoint() { return emulator_ ? emulator_->endpoint() : ""; }
-  static const std::string& key_file() { return key_; }
+EmulatorEnvironment* const g_s3 = new EmulatorEnvironment("s3.js", [](const fs::path& dir) {
+  return std::vector<std::string>{dir.string(), "abs-test,abs-top"};
+});
+EmulatorEnvironment* const g_azure = new EmulatorEnvironment("azure.js", [](const fs::path& dir) {
+  return std::vector<std::string>{dir.string(), "abs-test,abs-top"};
+});
+EmulatorEnvironment* const g_gcs = new EmulatorEnvironment("gcs.js", [](const fs::path& dir) {
+  return std::vector<std::string>{(dir / "key.json").string(), "abs-test,abs-top"};
+});
 
- private:
-  fs::path dir_;
-  static inline std::unique_ptr<Emulator> emulator_;
-  static inline std::string key_;
+struct S3Environment {
+  static std::string endpoint() { return g_s3->endpoint(); }
+};
+struct AzureEnvironment {
+  static std::string endpoint() { return g_azure->endpoint() + "/devstoreaccount1"; }
+  // The account SAS the SDK made in the emulator.
+  static std::string sas() { return nlohmann::json::parse(g_azure->info()).value("sas", ""); }
+};
+struct GcsEnvironment {
+  static std::string endpoint() { return g_gcs->endpoint(); }
+  // The service-account key the test server wrote.
+  static std::string key_file() { return (g_gcs->dir() / "key.json").string(); }
 };
 
 StorageSpec GcsSpec(const std::string& prefix) {
@@ -544,8 +524,8 @@ TEST(GcsStorage, AForeignKeyOrMissingBucketIsNamed) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new absvc::storage::S3Environment());
-  ::testing::AddGlobalTestEnvironment(new absvc::storage::AzureEnvironment());
-  ::testing::AddGlobalTestEnvironment(new absvc::storage::GcsEnvironment());
+  ::testing::AddGlobalTestEnvironment(absvc::storage::g_s3);
+  ::testing::AddGlobalTestEnvironment(absvc::storage::g_azure);
+  ::testing::AddGlobalTestEnvironment(absvc::storage::g_gcs);
   return RUN_ALL_TESTS();
 }
