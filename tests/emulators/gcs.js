@@ -11,7 +11,8 @@
 //   multiples of 256 KiB, status queries, cancel), generations and ifGenerationMatch,
 //   media downloads with Range, metadata, listing with prefix and page tokens, delete.
 // - Faults for tests: POST /__faults with rules as in s3.js (method, a `path` substring,
-//   `status`, `reset`, `partial` to keep only 256 KiB of a chunk, `count`, `skip`).
+//   `status`, `reset`, `partial` to keep only 256 KiB of a chunk, `lose_answer` to keep a
+//   chunk and then drop the connection instead of answering, `count`, `skip`).
 // It writes a service-account key file (to <key file>) whose token_uri points here, and
 // prints {"port": N}.
 //   node tests/emulators/gcs.js <key file> <bucket>[,<bucket>...]
@@ -173,6 +174,11 @@ function handle(req, res, body) {
   }
   const rule = fault(req, res);
   if (rule && rule.reset) return req.socket.destroy();
+  if (rule && rule.lose_answer) {
+    // The request is carried out, but its answer never arrives.
+    res.writeHead = () => res;
+    res.end = () => req.socket.destroy();
+  }
   if (rule && rule.status) return error(res, rule.status, rule.message || 'injected fault');
 
   let m;

@@ -17,6 +17,7 @@
 #include "storage/cloud/crypto.h"
 #include "storage/cloud/http_client.h"
 #include "storage/registry.h"
+#include "storage/s3/credentials.h"
 #include "storage_contract.h"
 
 namespace absvc::storage {
@@ -303,6 +304,37 @@ TEST(S3Faults, ADownloadResetMidwayResumesAndAnExpiredTokenIsRenewed) {
 
 using testing::ScopedEnv;
 
+// Temporary credentials refreshed early: while the metadata service is away, the ones in
+// hand serve until they expire; after that the failure is one to retry, not a missing
+// configuration.
+TEST(S3Credentials, AFailedEarlyRefreshKeepsValidCredentials) {
+  auto meta = Emulator::Start("aws_metadata.js", {"unused"});
+  ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+  ScopedEnv env;
+  for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE",
+                        "AWS_EC2_METADATA_DISABLED", "AWS_WEB_IDENTITY_TOKEN_FILE"})
+    env.Unset(v);
+  env.Set("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials");
+  env.Set("AWS_CONFIG_FILE", "/nonexistent/config");
+  env.Set("AWS_EC2_METADATA_SERVICE_ENDPOINT", (*meta)->endpoint());
+  StorageSpec spec;
+  spec.kind = StorageKind::kS3;
+  s3::CredentialsProvider provider(spec);
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto first = provider.Get(now);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->session_token, "imds-session-token");
+  meta->reset();                                // the metadata service goes away
+  auto early = provider.Get(now + 3600 - 120);  // inside the refresh window, not expired
+  ASSERT_TRUE(early.ok()) << early.status().ToString();
+  EXPECT_EQ(early->access_key_id, first->access_key_id);
+  auto late = provider.Get(now + 7200);
+  ASSERT_FALSE(late.ok());
+  EXPECT_TRUE(IsTransient(late.status())) << late.status().ToString();
+}
+
 // With no keys anywhere else, credentials come from a web identity (STS) or, failing
 // that, the instance metadata service; S3 accepts what they hand out.
 TEST(S3Credentials, WebIdentityAndInstanceMetadataProvideWorkingKeys) {
@@ -419,8 +451,11 @@ void SetGcsFaults(const std::string& rules) {
 // A resumable upload whose chunks meet a reset and a server that keeps only part of one:
 // each time the session is asked what it kept, and the rest is sent.
 TEST(GcsStorage, ResumableUploadsResumeFromWhatTheServerKept) {
+  // A reset, a server that keeps only part of a chunk, and a chunk kept whole whose
+  // answer is lost (the session must not be finished early at that length).
   SetGcsFaults(R"([{"method":"PUT","path":"upload_id","reset":true,"count":1,"skip":1},
-                   {"method":"PUT","path":"upload_id","partial":true,"count":1,"skip":1}])");
+                   {"method":"PUT","path":"upload_id","partial":true,"count":1,"skip":1},
+                   {"method":"PUT","path":"upload_id","lose_answer":true,"count":1,"skip":3}])");
   auto s = OpenCloud(GcsSpec("resumable"));
   std::string data = Pattern((2 << 20) + 1000);  // nine chunks of 256 KiB, the last short
   Status st = Put(*s, "r.asb", data);

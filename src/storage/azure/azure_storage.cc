@@ -153,6 +153,14 @@ class AzureClient {
   Result<std::string> BearerToken() {
     std::lock_guard lock(token_mu_);
     if (!token_.empty() && UnixNow() < token_expires_ - 300) return token_;
+    auto fresh = FetchToken();
+    // Refreshing early failed: the token in hand works until it expires.
+    if (!fresh.ok() && !token_.empty() && UnixNow() < token_expires_) return token_;
+    return fresh;
+  }
+
+  // A new token from the authority; token_mu_ is held.
+  Result<std::string> FetchToken() {
     std::string authority =
         spec_.azure_authority.empty() ? "https://login.microsoftonline.com" : spec_.azure_authority;
     while (!authority.empty() && authority.back() == '/')
@@ -235,6 +243,8 @@ class AzureWriter : public cloud::PartWriter {
  protected:
   Status SendPart(std::string part) override {
     int number = ++blocks_;
+    // A blob takes at most 50,000 blocks: every 5,000 the next ones double.
+    if (number % 5000 == 0) set_part_size(std::min<size_t>(part_size() * 2, size_t{4000} << 20));
     char name[32];
     std::snprintf(name, sizeof name, "abs-block-%08d", number);  // ids of one length
     std::string id = Base64Encode(name);

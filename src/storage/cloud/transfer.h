@@ -68,11 +68,14 @@ class PartWriter : public Writer {
   // Closed, successfully or not: a destructor abandons only what is still open.
   bool done() const { return closed_; }
   size_t part_size() const { return part_size_; }
+  // Later parts this size: how a backend whose service caps the number of parts (S3's
+  // 10,000) keeps a very large object within it.
+  void set_part_size(size_t bytes) { part_size_ = bytes; }
 
  private:
   Status Fail(Status st);
   std::string name_;
-  const size_t part_size_;
+  size_t part_size_;
   std::string buffer_;
   uint64_t written_ = 0;
   bool closed_ = false;

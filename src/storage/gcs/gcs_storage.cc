@@ -201,11 +201,15 @@ class GcsWriter : public cloud::PartWriter {
     Status st = RetryTransient(
         gcs_->spec().retry, gcs_->clock(), "upload " + gcs_->Name(object_), [&]() -> Status {
           while (true) {
+            // A middle chunk the session already holds whole is done: "bytes */<total>"
+            // would finish the object at this length.
+            if (!last && sent == chunk.size()) return Status::Ok();
             std::string_view rest = std::string_view(chunk).substr(sent);
             std::string range = rest.empty() ? "bytes */" + std::to_string(total)
                                              : "bytes " + std::to_string(offset_ + sent) + "-" +
                                                    std::to_string(total - 1) + "/" +
                                                    (last ? std::to_string(total) : "*");
+            const size_t before = sent;
             auto res = gcs_->Send("PUT", session_, object_, {{"Content-Range", range}}, rest);
             if (!res.ok()) {
               if (IsTransient(res.status())) Resync(chunk.size(), &sent);
@@ -224,6 +228,11 @@ class GcsWriter : public cloud::PartWriter {
               }
               sent = static_cast<size_t>(kept - offset_);
               if (!last && sent == chunk.size()) return Status::Ok();
+              // Nothing more kept: a retry, after its pause, rather than a tight loop.
+              if (sent <= before) {
+                return Status::Unavailable("upload " + gcs_->Name(object_) +
+                                           ": the server kept nothing more of the chunk");
+              }
               continue;  // part of it kept: the rest now
             }
             Status failure = gcs_->Failure("upload", object_, *res);

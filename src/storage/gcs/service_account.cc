@@ -99,7 +99,13 @@ Result<std::string> TokenSource::Token() {
   std::lock_guard lock(mu_);
   if (!token_.empty() && UnixNow() < expires_unix_ - 300) return token_;
   int64_t expires = 0;
-  ABS_ASSIGN_OR_RETURN(token_, Fetch(&expires));
+  auto fresh = Fetch(&expires);
+  if (!fresh.ok()) {
+    // Refreshing early failed: the token in hand works until it expires.
+    if (!token_.empty() && UnixNow() < expires_unix_) return token_;
+    return fresh.status();
+  }
+  token_ = std::move(fresh).value();
   expires_unix_ = expires;
   return token_;
 }

@@ -9,6 +9,7 @@
 #include "storage/cloud/http_client.h"
 #include "storage/cloud/uri.h"
 #include "storage/s3/s3_xml.h"
+#include "storage/storage.h"
 
 namespace absvc::storage::s3 {
 namespace {
@@ -104,7 +105,14 @@ Result<AwsCredentials> CredentialsProvider::Get(int64_t now_unix) {
   std::lock_guard lock(mu_);
   if (have_ && (expires_unix_ == 0 || now_unix < expires_unix_ - kRefreshEarly)) return cached_;
   int64_t expires = 0;
-  ABS_ASSIGN_OR_RETURN(cached_, Fetch(now_unix, &expires));
+  auto fresh = Fetch(now_unix, &expires);
+  if (!fresh.ok()) {
+    // Refreshing early failed: the credentials in hand still work until they expire, and
+    // the next request tries again.
+    if (have_ && expires_unix_ != 0 && now_unix < expires_unix_) return cached_;
+    return fresh.status();
+  }
+  cached_ = std::move(fresh).value();
   have_ = true;
   expires_unix_ = expires;
   return cached_;
@@ -256,6 +264,11 @@ Result<AwsCredentials> CredentialsProvider::Fetch(int64_t now_unix, int64_t* exp
   auto imds = FromInstanceMetadata(expires_unix);
   if (imds.ok()) return imds;
   (void)now_unix;
+  // The metadata service gave credentials before and is only unreachable or busy now: a
+  // failure to retry, not a missing configuration.
+  if (source_.rfind("instance metadata", 0) == 0 && IsTransient(imds.status())) {
+    return imds.status().WithContext("instance metadata");
+  }
   return Status::InvalidArgument(
       "no S3 credentials: none in the storage block (access-key-id, secret-access-key), "
       "s3-profile, the environment (AWS_ACCESS_KEY_ID), the shared files, a web identity "

@@ -208,6 +208,9 @@ class S3Writer : public cloud::PartWriter {
       ABS_ASSIGN_OR_RETURN(upload_id_, s3::ParseUploadId(res.body, "CreateMultipartUpload answer"));
     }
     int number = ++parts_;
+    // S3 takes at most 10,000 parts: every 1,000 parts the next ones double, so the limit
+    // is reached only past 5 TiB (S3's largest object) at the 5 MiB minimum.
+    if (number % 1000 == 0) set_part_size(std::min<size_t>(part_size() * 2, size_t{5} << 30));
     auto body = std::make_shared<std::string>(std::move(part));
     return parts_in_flight_.Submit(
         number, [s3 = s3_, key = key_, upload = upload_id_, number, body]() -> Result<std::string> {
@@ -238,14 +241,21 @@ class S3Writer : public cloud::PartWriter {
              cloud::XmlEscape(etag) + "</ETag></Part>";
     }
     xml += "</CompleteMultipartUpload>";
-    ABS_ASSIGN_OR_RETURN(auto res, s3_->CallWithRetries("complete the upload of", "POST", key_,
-                                                        {{"uploadId", upload_id_}}, {}, xml));
-    // S3 may answer 200 with an error in the body.
-    auto e = s3::ParseS3Error(res.body);
-    if (!e.code.empty()) {
-      return Status::Io("complete the upload of " + s3_->Name(key_) + ": " + e.code + ": " +
-                        e.message);
-    }
+    // S3 may answer 200 with an error in the body; InternalError and SlowDown there are
+    // retried like any transient answer.
+    ABS_RETURN_IF_ERROR(RetryTransient(
+        s3_->spec().retry, s3_->clock(), "complete the upload of " + s3_->Name(key_),
+        [&]() -> Status {
+          ABS_ASSIGN_OR_RETURN(auto res, s3_->Call("complete the upload of", "POST", key_,
+                                                   {{"uploadId", upload_id_}}, {}, xml));
+          auto e = s3::ParseS3Error(res.body);
+          if (e.code.empty()) return Status::Ok();
+          std::string text =
+              "complete the upload of " + s3_->Name(key_) + ": " + e.code + ": " + e.message;
+          bool busy = e.code == "InternalError" || e.code == "SlowDown" ||
+                      e.code == "ServiceUnavailable" || e.code == "RequestTimeout";
+          return busy ? Status::Unavailable(text) : Status::Io(text);
+        }));
     upload_id_.clear();
     return Status::Ok();
   }
