@@ -37,13 +37,15 @@ host="127.0.0.1:$base"
 
 # The storage block both instances share, and the absctl flags that reach the same place.
 # `where KEY` names a backup (a listing's key) for absctl.
-emulator() {  # $1 = script, then its arguments; prints the port it listens on
+# Not called in $(...): the emulator's pid must reach `pids` in this shell, so that
+# cleanup stops it.
+emulator() {  # $1 = script, then its arguments; sets `port` to the port it listens on
   local script=$1 out="$work/$1.out"
   shift
   node "tests/emulators/$script" "$@" >"$out" 2>"$work/$script.log" &
   pids+=($!)
   for _ in $(seq 300); do grep -q port "$out" 2>/dev/null && break; sleep 0.1; done
-  grep -o '"port":[0-9]*' "$out" | cut -d: -f2
+  port=$(grep -o '"port":[0-9]*' "$out" | cut -d: -f2)
 }
 AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 case $STORAGE in
@@ -55,7 +57,7 @@ case $STORAGE in
     ;;
   s3)
     mkdir -p "$work/s3"
-    port=$(emulator s3.js "$work/s3" demo-bucket)
+    emulator s3.js "$work/s3" demo-bucket
     storage_block="    s3-storage:
       bucket: demo-bucket
       s3-region: us-east-1
@@ -69,7 +71,7 @@ case $STORAGE in
       --s3-secret-access-key S3RVER)
     ;;
   gcs)
-    port=$(emulator gcs.js "$work/gcs-key.json" demo-bucket)
+    emulator gcs.js "$work/gcs-key.json" demo-bucket
     storage_block="    gcp-storage:
       bucket-name: demo-bucket
       path: backups
@@ -81,7 +83,7 @@ case $STORAGE in
     ;;
   azure)
     mkdir -p "$work/azurite"
-    port=$(emulator azure.js "$work/azurite" demo-container)
+    emulator azure.js "$work/azurite" demo-container
     storage_block="    azure-storage:
       endpoint: http://127.0.0.1:$port/devstoreaccount1
       container-name: demo-container
