@@ -41,6 +41,27 @@ Result<std::unique_ptr<TestCluster>> TestCluster::Start(const DevClusterArgs& ar
   return StartDevCluster(args);
 }
 
+Result<Spawned> SpawnWithStdout(const std::vector<std::string>& argv_s) {
+  // Built before fork: the child of a threaded process must not allocate.
+  std::vector<char*> argv;
+  for (const auto& s : argv_s)
+    argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  int out[2];
+  if (::pipe(out) != 0) return Status::Internal("pipe failed");
+  pid_t pid = ::fork();
+  if (pid < 0) return Status::Internal("fork failed");
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    ::close(out[1]);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  return Spawned{pid, out[0]};
+}
+
 Result<std::unique_ptr<TestCluster>> TestCluster::StartDevCluster(const DevClusterArgs& args) {
   std::mt19937 rng(
       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
@@ -51,33 +72,20 @@ Result<std::unique_ptr<TestCluster>> TestCluster::StartDevCluster(const DevClust
     std::vector<std::string> argv_s = {bin, "--nodes", std::to_string(args.nodes), "--base-port",
                                        std::to_string(base)};
     argv_s.insert(argv_s.end(), args.extra.begin(), args.extra.end());
-    int out[2];
-    if (::pipe(out) != 0) return Status::Internal("pipe failed");
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      ::close(out[1]);
-      std::vector<char*> argv;
-      for (auto& s : argv_s)
-        argv.push_back(s.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
+    ABS_ASSIGN_OR_RETURN(Spawned child, SpawnWithStdout(argv_s));
+    const int child_out = child.stdout_fd;
     std::unique_ptr<TestCluster> c(new TestCluster());
-    c->pid_ = pid;
+    c->pid_ = child.pid;
     std::string text;
     char buf[4096];
     bool ready = false;
     while (!ready) {
-      ssize_t n = ::read(out[0], buf, sizeof buf);
+      ssize_t n = ::read(child_out, buf, sizeof buf);
       if (n <= 0) break;
       text.append(buf, static_cast<size_t>(n));
       ready = text.find("\nready") != std::string::npos || text.rfind("ready", 0) == 0;
     }
-    ::close(out[0]);
+    ::close(child_out);
     if (!ready) continue;  // port taken, most likely; the destructor reaps the child
     size_t pos = 0;
     while ((pos = text.find("node ", pos)) != std::string::npos) {

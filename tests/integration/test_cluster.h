@@ -52,4 +52,12 @@ class TestCluster {
 // Path of a binary next to the test executable (build/bin).
 std::string SiblingBinary(const std::string& name);
 
+// A child process whose stdout is a pipe this process reads.
+struct Spawned {
+  pid_t pid = -1;
+  int stdout_fd = -1;
+};
+// Starts argv[0] (looked up in PATH when it has no '/') with argv.
+Result<Spawned> SpawnWithStdout(const std::vector<std::string>& argv);
+
 }  // namespace absvc::testing
