@@ -12,7 +12,8 @@ void AddConnection(CLI::App* cmd, absvc::cli::ConnectionFlags& c) {
   cmd->add_option("-h,--host", c.hosts, "seed hosts: host[:tls-name]:port, comma-separated")
       ->capture_default_str();
   cmd->add_option("-U,--user", c.user, "user name");
-  cmd->add_option("-P,--password", c.password, "password (or ABS_PASSWORD)");
+  cmd->add_option("-P,--password", c.password,
+                  "password, or env:VAR, env-b64:VAR, b64:TEXT, file:PATH (else ABS_PASSWORD)");
   cmd->add_flag("--tls-enable", c.tls, "connect with TLS");
   cmd->add_option("--tls-cafile", c.tls_ca_file, "CA certificate file");
   cmd->add_option("--tls-capath", c.tls_ca_path, "CA certificate directory");
@@ -39,8 +40,10 @@ void AddStorage(CLI::App* cmd, absvc::cli::StorageFlags& s) {
   opt("--s3-region", s.s3_region, "the bucket's region");
   opt("--s3-profile", s.s3_profile, "profile in the shared AWS credentials and config files");
   opt("--s3-endpoint-override", s.s3_endpoint_override, "S3-compatible endpoint (MinIO, Ceph)");
-  opt("--s3-access-key-id", s.s3_access_key_id, "access key id (else profile, env, IRSA, IMDS)");
-  opt("--s3-secret-access-key", s.s3_secret_access_key, "secret access key");
+  opt("--s3-access-key-id", s.s3_access_key_id,
+      "access key id, or env:VAR, file:PATH (else profile, env, IRSA, IMDS)");
+  opt("--s3-secret-access-key", s.s3_secret_access_key,
+      "secret access key, or env:VAR, env-b64:VAR, b64:TEXT, file:PATH");
   opt("--s3-storage-class", s.s3_storage_class, "storage class of backup files");
   cmd->add_option("--s3-min-part-size", s.s3_min_part_size,
                   "multipart part size in bytes (>= 5 MiB)")
@@ -49,10 +52,12 @@ void AddStorage(CLI::App* cmd, absvc::cli::StorageFlags& s) {
   opt("--gcp-key-path", s.gcp_key_path, "service-account JSON key file");
   opt("--gcp-endpoint-override", s.gcp_endpoint_override, "GCS endpoint (emulators)");
   opt("--azure-account-name", s.azure_account_name, "storage account (Shared Key)");
-  opt("--azure-account-key", s.azure_account_key, "account key (Shared Key)");
+  opt("--azure-account-key", s.azure_account_key,
+      "account key (Shared Key), or env:VAR, file:PATH");
   opt("--azure-tenant-id", s.azure_tenant_id, "tenant (Azure AD service principal)");
   opt("--azure-client-id", s.azure_client_id, "client id (Azure AD service principal)");
-  opt("--azure-client-secret", s.azure_client_secret, "client secret (Azure AD)");
+  opt("--azure-client-secret", s.azure_client_secret,
+      "client secret (Azure AD), or env:VAR, file:PATH");
   opt("--azure-endpoint", s.azure_endpoint, "blob endpoint (Azurite)");
   opt("--azure-container-name", s.azure_container_name, "container (-d is then the folder in it)");
   cmd->add_option("--max-async-connections", s.max_async_connections,

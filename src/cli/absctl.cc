@@ -18,6 +18,7 @@
 #include "backup/verify.h"
 #include "client/client.h"
 #include "common/base64.h"
+#include "common/secret_value.h"
 #include "restore/restore_job.h"
 #include "storage/codec.h"
 #include "storage/registry.h"
@@ -49,15 +50,19 @@ Result<storage::StorageSpec> SpecFor(const std::string& where, const StorageFlag
   spec.s3_region = f.s3_region;
   spec.s3_profile = f.s3_profile;
   spec.s3_endpoint_override = f.s3_endpoint_override;
-  spec.s3_access_key_id = f.s3_access_key_id;
-  spec.s3_secret_access_key = f.s3_secret_access_key;
+  ABS_ASSIGN_OR_RETURN(spec.s3_access_key_id,
+                       ResolveSecretValue(f.s3_access_key_id, "--s3-access-key-id"));
+  ABS_ASSIGN_OR_RETURN(spec.s3_secret_access_key,
+                       ResolveSecretValue(f.s3_secret_access_key, "--s3-secret-access-key"));
   spec.gcs_key_file_path = f.gcp_key_path;
   spec.gcs_endpoint = f.gcp_endpoint_override;
   spec.azure_account_name = f.azure_account_name;
-  spec.azure_account_key = f.azure_account_key;
+  ABS_ASSIGN_OR_RETURN(spec.azure_account_key,
+                       ResolveSecretValue(f.azure_account_key, "--azure-account-key"));
   spec.azure_tenant_id = f.azure_tenant_id;
   spec.azure_client_id = f.azure_client_id;
-  spec.azure_client_secret = f.azure_client_secret;
+  ABS_ASSIGN_OR_RETURN(spec.azure_client_secret,
+                       ResolveSecretValue(f.azure_client_secret, "--azure-client-secret"));
   spec.azure_endpoint = f.azure_endpoint;
   if (spec.kind == StorageKind::kS3) spec.storage_class = f.s3_storage_class;
   if (f.s3_min_part_size > 0) {
@@ -89,7 +94,7 @@ Result<std::unique_ptr<client::Client>> Connect(const ConnectionFlags& f) {
   client::ClientOptions o;
   ABS_ASSIGN_OR_RETURN(o.seeds, client::ParseHosts(f.hosts));
   o.user = f.user;
-  o.password = f.password;
+  ABS_ASSIGN_OR_RETURN(o.password, ResolveSecretValue(f.password, "--password"));
   if (o.password.empty() && !o.user.empty()) {
     if (const char* pw = std::getenv("ABS_PASSWORD")) o.password = pw;
   }

@@ -16,6 +16,7 @@
 #include "backup/partition_set.h"
 #include "common/base64.h"
 #include "common/file.h"
+#include "common/secret_value.h"
 #include "common/text.h"
 
 namespace absvc::service {
@@ -232,7 +233,15 @@ class Fields {
             "*-path file");
       return std::nullopt;
     }
-    return s;
+    if (!s) return s;
+    // file:, env:, env-b64: and b64: name where the secret lives; the document keeps the
+    // reference, so saving the configuration never writes the secret itself.
+    auto resolved = ResolveSecretValue(*s, Path(key));
+    if (!resolved.ok()) {
+      errors_.push_back(resolved.status().message());
+      return std::nullopt;
+    }
+    return *resolved;
   }
 
   void Finish() {

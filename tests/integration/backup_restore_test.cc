@@ -22,6 +22,7 @@
 #include "common/cltime.h"
 #include "emulator.h"
 #include "restore/restore_job.h"
+#include "scoped_env.h"
 #include "storage/local/local_storage.h"
 #include "storage/storage.h"
 #include "test_cluster.h"
@@ -810,11 +811,26 @@ TEST(Absctl, ParallelSlicesOnS3BackUpVerifyAndRestore) {
   auto dir = EmulatorDir("s3");
   auto s3 = testing::Emulator::Start("s3.js", {dir.string(), "abs-test"});
   ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  // The keys come from where the flags say they are, never the command line.
+  std::ofstream(dir / "secret") << "S3RVER\n";
+  testing::ScopedEnv env;
+  env.Set("ABS_TEST_S3_KEY_ID", "S3RVER");
   AbsctlParallelSlicesOnCloud("--s3-bucket-name abs-test",
                               " --s3-endpoint-override " + (*s3)->endpoint() +
-                                  " --s3-region us-east-1 --s3-access-key-id S3RVER "
-                                  "--s3-secret-access-key S3RVER",
+                                  " --s3-region us-east-1 --s3-access-key-id "
+                                  "env:ABS_TEST_S3_KEY_ID --s3-secret-access-key file:" +
+                                  (dir / "secret").string(),
                               "s3://abs-test");
+  auto r =
+      RunAbsctl("verify --s3-bucket-name abs-test --s3-endpoint-override " + (*s3)->endpoint() +
+                " --s3-region us-east-1 --s3-access-key-id env:ABS_TEST_S3_KEY_ID "
+                "--s3-secret-access-key file:" +
+                (dir / "no-such-file").string() + " set/slice-0");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("cannot read --s3-secret-access-key file " +
+                          (dir / "no-such-file").string() + ": No such file"),
+            std::string::npos)
+      << r.output;
   fs::remove_all(dir);
 }
 

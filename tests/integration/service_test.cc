@@ -124,7 +124,9 @@ Result<CloudStore> StartCloud(const std::string& kind, const fs::path& dir,
                  {"s3-region", "us-east-1"},
                  {"s3-endpoint-override", spec.s3_endpoint_override},
                  {"access-key-id", "S3RVER"},
-                 {"secret-access-key", "S3RVER"}}}};
+                 // A secret read from a file: what absd signs with must be its contents.
+                 {"secret-access-key", "file:" + (dir / "s3-secret").string()}}}};
+    std::ofstream(dir / "s3-secret") << "S3RVER\n";
   } else if (kind == "gcs") {
     std::string key = (dir / "key.json").string();
     ABS_ASSIGN_OR_RETURN(c.emulator, testing::Emulator::Start("gcs.js", {key, "abs-test"}));

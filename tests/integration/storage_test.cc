@@ -554,6 +554,179 @@ TEST(GcsStorage, AForeignKeyOrMissingBucketIsNamed) {
   fs::remove_all(dir);
 }
 
+// Each cloud backend behind tests/emulators/fault_proxy.js, for what the emulators cannot
+// do themselves: never answer, redirect to themselves, answer 429, cut an answer short,
+// or answer with garbage.
+struct ProxiedBackend {
+  std::string name;
+  std::unique_ptr<Emulator> proxy;
+  StorageSpec spec;
+  std::string object_name;  // how failures name the object "x.asb"
+  std::string list_path;    // a substring of list requests only
+
+  void SetFaults(const std::string& rules) const {
+    cloud::HttpRequest req;
+    req.method = "POST";
+    req.url = proxy->endpoint() + "/__faults";
+    req.body = rules;
+    auto r = cloud::SendHttp(req);
+    ASSERT_TRUE(r.ok() && r->status == 204) << (r.ok() ? r->body : r.status().ToString());
+  }
+  size_t Requests() const {
+    cloud::HttpRequest req;
+    req.url = proxy->endpoint() + "/__log";
+    auto r = cloud::SendHttp(req);
+    return r.ok() ? nlohmann::json::parse(r->body).size() : 0;
+  }
+  // How many more times the rules would fire: 0 once every fault happened.
+  int FaultsLeft() const {
+    cloud::HttpRequest req;
+    req.url = proxy->endpoint() + "/__faults";
+    auto r = cloud::SendHttp(req);
+    int left = 0;
+    if (r.ok()) {
+      for (const auto& rule : nlohmann::json::parse(r->body))
+        left += rule.value("count", 0);
+    }
+    return left;
+  }
+};
+
+std::vector<ProxiedBackend> ProxiedBackends(const std::string& prefix) {
+  std::vector<ProxiedBackend> out;
+  auto start = [](const std::string& upstream) {
+    auto p = Emulator::Start("fault_proxy.js", {upstream});
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? std::move(p).value() : nullptr;
+  };
+  ProxiedBackend s3{"s3", start(S3Environment::endpoint()), S3Spec(prefix), "", "list-type"};
+  s3.spec.s3_endpoint_override = s3.proxy->endpoint();
+  s3.spec.min_part_size = 5 << 20;
+  s3.object_name = "s3://abs-test/" + prefix + "/x.asb";
+  ProxiedBackend gcs{"gcs", start(GcsEnvironment::endpoint()), GcsSpec(prefix), "", "/o?"};
+  gcs.spec.gcs_endpoint = gcs.proxy->endpoint();
+  gcs.object_name = "gs://abs-test/" + prefix + "/x.asb";
+  ProxiedBackend az{"azure", start(g_azure->endpoint()), AzureSpec(prefix), "", "comp=list"};
+  az.spec.azure_endpoint = az.proxy->endpoint() + "/devstoreaccount1";
+  az.spec.min_part_size = 1 << 20;
+  az.object_name = "azure://devstoreaccount1/abs-test/" + prefix + "/x.asb";
+  out.push_back(std::move(s3));
+  out.push_back(std::move(gcs));
+  out.push_back(std::move(az));
+  return out;
+}
+
+// 429 (with Retry-After) on uploads and downloads, and answers cut short mid-download:
+// the upload completes and the download resumes, on every backend.
+TEST(CloudFaults, TooManyRequestsAndCutAnswersAreRiddenOut) {
+  for (auto& b : ProxiedBackends("busy")) {
+    SCOPED_TRACE(b.name);
+    auto s = OpenCloud(b.spec);
+    ASSERT_TRUE(s);
+    std::string data = Pattern(static_cast<size_t>(b.spec.min_part_size) * 5 / 2);  // 3 parts
+    b.SetFaults(R"([{"method":"PUT","status":429,"retry_after":0,"count":2,"skip":1},
+                    {"method":"GET","status":429,"retry_after":0,"count":1}])");
+    Status st = Put(*s, "x.asb", data);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    auto back = s->ReadAll("x.asb");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == data);
+    EXPECT_EQ(b.FaultsLeft(), 0) << "every 429 was answered";
+    const size_t busy = b.Requests();
+    b.SetFaults(R"([{"method":"GET","path":"x.asb","truncate":true,"count":2}])");
+    back = s->ReadAll("x.asb");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == data) << "resumed where the cut answers stopped";
+    EXPECT_EQ(b.FaultsLeft(), 0) << "both answers were cut";
+    EXPECT_GE(b.Requests(), 3u) << "two cut answers, then the rest";
+    EXPECT_GE(busy, 3u + 3u) << "every 429 was retried";
+    b.SetFaults("[]");
+  }
+}
+
+// A server that takes requests and never answers: each request gives up at the request
+// timeout, each call after its attempts, naming the storage, the object and the cause.
+TEST(CloudFaults, AServerThatNeverAnswersIsGivenUpOnNamingTheObject) {
+  for (auto& b : ProxiedBackends("silent")) {
+    SCOPED_TRACE(b.name);
+    b.spec.retry.request_timeout_ms = 300;
+    b.spec.retry.max_attempts = 2;
+    auto s = OpenCloud(b.spec);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->PutAtomic("x.asb", "before").ok());
+    b.SetFaults(R"([{"silent":true,"count":1000}])");
+    Status put = s->PutAtomic("x.asb", "during");
+    EXPECT_EQ(put.code(), StatusCode::kTimeout) << put.ToString();
+    EXPECT_NE(put.message().find(b.object_name), std::string::npos) << put.ToString();
+    EXPECT_NE(put.message().find("gave up after 2 attempts"), std::string::npos) << put.ToString();
+    auto read = s->ReadAll("x.asb");
+    ASSERT_FALSE(read.ok());
+    EXPECT_NE(read.status().message().find(b.object_name), std::string::npos)
+        << read.status().ToString();
+    EXPECT_NE(read.status().message().find("imeout"), std::string::npos)
+        << read.status().ToString();
+    auto list = s->List("");
+    EXPECT_FALSE(list.ok());
+    EXPECT_FALSE(s->Probe().ok());
+    b.SetFaults("[]");
+    auto after = s->ReadAll("x.asb");
+    ASSERT_TRUE(after.ok()) << after.status().ToString();
+    EXPECT_EQ(*after, "before") << "nothing unanswered took effect";
+  }
+}
+
+// A redirect to itself is not followed: one request per attempt, and an error that says
+// it was a redirect.
+TEST(CloudFaults, ARedirectLoopIsNotFollowed) {
+  for (auto& b : ProxiedBackends("redirect")) {
+    SCOPED_TRACE(b.name);
+    b.spec.retry.max_attempts = 2;
+    auto s = OpenCloud(b.spec);
+    ASSERT_TRUE(s);
+    b.SetFaults(R"([{"redirect":true,"count":1000}])");
+    Status put = s->PutAtomic("x.asb", "data");
+    ASSERT_FALSE(put.ok());
+    EXPECT_NE(put.message().find(b.object_name), std::string::npos) << put.ToString();
+    EXPECT_NE(put.message().find("HTTP 307"), std::string::npos) << put.ToString();
+    EXPECT_NE(put.message().find("a redirect to " + b.proxy->endpoint() + ", not followed"),
+              std::string::npos)
+        << put.ToString();
+    auto read = s->ReadAll("x.asb");
+    EXPECT_FALSE(read.ok());
+    EXPECT_LE(b.Requests(), 2u * 2u) << "never followed";
+    b.SetFaults("[]");
+  }
+}
+
+// Listings that are not what they claim: a clear error naming the storage, never a crash
+// and never a short listing taken as the whole.
+TEST(CloudFaults, MalformedListingsAreRefusedNamingTheStorage) {
+  for (auto& b : ProxiedBackends("garbage")) {
+    SCOPED_TRACE(b.name);
+    b.spec.retry.max_attempts = 1;
+    auto s = OpenCloud(b.spec);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->PutAtomic("x.asb", "data").ok());
+    const std::string where = b.object_name.substr(0, b.object_name.size() - 6);
+    for (const char* garbage :
+         {"<ListBucketResult><Contents><Key>x.asb</Key>", "{\"items\": [{\"name\": \"x.asb\", ",
+          "<?xml version=\"1.0\"?><EnumerationResults><Blobs><Blob><Name>x</Name></Blob>",
+          "<ListBucketResult><Contents><Key>x.asb</Key><Size>-5</Size></Contents>"
+          "</ListBucketResult>",
+          "{\"items\": [{\"name\": \"x.asb\", \"size\": \"many\"}]}", "not a listing at all"}) {
+      b.SetFaults(nlohmann::json::array(
+                      {{{"path", b.list_path}, {"garbage", std::string(garbage)}, {"count", 1}}})
+                      .dump());
+      auto list = s->List("");
+      EXPECT_EQ(b.FaultsLeft(), 0) << "the listing was replaced";
+      ASSERT_FALSE(list.ok()) << garbage;
+      EXPECT_EQ(list.status().code(), StatusCode::kCorrupt) << list.status().ToString();
+      EXPECT_NE(list.status().message().find(where), std::string::npos) << list.status().ToString();
+    }
+    b.SetFaults("[]");
+  }
+}
+
 }  // namespace
 }  // namespace absvc::storage
 

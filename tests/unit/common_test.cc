@@ -1,11 +1,17 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "common/base64.h"
 #include "common/bytes.h"
 #include "common/cltime.h"
+#include "common/secret_value.h"
 #include "common/status.h"
+#include "scoped_env.h"
 
 namespace absvc {
 namespace {
@@ -103,6 +109,47 @@ TEST(Status, CarriesCodeAndContext) {
 TEST(CitrusleafTime, ConvertsBetweenEpochs) {
   EXPECT_EQ(VoidTimeToUnixNanos(0), 1262304000ll * 1000000000);
   EXPECT_EQ(CitrusleafMillisToUnixNanos(1000), (1262304000ll * 1000 + 1000) * 1000000);
+}
+
+TEST(SecretValue, ResolvesEveryFormAndNamesWhatIsMissing) {
+  testing::ScopedEnv env;
+  namespace fs = std::filesystem;
+  fs::path file = fs::temp_directory_path() / ("abs-secret-" + std::to_string(::getpid()));
+  std::ofstream(file) << "from-file\r\n";
+  env.Set("ABS_TEST_SECRET", "from-env");
+  env.Set("ABS_TEST_SECRET_B64", Base64Encode("from-env-b64"));
+  env.Set("ABS_TEST_EMPTY", "");
+  env.Unset("ABS_TEST_UNSET");
+
+  auto ok = [](const std::string& v) {
+    auto r = ResolveSecretValue(v, "--key");
+    return r.ok() ? *r : "error: " + r.status().message();
+  };
+  EXPECT_EQ(ok("plain"), "plain");
+  EXPECT_EQ(ok("with:colon"), "with:colon");
+  EXPECT_EQ(ok("file:" + file.string()), "from-file");
+  EXPECT_EQ(ok("env:ABS_TEST_SECRET"), "from-env");
+  EXPECT_EQ(ok("env-b64:ABS_TEST_SECRET_B64"), "from-env-b64");
+  EXPECT_EQ(ok("b64:" + Base64Encode("inline")), "inline");
+
+  EXPECT_EQ(ok("env:ABS_TEST_UNSET"),
+            "error: --key: environment variable ABS_TEST_UNSET is not set");
+  EXPECT_EQ(ok("env:ABS_TEST_EMPTY"), "error: --key: environment variable ABS_TEST_EMPTY is empty");
+  EXPECT_EQ(ok("env:"), "error: --key: env: names no variable");
+  EXPECT_EQ(ok("env-b64:ABS_TEST_SECRET"),
+            "error: --key: environment variable ABS_TEST_SECRET is not valid base64");
+  EXPECT_EQ(ok("b64:%%%"), "error: --key: the b64: value is not valid base64");
+  EXPECT_EQ(ok("file:"), "error: --key: file: names no file");
+  EXPECT_NE(ok("file:" + file.string() + ".missing").find("cannot read --key file"),
+            std::string::npos);
+  std::ofstream(file, std::ios::trunc) << "\n";
+  EXPECT_EQ(ok("file:" + file.string()), "error: --key: file " + file.string() + " is empty");
+  // The secret itself never appears in an error.
+  std::ofstream(file, std::ios::trunc) << std::string(70 << 10, 'k');
+  std::string big = ok("file:" + file.string());
+  EXPECT_EQ(big.find("kkkk"), std::string::npos);
+  EXPECT_EQ(big.rfind("error: ", 0), 0u) << "a 70 KiB secret file is refused";
+  fs::remove(file);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "backup/backup_metadata.h"
+#include "common/base64.h"
 #include "common/semaphore.h"
 #include "service/catalog.h"
 #include "service/config.h"
@@ -270,6 +271,25 @@ TEST(Config, PasswordPathAndYamlScalars) {
   EXPECT_EQ(cfg->clusters.at("c1").password, "from-file");
   d["aerospike-clusters"]["c1"]["credentials"]["password-path"] = (dir / "missing").string();
   EXPECT_NE(ParseError(d).find("password-path: cannot read"), std::string::npos);
+
+  // Secret fields may say where the secret is; the document keeps the reference.
+  Json s = MinimalDoc();
+  s["storage"]["s3"] = {{"s3-storage",
+                         {{"bucket", "b"},
+                          {"s3-region", "eu-west-1"},
+                          {"access-key-id", "file:" + (dir / "pw").string()},
+                          {"secret-access-key", "env:ABS_TEST_NO_SUCH_VARIABLE"}}}};
+  EXPECT_NE(ParseError(s).find("storage.s3.s3-storage.secret-access-key: environment variable "
+                               "ABS_TEST_NO_SUCH_VARIABLE is not set"),
+            std::string::npos)
+      << ParseError(s);
+  s["storage"]["s3"]["s3-storage"]["secret-access-key"] = "b64:" + Base64Encode("hush");
+  auto with_refs = ParseConfig(s);
+  ASSERT_TRUE(with_refs.ok()) << with_refs.status().ToString();
+  EXPECT_EQ(with_refs->storage.at("s3").s3_access_key_id, "from-file");
+  EXPECT_EQ(with_refs->storage.at("s3").s3_secret_access_key, "hush");
+  EXPECT_EQ(with_refs->document["storage"]["s3"]["s3-storage"]["access-key-id"],
+            "file:" + (dir / "pw").string());
   fs::remove_all(dir);
 
   // Quoted scalars stay strings; plain ones follow the YAML core schema.

@@ -125,6 +125,7 @@ class AzureClient {
     if (res.status == 404) return Status::NotFound(text);
     if (res.status == 403 || res.status == 401)
       return Status::Io(text + " (check the credentials)");
+    if (res.status >= 300 && res.status < 400) return Status::Io(text + cloud::RedirectNote(res));
     return Status::Io(text);
   }
 

@@ -103,6 +103,13 @@ std::string UrlOrigin(const std::string& url) {
   return url.substr(0, end);
 }
 
+std::string RedirectNote(const HttpResponse& response) {
+  std::string to = response.Header("location");
+  std::string where = to.empty() ? "nowhere" : UrlOrigin(to);
+  if (where.size() > 200) where = where.substr(0, 200) + "...";
+  return " (a redirect to " + where + ", not followed: check the endpoint)";
+}
+
 Result<HttpResponse> SendHttp(const HttpRequest& request) {
   GlobalInit();
   CURL* curl = ThreadHandle();

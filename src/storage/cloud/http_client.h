@@ -45,4 +45,9 @@ Result<HttpResponse> SendHttp(const HttpRequest& request);
 // "scheme://host[:port]" of a URL, for messages that must not quote a signed query.
 std::string UrlOrigin(const std::string& url);
 
+// For a 3xx answer: " (a redirect to <origin>, not followed: check the endpoint)". Storage
+// clients never follow redirects: a redirect loop cannot hold them, and a signed request
+// is never replayed to another host.
+std::string RedirectNote(const HttpResponse& response);
+
 }  // namespace absvc::storage::cloud

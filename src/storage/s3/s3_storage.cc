@@ -122,8 +122,8 @@ class S3Client {
     if (res.status == 403)
       return Status::Io(text + " (check the credentials: " + credentials_.source() + ")");
     if (res.status >= 300 && res.status < 400) {
-      return Status::Io(text + " (a redirect: is s3-region '" + region_ +
-                        "' the bucket's region?)");
+      return Status::Io(text + cloud::RedirectNote(res) + "; is s3-region '" + region_ +
+                        "' the bucket's region?");
     }
     return Status::Io(text);
   }
