@@ -5,6 +5,8 @@
 //   call needs a token it issued. The one exception is the official SDK's emulator mode:
 //   it sends resumable uploads to a custom endpoint without any Authorization header, so
 //   those (and only those) may come without one; a wrong token is refused everywhere.
+// - The GCE metadata server's token endpoint, for clients pointed here by
+//   GCE_METADATA_HOST; its tokens are as good as those from /token.
 // - Hashes as GCS gives them: md5Hash and crc32c in object resources and x-goog-hash,
 //   which the SDK checks after every upload and download.
 // - Objects: media and multipart uploads, resumable uploads (308 and Range, chunks in
@@ -165,6 +167,17 @@ function handle(req, res, body) {
     const token = crypto.randomBytes(16).toString('hex');
     tokens.add(token);
     return send(res, 200, { access_token: token, expires_in: 3600, token_type: 'Bearer' });
+  }
+  // The GCE metadata server's token for the instance's service account (what a client
+  // finds at GCE_METADATA_HOST): only with the Metadata-Flavor header, as on GCE.
+  if (path === '/computeMetadata/v1/instance/service-accounts/default/token') {
+    if (req.headers['metadata-flavor'] !== 'Google') {
+      return send(res, 403, 'Missing Metadata-Flavor:Google header.');
+    }
+    if (req.headers['x-forwarded-for']) return send(res, 403, 'forwarded requests refused');
+    const token = crypto.randomBytes(16).toString('hex');
+    tokens.add(token);
+    return send(res, 200, { access_token: token, expires_in: 3599, token_type: 'Bearer' });
   }
   const auth = /^Bearer (.+)$/.exec(req.headers.authorization || '');
   const sdkEmulatorUpload = !req.headers.authorization &&

@@ -439,6 +439,69 @@ TEST(AzureStorage, FailuresNameTheStorageTheBlobAndTheCause) {
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
 }
 
+// An Azure AD service principal: abs asks the authority for a token (client credentials)
+// and azurite, serving HTTPS as Bearer tokens require, accepts it; a wrong secret is
+// named without the secret, and the TLS certificate is really checked.
+TEST(AzureStorage, AnAzureAdServicePrincipalsTokenIsAccepted) {
+  auto dir = fs::temp_directory_path() / ("abs-azure-aad-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "data");
+  std::string make_cert =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(make_cert.c_str()), 0);
+  auto az = Emulator::Start(
+      "azure.js", {(dir / "data").string(), "abs-aad", (dir / "cert.pem").string(),
+                   (dir / "key.pem").string(), "abs-tenant", "abs-client", "abs-client-secret"});
+  ASSERT_TRUE(az.ok()) << az.status().ToString();
+  ScopedEnv env;
+  env.Unset("CURL_CA_BUNDLE");
+  env.Set("SSL_CERT_FILE", (dir / "cert.pem").string());
+  StorageSpec spec;
+  spec.kind = StorageKind::kAzure;
+  spec.bucket = "abs-aad";
+  spec.path = "aad";
+  spec.azure_endpoint = "https://127.0.0.1:" + std::to_string((*az)->port()) + "/devstoreaccount1";
+  spec.azure_tenant_id = "abs-tenant";
+  spec.azure_client_id = "abs-client";
+  spec.azure_client_secret = "abs-client-secret";
+  spec.azure_authority = nlohmann::json::parse((*az)->info()).value("authority", "");
+  spec.min_part_size = 1 << 20;
+  spec.retry.initial_backoff_ms = 10;
+  auto s = OpenCloud(spec);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->Probe().ok()) << s->Probe().ToString();
+  std::string data = Pattern((5 << 20) / 2);
+  Status st = Put(*s, "x.asb", data);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto back = s->ReadAll("x.asb");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+  auto listed = s->List("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(listed->size(), 1u);
+
+  StorageSpec wrong = spec;
+  wrong.azure_client_secret = "not-the-secret";
+  wrong.retry.max_attempts = 1;
+  Status refused = OpenCloud(wrong)->Probe();
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("invalid_client"), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("abs-client"), std::string::npos) << refused.ToString();
+  EXPECT_EQ(refused.message().find("not-the-secret"), std::string::npos) << refused.ToString();
+
+  env.Unset("SSL_CERT_FILE");  // the test's CA is no longer trusted
+  StorageSpec untrusted = spec;
+  untrusted.retry.max_attempts = 1;
+  Status tls = OpenCloud(untrusted)->Probe();
+  EXPECT_FALSE(tls.ok());
+  EXPECT_NE(tls.message().find("certificate"), std::string::npos) << tls.ToString();
+  az->reset();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 void SetGcsFaults(const std::string& rules) {
   cloud::HttpRequest req;
   req.method = "POST";
@@ -515,6 +578,28 @@ TEST(GcsStorage, AbsAndTheOfficialSdkReadEachOthersObjects) {
   auto ours = s->List("");
   ASSERT_TRUE(ours.ok());
   EXPECT_EQ(ours->size(), 3u);
+}
+
+// Without a key anywhere, the token comes from the metadata server (GCE, GKE workload
+// identity), found through GCE_METADATA_HOST; the server accepts it.
+TEST(GcsStorage, WithoutAKeyTheMetadataServerProvidesTheToken) {
+  ScopedEnv env;
+  env.Unset("GOOGLE_APPLICATION_CREDENTIALS");
+  env.Set("GCE_METADATA_HOST", g_gcs->endpoint().substr(std::string("http://").size()));
+  StorageSpec spec = GcsSpec("metadata");
+  spec.gcs_key_file_path.clear();
+  auto s = OpenCloud(spec);
+  ASSERT_TRUE(s);
+  Status st = s->PutAtomic("x.asb", "via the metadata server");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(*s->ReadAll("x.asb"), "via the metadata server");
+
+  env.Set("GCE_METADATA_HOST", "127.0.0.1:1");  // no metadata server: named as the cause
+  spec.retry.max_attempts = 1;
+  Status none = OpenCloud(spec)->Probe();
+  EXPECT_FALSE(none.ok());
+  EXPECT_NE(none.message().find("OAuth token"), std::string::npos) << none.ToString();
+  EXPECT_NE(none.message().find("127.0.0.1:1"), std::string::npos) << none.ToString();
 }
 
 TEST(GcsStorage, AForeignKeyOrMissingBucketIsNamed) {
