@@ -1,7 +1,14 @@
 #include "storage/cloud/transfer.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <thread>
 #include <utility>
 
 namespace absvc::storage::cloud {
@@ -109,9 +116,81 @@ Result<size_t> RangedReader::Read(char* buf, size_t n) {
   return n;
 }
 
+namespace {
+
+// Threads that send parts, kept between parts and objects: each keeps its HTTP client and
+// so its connection to the storage (a thread per part would open a connection per part),
+// and its memory arena is reused rather than a new one touched. There is no cap: every
+// caller bounds its own parts in flight. An idle thread leaves after a minute.
+class PartSenders {
+ public:
+  static PartSenders& Get() {
+    // Never destroyed: its threads may outlive main.
+    static PartSenders* senders = [] {
+      auto* s = new PartSenders();
+      // A forked child has none of the threads: it starts with no idle ones. The lock is
+      // held across fork so the child's copy of it is consistent.
+      ::pthread_atfork([] { Get().mu_.lock(); }, [] { Get().mu_.unlock(); },
+                       [] {
+                         Get().idle_ = 0;
+                         new (&Get().wake_) std::condition_variable();  // no waiters here
+                         Get().mu_.unlock();
+                       });
+      return s;
+    }();
+    return *senders;
+  }
+
+  void Run(std::function<void()> task) {
+    std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(task));
+    if (idle_ > 0) {
+      --idle_;
+      wake_.notify_one();
+      return;
+    }
+    std::thread([this] { Loop(); }).detach();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      if (tasks_.empty()) {
+        ++idle_;
+        if (!wake_.wait_for(lock, std::chrono::seconds(60), [&] { return !tasks_.empty(); })) {
+          --idle_;
+          return;
+        }
+        // Run() took this thread's idle count when it queued the task.
+      }
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;
+  size_t idle_ = 0;
+};
+
+}  // namespace
+
 Status PartPipeline::Submit(int number, std::function<Result<std::string>()> send) {
   if (in_flight_.size() >= max_in_flight_) ABS_RETURN_IF_ERROR(WaitOldest());
-  in_flight_.push_back({number, std::async(std::launch::async, std::move(send))});
+  auto answer = std::make_shared<std::promise<Result<std::string>>>();
+  in_flight_.push_back({number, answer->get_future()});
+  PartSenders::Get().Run([answer, send = std::move(send)]() mutable {
+    auto result = send();
+    // The part's buffer is freed before its slot is given back: otherwise the next part
+    // can be filling while this one is still held, one part more than the bound.
+    send = nullptr;
+    answer->set_value(std::move(result));
+  });
   return Status::Ok();
 }
 
