@@ -81,8 +81,9 @@ int main(int argc, char** argv) {
   AddCodec(b, backup.codec);
   b->add_option("-n,--namespace", backup.ns, "namespace")->required();
   AddStorage(b, backup.storage);
-  b->add_option("-d,--directory", backup.directory, "new directory for the backup files")
-      ->required();
+  b->add_option("-d,--directory", backup.directory, "new directory for the backup files");
+  b->add_option("--continue", backup.continue_directory,
+                "resume the interrupted backup in this directory (give the same flags)");
   b->add_option("-w,--parallel", backup.parallel, "scan workers")->capture_default_str();
   b->add_option("-s,--set", backup.sets, "sets (comma-separated)")->delimiter(',');
   b->add_option("-B,--bin-list", backup.bins, "bins (comma-separated)")->delimiter(',');

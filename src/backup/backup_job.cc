@@ -1,11 +1,15 @@
 #include "backup/backup_job.h"
 
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "asb/asb.h"
 #include "backup/backup_metadata.h"
+#include "backup/checkpoint.h"
 #include "common/base64.h"
 #include "common/cltime.h"
 #include "common/log.h"
@@ -19,7 +23,10 @@ namespace {
 
 constexpr size_t kFlushBytes = 64 << 10;
 
-// The files of one backup: names, the shared file counter, and who gets "# first-file".
+// The files of one backup: names, the shared file counter, who gets "# first-file", and
+// the checkpoint: complete files and each partition's progress, changed together under
+// one lock so that a checkpoint never names a file whose records its cursors do not
+// cover, nor counts records that are not in a file it names.
 struct FileSet {
   storage::Storage& storage;
   const BackupOptions& options;
@@ -29,11 +36,38 @@ struct FileSet {
   std::mutex mu;
   std::vector<BackupFile> files;
   std::vector<std::string> opened;  // every path created, for cleanup on failure
+  std::string first_file;
+  Checkpoint checkpoint;                             // the rest of what it records
+  std::map<uint32_t, PartitionProgress> partitions;  // started or done
+  Status checkpoint_error;                           // the last failed write, for the log
+  // The first scan worker to fail stops the others: their work would only be discarded
+  // (or, resumable, scanned again from the checkpoint).
+  std::atomic<bool> stop{false};
 
   FileSet(storage::Storage& s, const BackupOptions& o)
       : storage(s), options(o), bandwidth(o.bandwidth_bytes_per_second) {}
   std::string Path(const std::string& name) const {
     return options.directory.empty() ? name : options.directory + "/" + name;
+  }
+
+  // A file is complete (if given), and `progress` is where its writer's partitions stand
+  // with every record of them in complete files. Rewrites the checkpoint when resumable.
+  void Commit(std::optional<BackupFile> file, const std::vector<PartitionProgress>& progress) {
+    std::lock_guard lock(mu);
+    if (file) files.push_back(std::move(*file));
+    for (const auto& p : progress)
+      if (p.done || p.last_digest) partitions[p.pid] = p;
+    if (!options.resumable) return;
+    checkpoint.next_file_id = next_id.load();
+    checkpoint.first_file = first_file;
+    checkpoint.files = files;
+    checkpoint.progress.clear();
+    for (const auto& [pid, p] : partitions)
+      checkpoint.progress.push_back(p);
+    // A failed write leaves the previous checkpoint, which is still true: a resume from
+    // it keeps fewer files and scans more. The backup itself goes on.
+    Status st = storage.PutAtomic(Path(kCheckpointFile), FormatCheckpoint(checkpoint));
+    if (!st.ok()) checkpoint_error = st;
   }
 };
 
@@ -50,7 +84,12 @@ class AsbFile {
     ABS_ASSIGN_OR_RETURN(auto stored, set.storage.OpenWriter(set.Path(name)));
     f->writer_ = storage::EncodeWriter(std::move(stored), set.options.codec, &f->hash_);
     std::string header;
-    asb::Encoder::AppendHeader(header, set.options.ns, !set.first_file_taken.exchange(true));
+    const bool first = !set.first_file_taken.exchange(true);
+    if (first) {
+      std::lock_guard lock(set.mu);
+      set.first_file = name;
+    }
+    asb::Encoder::AppendHeader(header, set.options.ns, first);
     ABS_RETURN_IF_ERROR(f->writer_->Write(header));
     return f;
   }
@@ -62,12 +101,10 @@ class AsbFile {
   }
   uint64_t stored_bytes() const { return writer_->bytes_written(); }
 
-  Status Close() {
+  // The complete file, for FileSet::Commit.
+  Result<BackupFile> Close() {
     ABS_RETURN_IF_ERROR(writer_->Close());
-    BackupFile f{name_, writer_->bytes_written(), hash_->sha256_hex(), records_};
-    std::lock_guard lock(set_.mu);
-    set_.files.push_back(std::move(f));
-    return Status::Ok();
+    return BackupFile{name_, writer_->bytes_written(), hash_->sha256_hex(), records_};
   }
 
  private:
@@ -95,25 +132,43 @@ std::string FilterExpression(const BackupOptions& o) {
   return wire::exp::And(parts);
 }
 
+constexpr std::string_view kStoppedBySibling = "stopped: another scan worker failed";
+Status StoppedBySibling() {
+  return Status::Internal(std::string(kStoppedBySibling));
+}
+bool IsStoppedBySibling(const Status& st) {
+  return st.code() == StatusCode::kInternal &&
+         st.message().find(kStoppedBySibling) != std::string::npos;
+}
+
 // One scan worker: its partitions, its files, rotated at file-limit.
 class ScanWorker {
  public:
+  // `resume_from`: where a checkpoint left some of the partitions.
   ScanWorker(client::Client& client, FileSet& files, PartitionSet partitions, int index,
-             uint32_t rps, BackupProgress* progress)
+             uint32_t rps, BackupProgress* progress,
+             const std::map<uint32_t, PartitionProgress>& resume_from)
       : client_(client),
         files_(files),
-        partitions_(partitions),
         index_(index),
         rps_(rps),
         progress_(progress),
-        encoder_({.compact = files.options.compact}) {}
-
-  Status Run() {
-    for (uint32_t pid : partitions_.Ids()) {
+        encoder_({.compact = files.options.compact}) {
+    for (uint32_t pid : partitions.Ids()) {
       client::PartitionCursor c;
       c.pid = static_cast<uint16_t>(pid);
+      if (auto it = resume_from.find(pid); it != resume_from.end()) {
+        c.records = it->second.records;
+        if (it->second.last_digest) {
+          c.has_digest = true;
+          c.last_digest = *it->second.last_digest;
+        }
+      }
       cursors_.push_back(c);
     }
+  }
+
+  Status Run() {
     const BackupOptions& o = files_.options;
     client::ScanRequest req;
     req.ns = o.ns;
@@ -131,6 +186,8 @@ class ScanWorker {
     if (o.scan_slots) o.scan_slots->Release();
     if (st.ok()) st = Flush();
     if (st.ok() && file_) st = CloseFile();
+    // Every record is in a complete file now: the partitions finished are done for good.
+    if (st.ok()) files_.Commit(std::nullopt, Snapshot());
     return st;
   }
 
@@ -141,6 +198,7 @@ class ScanWorker {
     if (files_.options.cancel && files_.options.cancel->load(std::memory_order_relaxed)) {
       return Status::Cancelled("backup of " + files_.options.ns + " cancelled");
     }
+    if (files_.stop.load(std::memory_order_relaxed)) return StoppedBySibling();
     Status st = encoder_.AppendRecord(buf_, r.ns, r.set, r.user_key, r.digest, r.generation,
                                       r.void_time, *r.bins);
     if (!st.ok()) {
@@ -149,8 +207,34 @@ class ScanWorker {
     }
     ++buffered_records_;
     if (progress_) ++progress_->records;
-    if (buf_.size() >= kFlushBytes) return Flush();
-    return Status::Ok();
+    if (buf_.size() < kFlushBytes) return Status::Ok();
+    // The client moves a partition's cursor past a record after this callback: a
+    // checkpoint taken inside it must count this record itself.
+    current_ = &r;
+    st = Flush();
+    current_ = nullptr;
+    return st;
+  }
+
+  // Where this worker's partitions stand, every record counted being in buf_ or a file.
+  // Runs on the scan's callback thread (one node at a time), which owns the cursors.
+  std::vector<PartitionProgress> Snapshot() const {
+    std::vector<PartitionProgress> out;
+    out.reserve(cursors_.size());
+    for (const auto& c : cursors_) {
+      PartitionProgress p;
+      p.pid = c.pid;
+      p.done = c.done;
+      p.records = c.records;
+      if (c.has_digest) p.last_digest = c.last_digest;
+      if (current_ && current_->partition_id == c.pid) {
+        p.last_digest = wire::DigestFromBytes(
+            std::string_view(reinterpret_cast<const char*>(current_->digest), wire::kDigestSize));
+        ++p.records;
+      }
+      out.push_back(std::move(p));
+    }
+    return out;
   }
 
   Status Flush() {
@@ -171,14 +255,16 @@ class ScanWorker {
   }
 
   Status CloseFile() {
-    Status st = file_->Close();
+    auto closed = file_->Close();
     file_.reset();
-    return st;
+    if (!closed.ok()) return closed.status();
+    files_.Commit(std::move(closed).value(), Snapshot());
+    return Status::Ok();
   }
 
   client::Client& client_;
   FileSet& files_;
-  PartitionSet partitions_;
+  const client::ScanRecordView* current_ = nullptr;
   int index_;
   uint32_t rps_;
   BackupProgress* progress_;
@@ -251,6 +337,90 @@ Result<std::vector<asb::UdfDefinition>> FetchUdfs(client::Client& c) {
   return out;
 }
 
+// What a resumable backup finds in its directory.
+struct Resume {
+  std::optional<Checkpoint> checkpoint;  // usable: resume from it
+  std::string start_over_because;        // else, when there is something to start over
+};
+
+// Reads the directory's start file and checkpoint. A storage failure is an error (the
+// attempt fails and the work on storage stays); anything unusable is a reason to start
+// over. A finished backup is kConflict.
+Result<Resume> FindResume(storage::Storage& storage, const BackupOptions& o,
+                          const std::string& fingerprint) {
+  auto path = [&](const std::string& name) {
+    return o.directory.empty() ? name : o.directory + "/" + name;
+  };
+  Resume r;
+  auto listed = storage.List(o.directory.empty() ? "" : o.directory + "/");
+  if (!listed.ok()) return listed.status().WithContext("looking for a backup to resume");
+  std::map<std::string, uint64_t> present;
+  for (const auto& obj : *listed) {
+    std::string name = o.directory.empty() ? obj.path : obj.path.substr(o.directory.size() + 1);
+    if (name.find('/') == std::string::npos) present[name] = obj.size;
+  }
+  if (present.empty()) return r;  // nothing there: a fresh start
+  if (present.count(kMetadataFile)) {
+    return Status::Conflict("the backup in " + (o.directory.empty() ? "." : o.directory) +
+                            " is already complete");
+  }
+  if (!present.count(kStartFile)) {
+    // Not ours: never cleared to make room.
+    return Status::InvalidArgument((o.directory.empty() ? std::string(".") : o.directory) +
+                                   " holds " + std::to_string(present.size()) +
+                                   " files but no abs backup in progress (no " + kStartFile +
+                                   "); give an empty or new directory");
+  }
+  if (!present.count(kCheckpointFile)) {
+    r.start_over_because = "it has no checkpoint: no file was complete when it stopped";
+    return r;
+  }
+  auto text = storage.ReadAll(path(kCheckpointFile));
+  if (!text.ok()) return text.status().WithContext("reading the checkpoint");
+  auto cp = ParseCheckpoint(*text);
+  if (!cp.ok()) {
+    r.start_over_because = cp.status().message();
+    return r;
+  }
+  auto start = storage.ReadAll(path(kStartFile));
+  if (!start.ok()) return start.status().WithContext("reading " + std::string(kStartFile));
+  auto start_json = nlohmann::json::parse(*start, nullptr, false);
+  std::string created =
+      start_json.is_object() ? start_json.value("created", std::string()) : std::string();
+  if (cp->ns != o.ns) {
+    r.start_over_because = "its checkpoint is of namespace " + cp->ns.substr(0, 64);
+  } else if (created != FormatRfc3339Millis(cp->created_unix_ms)) {
+    r.start_over_because = "its checkpoint is from another backup (started " +
+                           FormatRfc3339Millis(cp->created_unix_ms) + ", the directory's " +
+                           created.substr(0, 40) + ")";
+  } else if (cp->fingerprint != fingerprint) {
+    r.start_over_because =
+        "it was started with other options (sets, bins, filter, time bounds or codec)";
+  }
+  if (!r.start_over_because.empty()) return r;
+  for (const auto& f : cp->files) {
+    auto it = present.find(f.name);
+    if (it == present.end() || it->second != f.size) {
+      r.start_over_because =
+          "file " + f.name + (it == present.end() ? " is missing" : " has changed");
+      return r;
+    }
+  }
+  r.checkpoint = std::move(cp).value();
+  // What was written after the checkpoint goes: it is written again.
+  std::set<std::string> keep = {kStartFile, kCheckpointFile};
+  for (const auto& f : r.checkpoint->files)
+    keep.insert(f.name);
+  for (const auto& [name, size] : present) {
+    if (keep.count(name)) continue;
+    Status st = storage.Remove(path(name));
+    if (!st.ok() && st.code() != StatusCode::kNotFound) {
+      return st.WithContext("removing what was written after the checkpoint");
+    }
+  }
+  return r;
+}
+
 }  // namespace
 
 Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage,
@@ -268,11 +438,51 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
   result.slice = o.slice.Describe();
   result.from_unix_ns = o.modified_after_unix_ns;
   result.created_unix_ms = UnixNowMillis();
-  ABS_ASSIGN_OR_RETURN(result.partitions, ResolveSlice(client, o.ns, o.slice));
-  auto gens = client.InfoAll("partition-generation");
-  if (gens.ok()) {
-    for (const auto& [node, gen] : *gens)
-      result.nodes_at_start.emplace_back(node, std::atoll(gen.c_str()));
+
+  const std::string fingerprint = OptionsFingerprint(o);
+  std::optional<Checkpoint> resume;
+  if (o.resumable) {
+    ABS_ASSIGN_OR_RETURN(Resume found, FindResume(storage, o, fingerprint));
+    resume = std::move(found.checkpoint);
+    if (!resume && !found.start_over_because.empty()) {
+      if (o.on_start_over) o.on_start_over(found.start_over_because);
+      ABS_LOG_WARN("backup of {} in {} starts over: {}", o.ns, o.directory,
+                   found.start_over_because);
+      // Everything there goes, so nothing of the old run mixes into the new one.
+      Status st;
+      if (!o.directory.empty()) {
+        st = storage.Remove(o.directory + "/");
+      } else if (auto all = storage.List(""); all.ok()) {
+        for (const auto& obj : *all)
+          if (st.ok()) st = storage.Remove(obj.path);
+      } else {
+        st = all.status();
+      }
+      if (!st.ok() && st.code() != StatusCode::kNotFound) {
+        return st.WithContext("clearing the backup to start over");
+      }
+    }
+  }
+
+  if (resume) {
+    // The slice as it was resolved when the backup started: a resume reads the same
+    // partitions even if masters moved since.
+    result.partitions = resume->partitions;
+    result.nodes_at_start = resume->nodes_at_start;
+    result.created_unix_ms = resume->created_unix_ms;
+    result.sindex_count = resume->sindex_count;
+    result.udf_count = resume->udf_count;
+    result.resumed = true;
+    result.resumed_files = resume->files.size();
+    for (const auto& f : resume->files)
+      result.resumed_records += f.records;
+  } else {
+    ABS_ASSIGN_OR_RETURN(result.partitions, ResolveSlice(client, o.ns, o.slice));
+    auto gens = client.InfoAll("partition-generation");
+    if (gens.ok()) {
+      for (const auto& [node, gen] : *gens)
+        result.nodes_at_start.emplace_back(node, std::atoll(gen.c_str()));
+    }
   }
   if (progress) {
     uint64_t objects = 0;
@@ -285,19 +495,50 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
       }
     }
     progress->estimated_records = objects * result.partitions.Count() / kPartitions;
+    if (resume) {
+      progress->records = result.resumed_records;
+      progress->files = resume->files.size();
+      uint64_t bytes = 0;
+      for (const auto& f : resume->files)
+        bytes += f.size;
+      progress->bytes = bytes;
+    }
   }
 
   FileSet files(storage, o);
+  files.checkpoint.ns = o.ns;
+  files.checkpoint.created_unix_ms = result.created_unix_ms;
+  files.checkpoint.fingerprint = fingerprint;
+  files.checkpoint.partitions = result.partitions;
+  files.checkpoint.nodes_at_start = result.nodes_at_start;
+  if (resume) {
+    files.files = resume->files;
+    files.next_id = resume->next_file_id;
+    files.first_file = resume->first_file;
+    files.first_file_taken = !resume->first_file.empty();
+    files.checkpoint.definitions_done = resume->definitions_done;
+    files.checkpoint.sindex_count = resume->sindex_count;
+    files.checkpoint.udf_count = resume->udf_count;
+    for (const auto& p : resume->progress)
+      files.partitions[p.pid] = p;
+  }
   auto fail = [&](const Status& st) -> Status {
-    // An incomplete backup leaves nothing behind that could be mistaken for one.
+    // A resumable backup that failed keeps its work for the next attempt: its checkpoint
+    // says what is complete. Otherwise (or cancelled) nothing is left behind that could be
+    // mistaken for a backup.
+    if (o.resumable && st.code() != StatusCode::kCancelled) return st;
     std::lock_guard lock(files.mu);
     for (const auto& path : files.opened)
       (void)storage.Remove(path);
+    for (const auto& f : files.files)
+      (void)storage.Remove(files.Path(f.name));
+    (void)storage.Remove(files.Path(kCheckpointFile));
+    (void)storage.Remove(files.Path(kStartFile));
     return st;
   };
   // Before any file: marks the directory as an abs backup, so one that never finishes is
   // refused by restore and named by verify rather than taken for a foreign backup.
-  {
+  if (!resume) {
     nlohmann::ordered_json start;
     start["format"] = "abs-start/1";
     start["namespace"] = o.ns;
@@ -311,49 +552,75 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
   }
 
   // Secondary-index and UDF definitions go first, into their own file.
-  std::vector<asb::SindexDefinition> sindexes;
-  std::vector<asb::UdfDefinition> udfs;
-  if (!o.no_indexes) {
-    auto s = FetchSindexes(client, o.ns);
-    if (!s.ok()) return s.status();
-    sindexes = std::move(s).value();
-  }
-  if (!o.no_udfs) {
-    auto u = FetchUdfs(client);
-    if (!u.ok()) return u.status();
-    udfs = std::move(u).value();
-  }
-  if (!sindexes.empty() || !udfs.empty()) {
-    std::string text;
-    for (const auto& u : udfs)
-      asb::Encoder::AppendUdf(text, u);
-    for (const auto& s : sindexes)
-      asb::Encoder::AppendSindex(text, s);
-    std::string name =
-        "metadata_" + o.ns + "_" + std::to_string(files.next_id.fetch_add(1)) + ".asb";
-    auto f = AsbFile::Open(files, name);
-    Status st = f.ok() ? (*f)->Write(text, 0) : f.status();
-    if (st.ok()) st = (*f)->Close();
-    if (!st.ok()) return fail(st);
+  if (!files.checkpoint.definitions_done) {
+    std::vector<asb::SindexDefinition> sindexes;
+    std::vector<asb::UdfDefinition> udfs;
+    if (!o.no_indexes) {
+      auto s = FetchSindexes(client, o.ns);
+      if (!s.ok()) return fail(s.status());
+      sindexes = std::move(s).value();
+    }
+    if (!o.no_udfs) {
+      auto u = FetchUdfs(client);
+      if (!u.ok()) return fail(u.status());
+      udfs = std::move(u).value();
+    }
+    std::optional<BackupFile> definitions;
+    if (!sindexes.empty() || !udfs.empty()) {
+      std::string text;
+      for (const auto& u : udfs)
+        asb::Encoder::AppendUdf(text, u);
+      for (const auto& s : sindexes)
+        asb::Encoder::AppendSindex(text, s);
+      std::string name =
+          "metadata_" + o.ns + "_" + std::to_string(files.next_id.fetch_add(1)) + ".asb";
+      auto f = AsbFile::Open(files, name);
+      Status st = f.ok() ? (*f)->Write(text, 0) : f.status();
+      if (!st.ok()) return fail(st);
+      auto closed = (*f)->Close();
+      if (!closed.ok()) return fail(closed.status());
+      definitions = std::move(closed).value();
+    }
     result.sindex_count = sindexes.size();
     result.udf_count = udfs.size();
+    {
+      std::lock_guard lock(files.mu);
+      files.checkpoint.definitions_done = true;
+      files.checkpoint.sindex_count = result.sindex_count;
+      files.checkpoint.udf_count = result.udf_count;
+    }
+    files.Commit(std::move(definitions), {});
   }
 
   if (!o.no_records && !result.partitions.empty()) {
-    auto groups = result.partitions.Split(static_cast<size_t>(o.parallel));
+    PartitionSet remaining = result.partitions;
+    std::map<uint32_t, PartitionProgress> resume_from;
+    {
+      std::lock_guard lock(files.mu);
+      resume_from = files.partitions;
+    }
+    PartitionSet left;
+    for (uint32_t pid : remaining.Ids()) {
+      auto it = resume_from.find(pid);
+      if (it == resume_from.end() || !it->second.done) left.Add(pid);
+    }
+    auto groups = left.Split(static_cast<size_t>(o.parallel));
     uint32_t rps =
-        o.records_per_second == 0
+        o.records_per_second == 0 || groups.empty()
             ? 0
             : std::max<uint32_t>(1, o.records_per_second / static_cast<uint32_t>(groups.size()));
     std::vector<std::unique_ptr<ScanWorker>> workers;
     for (size_t i = 0; i < groups.size(); ++i) {
       workers.push_back(std::make_unique<ScanWorker>(client, files, groups[i], static_cast<int>(i),
-                                                     rps, progress));
+                                                     rps, progress, resume_from));
     }
     std::vector<Status> statuses(workers.size());
     std::vector<std::thread> threads;
     for (size_t i = 0; i < workers.size(); ++i) {
-      threads.emplace_back([&, i] { statuses[i] = workers[i]->Run(); });
+      threads.emplace_back([&, i] {
+        statuses[i] = workers[i]->Run();
+        if (!statuses[i].ok()) files.stop = true;
+      });
     }
     for (auto& t : threads)
       t.join();
@@ -361,19 +628,23 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
       if (st.code() == StatusCode::kCancelled) return fail(st);
     }
     for (const auto& st : statuses) {
-      if (!st.ok()) return fail(st.WithContext("backup of " + o.ns));
+      if (!st.ok() && !IsStoppedBySibling(st)) return fail(st.WithContext("backup of " + o.ns));
     }
-    for (const auto& w : workers) {
-      for (const auto& c : w->cursors()) {
-        result.records_per_partition.emplace_back(c.pid, c.records);
-        result.record_count += c.records;
-      }
+    std::lock_guard lock(files.mu);
+    for (uint32_t pid : result.partitions.Ids()) {
+      auto it = files.partitions.find(pid);
+      uint64_t records = it == files.partitions.end() ? 0 : it->second.records;
+      result.records_per_partition.emplace_back(pid, records);
+      result.record_count += records;
     }
-    std::sort(result.records_per_partition.begin(), result.records_per_partition.end());
   }
 
   if (o.cancel && o.cancel->load())
     return fail(Status::Cancelled("backup of " + o.ns + " cancelled"));
+  if (!files.checkpoint_error.ok()) {
+    ABS_LOG_WARN("backup of {}: a checkpoint could not be written (the backup went on): {}", o.ns,
+                 files.checkpoint_error.ToString());
+  }
   std::sort(files.files.begin(), files.files.end(),
             [](const BackupFile& a, const BackupFile& b) { return a.name < b.name; });
   result.files = files.files;
@@ -385,6 +656,13 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
   if (!st.ok()) {
     (void)storage.Remove(files.Path(kManifestFile));
     return fail(st.WithContext("writing the backup's metadata"));
+  }
+  if (o.resumable) {
+    // Finished: the checkpoint has done its job. Left behind, it is only ignored.
+    Status removed = storage.Remove(files.Path(kCheckpointFile));
+    if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
+      ABS_LOG_WARN("backup of {}: cannot remove its checkpoint: {}", o.ns, removed.ToString());
+    }
   }
   return result;
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,14 @@ struct BackupOptions {
   // Longest wait for the next piece of a scan answer; 0 = the client's default.
   std::chrono::milliseconds socket_timeout{0};
   std::string directory;  // in storage: where this namespace's files go
+  // A resumable backup writes a checkpoint (checkpoint.h) each time it closes a file and
+  // keeps what it wrote when it fails (not when cancelled). Started again on the same
+  // directory, it resumes from the checkpoint: keeps the complete files, removes what was
+  // written after, and scans only what is left. With no usable checkpoint there (none,
+  // damaged, another namespace, other options, another version), it starts over, and
+  // `on_start_over` is told why.
+  bool resumable = false;
+  std::function<void(const std::string& why)> on_start_over;
   // Set to true to stop: the backup removes its files and returns kCancelled.
   const std::atomic<bool>* cancel = nullptr;
   // Shared by every job on one cluster (max-parallel-scans): each scan worker holds a
@@ -76,6 +85,10 @@ struct BackupResult {
   std::vector<std::pair<uint32_t, uint64_t>> records_per_partition;
   std::vector<std::pair<std::string, int64_t>> nodes_at_start;  // id, partition-generation
   storage::CodecOptions codec;
+  // Resumed from a checkpoint: the records and files that run had already written.
+  bool resumed = false;
+  uint64_t resumed_records = 0;
+  size_t resumed_files = 0;
 };
 
 Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage,

@@ -192,7 +192,16 @@ bool ParseTimeToUnixNanos(const std::string& text, int64_t* out) {
 
 int Backup(const BackupFlags& f) {
   if (f.ns.empty()) return Fail(Status::InvalidArgument("--namespace is required"));
-  if (f.directory.empty()) return Fail(Status::InvalidArgument("--directory is required"));
+  if (!f.continue_directory.empty() && !f.directory.empty() &&
+      f.continue_directory != f.directory) {
+    return Fail(Status::InvalidArgument("--continue " + f.continue_directory + " and --directory " +
+                                        f.directory + " name different places; give one"));
+  }
+  const bool continuing = !f.continue_directory.empty();
+  const std::string directory = continuing ? f.continue_directory : f.directory;
+  if (directory.empty()) {
+    return Fail(Status::InvalidArgument("--directory (or --continue) is required"));
+  }
   backup::BackupOptions o;
   o.ns = f.ns;
   o.parallel = f.parallel;
@@ -224,26 +233,53 @@ int Backup(const BackupFlags& f) {
   auto codec = MakeCodec(f.codec);
   if (!codec.ok()) return Fail(codec.status());
   o.codec = *codec;
-  auto store = OpenLocation(f.directory, f.storage);
+  auto store = OpenLocation(directory, f.storage);
   if (!store.ok()) return Fail(store.status());
   auto listing = (*store)->List("");
-  if (listing.ok() && !listing->empty()) {
-    return Fail(Status::InvalidArgument("--directory " + f.directory +
-                                        " is not empty; give a new directory for each backup"));
+  if (!continuing && listing.ok() && !listing->empty()) {
+    return Fail(Status::InvalidArgument(
+        "--directory " + directory +
+        " is not empty; give a new directory for each backup, or --continue " + directory +
+        " to resume an interrupted one"));
+  }
+  if (continuing && listing.ok() && listing->empty()) {
+    return Fail(Status::InvalidArgument("--continue " + directory + ": there is no backup there"));
   }
   auto client = Connect(f.conn);
   if (!client.ok()) return Fail(client.status());
+  // Every backup keeps a checkpoint, so that one cut short (a failure, a kill, a crash)
+  // can be continued rather than started again.
+  o.resumable = true;
+  o.on_start_over = [&](const std::string& why) {
+    std::fprintf(stderr, "absctl: cannot continue the backup in %s (%s); starting it over\n",
+                 directory.c_str(), why.c_str());
+  };
   backup::BackupProgress progress;
   auto start = std::chrono::steady_clock::now();
   ProgressLine line("backup", progress.records, &progress.estimated_records);
   auto result = backup::RunBackup(**client, **store, o, &progress);
   line.Stop();
-  if (!result.ok()) return Fail(result.status());
+  if (!result.ok()) {
+    int code = Fail(result.status());
+    if (result.status().code() != StatusCode::kCancelled &&
+        result.status().code() != StatusCode::kConflict) {
+      std::fprintf(stderr,
+                   "absctl: the files complete so far are kept; continue with: absctl backup "
+                   "--continue %s (and the same flags)\n",
+                   directory.c_str());
+    }
+    return code;
+  }
+  if (result->resumed) {
+    std::printf("continued the backup in %s: %zu files and %llu records were already complete\n",
+                directory.c_str(), result->resumed_files,
+                static_cast<unsigned long long>(result->resumed_records));
+  }
   double secs = SecondsSince(start);
   std::printf(
       "backup of %s (%s) to %s: %llu records, %zu partitions, %zu files, %llu bytes in %.2f s "
       "(%.0f records/s, %.1f MB/s); %llu indexes, %llu UDFs\n",
-      o.ns.c_str(), result->slice.c_str(), f.directory.c_str(),
+      o.ns.c_str(), result->slice.c_str(), directory.c_str(),
       static_cast<unsigned long long>(result->record_count), result->partitions.Count(),
       result->files.size(), static_cast<unsigned long long>(result->byte_count), secs,
       result->record_count / secs, result->byte_count / 1e6 / secs,

@@ -47,6 +47,7 @@ struct BackupFlags {
   StorageFlags storage;
   std::string ns;
   std::string directory;
+  std::string continue_directory;  // --continue: resume the backup there
   int parallel = 8;
   std::vector<std::string> sets;
   std::vector<std::string> bins;

@@ -81,7 +81,7 @@ class PartitionScanner {
       if (stats_) ++stats_->rounds;
       Status st = RunRound(pending);
       if (!st.ok()) {
-        if (!Retryable(st)) return st;
+        if (!Retryable(st) || callback_failed_) return st;
         last = st;
       }
     }
@@ -140,8 +140,9 @@ class PartitionScanner {
         NodeScanResult r = ScanNode(*work[w].first, work[w].second, rps_per_node);
         std::lock_guard lock(mu);
         if (!r.status.ok()) {
-          if (first_error.ok() || !Retryable(r.status)) first_error = r.status;
-          if (!Retryable(r.status)) fatal = true;
+          const bool retryable = Retryable(r.status) && !callback_failed_;
+          if (first_error.ok() || !retryable) first_error = r.status;
+          if (!retryable) fatal = true;
         }
         if (stats_) stats_->partition_retries += r.unavailable.size();
       }
@@ -296,7 +297,13 @@ class PartitionScanner {
     rec.generation = static_cast<uint16_t>(v.header.generation);
     rec.void_time = v.header.record_ttl;
     rec.bins = &v.ops;
-    ABS_RETURN_IF_ERROR(callback_(rec));
+    if (Status st = callback_(rec); !st.ok()) {
+      // The caller's own failure (its storage, its cancel) is never retried as a scan:
+      // what it did with the records before is its to judge, and a retry would deliver
+      // this record again.
+      callback_failed_ = true;
+      return st;
+    }
     PartitionCursor& c = cursors_[it->second];
     c.has_digest = true;
     std::memcpy(c.last_digest.data(), rec.digest, wire::kDigestSize);
@@ -312,6 +319,7 @@ class PartitionScanner {
   ScanStats* stats_;
   const std::string filter_;
   std::map<uint32_t, size_t> index_of_pid_;
+  std::atomic<bool> callback_failed_{false};
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Backup and restore engines end to end on abs-devcluster processes: a whole-namespace
 // backup and two node-list slices taken at the same time, verify of the pair and of one
 // slice alone, truncate, a parallel restore, and every record compared bin for bin.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,10 +13,12 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "backup/backup_job.h"
 #include "backup/backup_metadata.h"
+#include "backup/checkpoint.h"
 #include "backup/verify.h"
 #include "client/client.h"
 #include "common/bytes.h"
@@ -25,6 +28,7 @@
 #include "scoped_env.h"
 #include "storage/local/local_storage.h"
 #include "storage/storage.h"
+#include "storage/wrappers/wrappers.h"
 #include "test_cluster.h"
 
 namespace absvc {
@@ -441,6 +445,118 @@ TEST_F(BackupRestoreTest, IndexesUdfsAndIncrementalBackups) {
 
 // Changes one base64 character at or after `from` (inside a run of at least 16 base64
 // characters, or right after `anchor` when one is given); the file keeps its size.
+// Records in the backup's files, by the files' own counts, and the checkpoint's presence.
+uint64_t RecordsInFiles(const backup::BackupResult& r) {
+  uint64_t n = 0;
+  for (const auto& f : r.files)
+    n += f.records;
+  return n;
+}
+
+// A resumable backup that fails midway keeps its complete files and checkpoint; run
+// again, it resumes: it scans only what is left, and the result holds every record
+// exactly once (the files' counts add up to the namespace, and a restore gives every
+// record back). A damaged checkpoint, or other options, start it over instead.
+TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
+  DevClusterArgs args;
+  args.nodes = 2;
+  auto tc = TestCluster::StartDevCluster(args);
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  auto& c = **client;
+  const uint64_t n = 20000;
+  ASSERT_TRUE(Load(c, "resume", n).ok());
+  std::shared_ptr<storage::Storage> local = Store("b");
+  auto plan = std::make_shared<storage::FaultPlan>();
+  // Every 12th file (or checkpoint) cannot be opened: the storage comes and goes.
+  plan->Add({.op = storage::StorageStats::kOpenWriter, .nth = 12, .every = true});
+  auto faulty = storage::WithFaults(local, plan);
+
+  backup::BackupOptions o;
+  o.ns = "test";
+  o.parallel = 4;
+  o.file_limit_bytes = 256 << 10;
+  o.resumable = true;
+  o.directory = "set";
+  std::vector<std::string> start_overs;
+  o.on_start_over = [&](const std::string& why) { start_overs.push_back(why); };
+  auto first = backup::RunBackup(c, *faulty, o);
+  ASSERT_FALSE(first.ok());
+  EXPECT_NE(first.status().message().find("injected fault"), std::string::npos)
+      << first.status().ToString();
+  EXPECT_TRUE(fs::exists(dir_ / "b" / "set" / backup::kCheckpointFile));
+  EXPECT_TRUE(fs::exists(dir_ / "b" / "set" / backup::kStartFile));
+
+  backup::BackupProgress progress;
+  auto second = backup::RunBackup(c, *local, o, &progress);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(second->resumed);
+  EXPECT_GT(second->resumed_files, 0u);
+  EXPECT_GT(second->resumed_records, 0u);
+  EXPECT_LT(second->resumed_records, n);
+  EXPECT_TRUE(start_overs.empty()) << start_overs[0];
+  EXPECT_EQ(second->record_count, n);
+  EXPECT_EQ(RecordsInFiles(*second), n) << "no record written twice, none lost";
+  EXPECT_EQ(progress.records.load(), n) << "progress counts the resumed records too";
+  EXPECT_FALSE(fs::exists(dir_ / "b" / "set" / backup::kCheckpointFile)) << "removed when done";
+  auto v = backup::Verify({{local.get(), "set"}});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->complete()) << v->Format();
+
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+  restore::RestoreOptions ro;
+  ro.directories = {"set"};
+  restore::RestoreCounters counters;
+  Status restored = restore::RunRestore(c, *local, ro, counters);
+  ASSERT_TRUE(restored.ok()) << restored.ToString();
+  EXPECT_EQ(counters.read.load(), n) << "each record read once from the files";
+  uint64_t count = 0, bad = 0;
+  ScanAndCheck(c, &count, &bad);
+  EXPECT_EQ(count, n);
+  EXPECT_EQ(bad, 0u);
+
+  // Resuming a finished backup is refused, naming it.
+  auto again = backup::RunBackup(c, *local, o);
+  EXPECT_EQ(again.status().code(), StatusCode::kConflict) << again.status().ToString();
+  EXPECT_NE(again.status().message().find("already complete"), std::string::npos);
+
+  // A damaged checkpoint: the backup starts over, says why, and is still whole.
+  o.directory = "damaged";
+  auto plan2 = std::make_shared<storage::FaultPlan>();
+  plan2->Add({.op = storage::StorageStats::kOpenWriter, .nth = 8, .every = true});
+  ASSERT_FALSE(backup::RunBackup(c, *storage::WithFaults(local, plan2), o).ok());
+  std::ofstream(dir_ / "b" / "damaged" / backup::kCheckpointFile, std::ios::app) << "}garbage";
+  auto over = backup::RunBackup(c, *local, o);
+  ASSERT_TRUE(over.ok()) << over.status().ToString();
+  EXPECT_FALSE(over->resumed);
+  ASSERT_EQ(start_overs.size(), 1u);
+  EXPECT_NE(start_overs[0].find("checkpoint is not a JSON object"), std::string::npos)
+      << start_overs[0];
+  EXPECT_EQ(RecordsInFiles(*over), n);
+
+  // Other options (here, a set filter) start over rather than mix two backups.
+  o.directory = "options";
+  auto plan3 = std::make_shared<storage::FaultPlan>();
+  plan3->Add({.op = storage::StorageStats::kOpenWriter, .nth = 8, .every = true});
+  ASSERT_FALSE(backup::RunBackup(c, *storage::WithFaults(local, plan3), o).ok());
+  o.sets = {"resume"};
+  auto other = backup::RunBackup(c, *local, o);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_FALSE(other->resumed);
+  ASSERT_EQ(start_overs.size(), 2u);
+  EXPECT_NE(start_overs[1].find("other options"), std::string::npos) << start_overs[1];
+  EXPECT_EQ(RecordsInFiles(*other), n);
+
+  // A directory that holds something else is never cleared.
+  fs::create_directories(dir_ / "b" / "foreign");
+  std::ofstream(dir_ / "b" / "foreign" / "mine.txt") << "not a backup";
+  o.directory = "foreign";
+  auto foreign = backup::RunBackup(c, *local, o);
+  EXPECT_EQ(foreign.status().code(), StatusCode::kInvalidArgument) << foreign.status().ToString();
+  EXPECT_TRUE(fs::exists(dir_ / "b" / "foreign" / "mine.txt"));
+}
+
 void DamageOneCharacter(const fs::path& file, const std::string& anchor = "") {
   std::string text;
   {
@@ -796,6 +912,109 @@ void AbsctlParallelSlicesOnCloud(const std::string& bucket_flags, const std::str
   ScanAndCheck(c, &count, &bad);
   EXPECT_EQ(count, n);
   EXPECT_EQ(bad, 0u);
+}
+
+// The crash campaign at a size CI affords (ABS_CAMPAIGN_RECORDS, ABS_CAMPAIGN_KILLS for
+// more): absctl backs up a 3-node cluster and is killed with SIGKILL at random moments,
+// each time continued with --continue, until a run finishes. The result verifies as
+// complete and holds every record exactly once: the files' record counts add up to the
+// namespace, and a restore gives back each record, checked against its generator.
+TEST(Absctl, KilledAtRandomMomentsABackupContinuesToAWholeOne) {
+  if (const char* h = std::getenv("ABS_TEST_HOSTS"); h && *h) GTEST_SKIP() << "devcluster only";
+  auto env_or = [](const char* name, uint64_t fallback) {
+    const char* v = std::getenv(name);
+    return v ? std::strtoull(v, nullptr, 10) : fallback;
+  };
+  const uint64_t n = env_or("ABS_CAMPAIGN_RECORDS", 40000);
+  const uint64_t kills = env_or("ABS_CAMPAIGN_KILLS", 20);
+  DevClusterArgs args;
+  args.nodes = 3;
+  auto tc = testing::TestCluster::StartDevCluster(args);
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  auto& c = **client;
+  ASSERT_TRUE(Load(c, "campaign", n).ok());
+  auto dir = fs::temp_directory_path() / ("abs-campaign-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string host = "127.0.0.1:" + std::to_string((*tc)->nodes()[0].port);
+  const std::string out = (dir / "backup").string();
+  // About ten seconds of scanning in all, so that every kill lands mid-backup.
+  const std::string rate = std::to_string(std::max<uint64_t>(1000, n / 10));
+  const unsigned seed = static_cast<unsigned>(std::random_device{}());
+  std::mt19937 rng(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+
+  uint64_t runs = 0, killed = 0, continued = 0, started_over = 0;
+  bool finished = false;
+  for (uint64_t i = 0; i <= kills && !finished; ++i) {
+    const bool last = i == kills;  // the last run is left to finish
+    const std::string log = (dir / ("run-" + std::to_string(i) + ".log")).string();
+    continued += fs::exists(dir / "backup" / backup::kCheckpointFile);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::string bin = testing::SiblingBinary("absctl");
+      ::execl(bin.c_str(), bin.c_str(), "backup", "-h", host.c_str(), "-n", "test", "-w", "4", "-F",
+              "1", "-L", rate.c_str(), i == 0 ? "-d" : "--continue", out.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ASSERT_GT(pid, 0);
+    ++runs;
+    int wstatus = 0;
+    if (!last) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 700)(rng)));
+      if (::waitpid(pid, &wstatus, WNOHANG) == 0) {
+        ::kill(pid, SIGKILL);
+        ++killed;
+      }
+    }
+    ::waitpid(pid, &wstatus, 0);
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    started_over += text.find("starting it over") != std::string::npos;
+    if (WIFEXITED(wstatus)) {
+      ASSERT_EQ(WEXITSTATUS(wstatus), 0) << "run " << i << ": " << text;
+      finished = true;
+    }
+  }
+  ASSERT_TRUE(finished);
+  std::printf(
+      "campaign: %llu records, %llu runs, %llu killed, %llu continued from a checkpoint, "
+      "%llu started over (killed before their first file)\n",
+      static_cast<unsigned long long>(n), static_cast<unsigned long long>(runs),
+      static_cast<unsigned long long>(killed), static_cast<unsigned long long>(continued),
+      static_cast<unsigned long long>(started_over));
+  EXPECT_GE(killed, kills / 2) << "most runs were cut short";
+  EXPECT_GE(continued, killed / 2) << "most runs continued from a checkpoint";
+
+  auto r = RunAbsctl("verify " + out);
+  EXPECT_EQ(r.code, 0) << r.output;
+  auto manifest = backup::ParseManifestJson([&] {
+    std::ifstream in(dir / "backup" / backup::kManifestFile);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }());
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  uint64_t in_files = 0;
+  for (const auto& f : manifest->files)
+    in_files += f.records;
+  EXPECT_EQ(in_files, n) << "records doubled: " << (in_files > n ? in_files - n : 0)
+                         << ", lost: " << (in_files < n ? n - in_files : 0);
+  EXPECT_EQ(manifest->record_count, n);
+
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+  r = RunAbsctl("restore -h " + host + " -d " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  uint64_t count = 0, bad = 0;
+  ScanAndCheck(c, &count, &bad);
+  EXPECT_EQ(count, n);
+  EXPECT_EQ(bad, 0u);
+  fs::remove_all(dir);
 }
 
 fs::path EmulatorDir(const std::string& name) {

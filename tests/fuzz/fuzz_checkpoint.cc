@@ -1,0 +1,18 @@
+// The backup checkpoint read by a resume: whatever it holds, a verdict and no crash, and
+// what it accepts it writes back to the same meaning.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "backup/checkpoint.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string in(reinterpret_cast<const char*>(data), size);
+  auto c = absvc::backup::ParseCheckpoint(in);
+  if (c.ok()) {
+    std::string text = absvc::backup::FormatCheckpoint(*c);
+    auto again = absvc::backup::ParseCheckpoint(text);
+    if (!again.ok() || absvc::backup::FormatCheckpoint(*again) != text) __builtin_trap();
+  }
+  return 0;
+}
