@@ -303,6 +303,7 @@ Status CheckCodecAgainstMetadata(storage::Storage& storage, const std::string& d
 }  // namespace
 
 Result<RestorePlan> PrepareRestore(storage::Storage& storage, const RestoreOptions& o) {
+  if (o.directories.empty()) return Status::InvalidArgument("no backup directory to restore");
   if (o.parallel < 1) return Status::InvalidArgument("parallel must be at least 1");
   if (o.batch_size < 1) return Status::InvalidArgument("batch-size must be at least 1");
   if (o.policy.unique && (o.policy.replace || o.policy.no_generation)) {
@@ -333,8 +334,14 @@ void RestoreNotes::Add(const RestorePlan& plan) {
 Status RunPlannedRestore(client::Client& client, storage::Storage& storage, const RestoreOptions& o,
                          const RestorePlan& plan, RestoreCounters& counters) {
   std::vector<PlannedFile> definition_files, record_files;
-  for (const auto& f : plan.files)
+  for (const auto& f : plan.files) {
+    if (o.restored_files && o.restored_files->Contains(f.object.path)) continue;
     (f.definitions ? definition_files : record_files).push_back(f);
+  }
+  auto done = [&](const PlannedFile& f) {
+    ++counters.files;
+    if (o.restored_files) o.restored_files->Add(f.object.path);
+  };
   RateLimiter tps(o.records_per_second), bandwidth(o.bandwidth_bytes_per_second);
   // Indexes and UDFs first, so they exist before the data arrives. They change the
   // cluster beyond the records (a UDF runs code), so their files are checked whole
@@ -351,7 +358,7 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
   for (const auto& f : definition_files) {
     FileRestorer r(client, storage, o, counters, tps, bandwidth);
     ABS_RETURN_IF_ERROR(r.Restore(f));
-    ++counters.files;
+    done(f);
   }
   // Largest files first keeps the workers busy to the end.
   std::sort(record_files.begin(), record_files.end(),
@@ -376,7 +383,7 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
       if (!st.ok() && (first_error.ok() || first_error.code() == StatusCode::kCancelled)) {
         first_error = st;
       }
-      if (st.ok()) ++counters.files;
+      if (st.ok()) done(record_files[i]);
     }
   };
   size_t threads_wanted = std::min<size_t>(static_cast<size_t>(o.parallel), record_files.size());

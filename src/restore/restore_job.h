@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,28 @@ struct RestorePolicy {
   bool replace = false;        // drop bins the backup does not have
   bool unique = false;         // only create; existing records are left alone
   bool no_generation = false;  // overwrite even when the cluster's generation is newer
+};
+
+// The files a restore has written whole, shared by the attempts of one job: a retry skips
+// them, their records being in the cluster already.
+class RestoredFiles {
+ public:
+  bool Contains(const std::string& path) const {
+    std::lock_guard lock(mu_);
+    return paths_.count(path) > 0;
+  }
+  void Add(const std::string& path) {
+    std::lock_guard lock(mu_);
+    paths_.insert(path);
+  }
+  size_t size() const {
+    std::lock_guard lock(mu_);
+    return paths_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::set<std::string> paths_;
 };
 
 struct RestoreOptions {
@@ -47,6 +70,8 @@ struct RestoreOptions {
   // Set to true to stop between batches; RunRestore then returns kCancelled. Records
   // already written stay written.
   const std::atomic<bool>* cancel = nullptr;
+  // Files restored whole are added; files already in it are skipped.
+  RestoredFiles* restored_files = nullptr;
 };
 
 struct RestoreCounters {

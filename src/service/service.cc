@@ -161,6 +161,9 @@ struct BackupRun {
   std::vector<std::shared_ptr<backup::BackupProgress>> progress;  // one per namespace started
   std::vector<std::string> directories;                           // written by this run
   int namespaces_total = 0;
+  // A run a previous process left: its directory, claimed again, and its job record.
+  std::string resume_dir;
+  Json resume_detail;
   std::unique_ptr<RunLock> lock;  // held from the trigger (or the run's start) to its end;
                                   // guarded by mu
 };
@@ -385,6 +388,7 @@ Service::~Service() {
 
 Status Service::Start() {
   RecoverInterruptedJobs();
+  ReclaimInterruptedBackups();
   RecoverAbandonedRuns();
   {
     std::lock_guard lock(mu_);
@@ -414,6 +418,7 @@ Status Service::Start() {
       }
     }
     RescheduleLocked(UnixNowMillis());
+    ResumeInterruptedBackupsLocked();
   }
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   return Status::Ok();
@@ -589,6 +594,26 @@ void Service::RecoverInterruptedJobs() {
     }
     std::string note = "interrupted: absd stopped while this job ran";
     if (job.kind == "backup") {
+      // A backup of a routine still configured, on the same storage, goes on from its
+      // checkpoints rather than starting again.
+      auto cfg = config();
+      auto routine = cfg->routines.find(job.routine);
+      std::string run_dir = job.detail.value("run-directory", std::string());
+      if (routine != cfg->routines.end() && !routine->second.disabled &&
+          job.detail.value("storage", std::string()) == routine->second.storage &&
+          (job.type == "full" || job.type == "incremental") && !run_dir.empty() &&
+          storage::ValidateRelativePath(run_dir).ok()) {
+        // Only a run that made its claim has checkpoints to go on from.
+        auto storage = OpenStorage(cfg->storage.at(routine->second.storage));
+        auto claimed = storage.ok() ? (*storage)->Exists(run_dir + "/abs-run.json")
+                                    : Result<bool>(storage.status());
+        if (claimed.ok() && *claimed) {
+          to_resume_.push_back({job, run_dir});
+          continue;
+        }
+      }
+    }
+    if (job.kind == "backup") {
       // Only directories this instance wrote are touched: parallel instances share the
       // storage and may be writing their own backups right now.
       std::string root;
@@ -660,6 +685,66 @@ void Service::RecoverInterruptedJobs() {
     (void)jobs_->Update(job);
     ABS_LOG_WARN("{} job {} ({}) was interrupted by a restart", job.kind, job.id, job.routine);
   }
+}
+
+void Service::ReclaimInterruptedBackups() {
+  auto cfg = config();
+  std::vector<std::pair<JobRecord, std::string>> kept;
+  for (auto& [job, run_dir] : to_resume_) {
+    const RoutineConfig& r = cfg->routines.at(job.routine);
+    auto storage = OpenStorage(cfg->storage.at(r.storage));
+    Result<std::string> text = storage.ok() ? (*storage)->ReadAll(run_dir + "/abs-run.json")
+                                            : Result<std::string>(storage.status());
+    Json claim = text.ok() ? Json::parse(*text, nullptr, false) : Json();
+    Status st = text.status();
+    if (st.ok() && !claim.is_object()) st = Status::Corrupt("its claim is not a JSON object");
+    if (st.ok()) {
+      // The claim names this process now, so that no instance takes the run for abandoned.
+      const Owner& self = Owner::Self();
+      claim["owner"] = self.ToJson();
+      claim["host"] = self.host;
+      claim["pid"] = self.pid;
+      claim["heartbeat-ms"] = UnixNowMillis();
+      st = (*storage)->PutAtomic(run_dir + "/abs-run.json",
+                                 claim.dump(2, ' ', false, Json::error_handler_t::replace));
+    }
+    if (!st.ok()) {
+      ABS_LOG_WARN("the interrupted {} backup {} of routine {} cannot resume: {}", job.type,
+                   run_dir, job.routine, st.ToString());
+      job.status = "failure";
+      job.finished_ms = UnixNowMillis();
+      job.detail["error"] =
+          "interrupted: absd stopped while this job ran, and it could not "
+          "resume: " +
+          ShortError(st);
+      (void)jobs_->Update(job);
+      continue;
+    }
+    kept.push_back({job, run_dir});
+  }
+  to_resume_ = std::move(kept);
+}
+
+void Service::ResumeInterruptedBackupsLocked() {
+  for (auto& [job, run_dir] : to_resume_) {
+    bool incremental = job.type == "incremental";
+    auto& rt = routines_[job.routine];
+    if (incremental ? rt.incremental : rt.full) continue;
+    auto run = std::make_shared<BackupRun>();
+    run->id = job.id;
+    run->routine = job.routine;
+    run->incremental = incremental;
+    run->start_ms = job.started_ms;
+    run->config = config_;
+    run->resume_dir = run_dir;
+    run->resume_detail = job.detail;
+    (incremental ? rt.incremental : rt.full) = run;
+    metrics_->BackupRunning(job.routine, incremental, true, 0);
+    ABS_LOG_INFO("{} backup of routine {} resumes from its checkpoints (job {}, {})", job.type,
+                 job.routine, job.id, run_dir);
+    Launch([this, run] { RunBackup(run); });
+  }
+  to_resume_.clear();
 }
 
 void Service::RecoverAbandonedRuns() {
@@ -908,7 +993,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     if (run->delay_ms > 0 && !SleepCancellable(run->delay_ms, run->cancel)) {
       return Status::Cancelled("cancelled before it started");
     }
-    run->start_ms = UnixNowMillis();
+    if (run->resume_dir.empty()) run->start_ms = UnixNowMillis();
     if (!run->lock) {  // a scheduled run: triggers took the lock already
       ABS_ASSIGN_OR_RETURN(auto lock, AcquireRunLock(cfg, run->routine, run->incremental));
       std::lock_guard l(run->mu);
@@ -979,7 +1064,17 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                   {"slice", SliceKey(r)},
                   {"namespaces", namespaces},
                   {"heartbeat-ms", UnixNowMillis()}};
-    for (int attempt = 0;; ++attempt) {
+    for (int attempt = 0; !run->resume_dir.empty(); ++attempt) {
+      // A resumed run's directory is its own already (ReclaimInterruptedBackups); the
+      // claim is rewritten with this run's details.
+      ABS_RETURN_IF_ERROR(
+          storage->PutAtomic(run->resume_dir + "/abs-run.json",
+                             claim.dump(2, ' ', false, Json::error_handler_t::replace)));
+      run_dir = run->resume_dir;
+      heartbeat_state->Claimed(run_dir, claim);
+      break;
+    }
+    for (int attempt = 0; run_dir.empty(); ++attempt) {
       // run_dir is what the cleanup removes: it is set only once the claim is ours, never
       // to a directory another instance claimed first.
       std::string candidate =
@@ -1008,12 +1103,19 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                   {"run-directory", run_dir},
                   {"directories", run->directories},
                   {"owner", self.ToJson()}};
-    ABS_RETURN_IF_ERROR(jobs_->Insert(job));
+    if (run->resume_dir.empty()) {
+      ABS_RETURN_IF_ERROR(jobs_->Insert(job));
+    } else {
+      job.detail["resumed"] = run->resume_detail.value("resumed", 0) + 1;
+      ABS_RETURN_IF_ERROR(jobs_->Update(job));
+    }
 
     for (const auto& ns : namespaces) {
       backup::BackupOptions o = base;
       o.ns = ns;
       o.directory = run_dir + "/data/" + ns;
+      // Every attempt, and a run resumed after a restart, goes on from the checkpoint.
+      o.resumable = true;
       auto progress = std::make_shared<backup::BackupProgress>();
       {
         std::lock_guard lock(run->mu);
@@ -1025,10 +1127,29 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
         if (res.ok()) {
           total_records += res->record_count;
           total_bytes += res->byte_count;
+          if (res->resumed) {
+            ABS_LOG_INFO(
+                "backup of {} ({}) went on from its checkpoint: {} files, {} records "
+                "were complete",
+                ns, run->routine, res->resumed_files, res->resumed_records);
+          }
           last = Status::Ok();
           break;
         }
         last = res.status();
+        if (last.code() == StatusCode::kConflict && !run->resume_dir.empty()) {
+          // This namespace finished before the restart: its metadata says what it holds.
+          auto text = storage->ReadAll(o.directory + "/" + backup::kMetadataFile);
+          auto meta = text.ok() ? backup::ParseMetadataYaml(*text)
+                                : Result<backup::BackupMetadata>(text.status());
+          if (meta.ok()) {
+            total_records += meta->record_count;
+            total_bytes += meta->byte_count;
+            progress->records = meta->record_count;
+            last = Status::Ok();
+            break;
+          }
+        }
         if (last.code() == StatusCode::kCancelled || run->cancel) return last;
         bool permanent = last.code() == StatusCode::kInvalidArgument ||
                          last.code() == StatusCode::kNotFound ||
@@ -1374,12 +1495,14 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
       restore::RestorePlan plan;
     };
     std::vector<PlannedStep> planned;
+    restore::RestoredFiles restored;
     for (const auto& step : steps) {
       for (const auto& dir : step) {
         PlannedStep ps;
         ps.dir = dir;
         ABS_ASSIGN_OR_RETURN(ps.options, RestoreOptionsFor(req.policy, dir, metadata));
         ps.options.cancel = &run->cancel;
+        ps.options.restored_files = &restored;
         ABS_ASSIGN_OR_RETURN(ps.plan, restore::PrepareRestore(*storage, ps.options));
         run->notes.Add(ps.plan);
         planned.push_back(std::move(ps));
@@ -1387,12 +1510,24 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
     }
     for (const auto& w : run->notes.warnings)
       ABS_LOG_WARN("restore job {}: {}", run->id, w);
-    for (const auto& ps : planned) {
-      ABS_RETURN_IF_ERROR(
-          restore::RunPlannedRestore(*client, *storage, ps.options, ps.plan, run->counters)
-              .WithContext(ps.dir));
+    // A failure that may pass (the network, a node, the storage) is retried; files
+    // already restored whole are skipped, so a retry redoes at most the files in flight.
+    constexpr int kAttempts = 5;
+    for (int attempt = 1;; ++attempt) {
+      Status st;
+      for (const auto& ps : planned) {
+        st = restore::RunPlannedRestore(*client, *storage, ps.options, ps.plan, run->counters)
+                 .WithContext(ps.dir);
+        if (!st.ok()) break;
+      }
+      if (st.ok() || !storage::IsTransient(st) || attempt >= kAttempts || run->cancel) return st;
+      const int64_t delay = std::min<int64_t>(30000, int64_t{1000} << (attempt - 1));
+      ABS_LOG_WARN(
+          "restore job {} failed, retry {} in {} ms ({} files are restored and will be "
+          "skipped): {}",
+          run->id, attempt, delay, restored.size(), st.ToString());
+      if (!SleepCancellable(delay, run->cancel)) return Status::Cancelled("restore cancelled");
     }
-    return Status::Ok();
   }();
   std::string status = result.ok()                               ? "success"
                        : result.code() == StatusCode::kCancelled ? "canceled"

@@ -107,6 +107,10 @@ class Service {
                                                     const ClusterConfig& c);
   std::shared_ptr<Semaphore> ScanSlotsFor(const std::string& cluster, int64_t permits);
   void RecoverInterruptedJobs();
+  // Interrupted backups that go on from their checkpoints: their claims are this
+  // instance's again (before RecoverAbandonedRuns looks), then they run.
+  void ReclaimInterruptedBackups();
+  void ResumeInterruptedBackupsLocked();
   Json RestoreRunJson(const RestoreRun& r) const;
   void Launch(std::function<void()> fn);
 
@@ -134,6 +138,9 @@ class Service {
   };
   std::map<std::string, RoutineRuntime> routines_;
   std::map<int64_t, std::shared_ptr<RestoreRun>> restores_;
+  // Backup jobs a previous process left running, to resume at start (with their run
+  // directories in the routine's storage).
+  std::vector<std::pair<JobRecord, std::string>> to_resume_;
   bool stopping_ = false;
   std::thread scheduler_;
 

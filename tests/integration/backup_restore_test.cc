@@ -548,6 +548,26 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   EXPECT_NE(start_overs[1].find("other options"), std::string::npos) << start_overs[1];
   EXPECT_EQ(RecordsInFiles(*other), n);
 
+  // The disk fills up mid-backup: the error says so; once there is room, it resumes.
+  o.directory = "full-disk";
+  o.sets.clear();
+  auto full = std::make_shared<storage::FaultPlan>();
+  full->Add({.op = storage::StorageStats::kWrite,
+             .nth = 150,
+             .error = Status::Io("cannot write full-disk/2_test_9.asb: No space left on device")});
+  auto cut = backup::RunBackup(c, *storage::WithFaults(local, full), o);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("No space left on device"), std::string::npos)
+      << cut.status().ToString();
+  auto room = backup::RunBackup(c, *local, o);
+  ASSERT_TRUE(room.ok()) << room.status().ToString();
+  EXPECT_TRUE(room->resumed);
+  EXPECT_EQ(room->record_count, n);
+  EXPECT_EQ(RecordsInFiles(*room), n);
+  auto v2 = backup::Verify({{local.get(), "full-disk"}});
+  ASSERT_TRUE(v2.ok());
+  EXPECT_TRUE(v2->complete()) << v2->Format();
+
   // A directory that holds something else is never cleared.
   fs::create_directories(dir_ / "b" / "foreign");
   std::ofstream(dir_ / "b" / "foreign" / "mine.txt") << "not a backup";
@@ -555,6 +575,52 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   auto foreign = backup::RunBackup(c, *local, o);
   EXPECT_EQ(foreign.status().code(), StatusCode::kInvalidArgument) << foreign.status().ToString();
   EXPECT_TRUE(fs::exists(dir_ / "b" / "foreign" / "mine.txt"));
+}
+
+// A restore of many files that fails midway (the storage fails a read) is retried with
+// the files it restored whole skipped: the retry reads only the rest, and every record
+// is back.
+TEST_F(BackupRestoreTest, ARetriedRestoreSkipsTheFilesItRestoredWhole) {
+  auto tc = TestCluster::StartDevCluster({});
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  auto& c = **client;
+  const uint64_t n = 20000;
+  ASSERT_TRUE(Load(c, "retry", n).ok());
+  std::shared_ptr<storage::Storage> local = Store("b");
+  backup::BackupOptions o;
+  o.ns = "test";
+  o.parallel = 4;
+  o.file_limit_bytes = 256 << 10;
+  o.directory = "set";
+  ASSERT_TRUE(backup::RunBackup(c, *local, o).ok());
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+
+  auto plan = std::make_shared<storage::FaultPlan>();
+  plan->Add({.op = storage::StorageStats::kRead, .nth = 50});
+  auto faulty = storage::WithFaults(local, plan);
+  restore::RestoredFiles restored;
+  restore::RestoreOptions ro;
+  ro.directories = {"set"};
+  ro.parallel = 2;
+  ro.restored_files = &restored;
+  restore::RestoreCounters first;
+  Status st = restore::RunRestore(c, *faulty, ro, first);
+  ASSERT_FALSE(st.ok()) << "the fault fired: " << plan->calls(storage::StorageStats::kRead)
+                        << " reads";
+  EXPECT_GT(restored.size(), 0u);
+  const size_t whole = restored.size();
+
+  restore::RestoreCounters second;
+  st = restore::RunRestore(c, *local, ro, second);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_LT(second.read.load(), n) << "the files restored whole were not read again";
+  EXPECT_EQ(second.files.load() + whole, restored.size());
+  uint64_t count = 0, bad = 0;
+  ScanAndCheck(c, &count, &bad);
+  EXPECT_EQ(count, n);
+  EXPECT_EQ(bad, 0u);
 }
 
 void DamageOneCharacter(const fs::path& file, const std::string& anchor = "") {
