@@ -8,17 +8,33 @@
 #include <thread>
 
 #include "asb/asb.h"
-#include "backup/backup_metadata.h"
-#include "backup/checkpoint.h"
+#include "backupset/checkpoint.h"
+#include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/rate_limiter.h"
+#include "storage/cloud/crypto.h"
 #include "storage/codec.h"
 #include "wire/expression.h"
 #include "wire/info.h"
 
 namespace absvc::backup {
+
+// The backup set's format, as this engine writes it.
+using backupset::Checkpoint;
+using backupset::FormatCheckpoint;
+using backupset::FormatManifestJson;
+using backupset::FormatMetadataYaml;
+using backupset::FormatRfc3339Millis;
+using backupset::kCheckpointFile;
+using backupset::kManifestFile;
+using backupset::kMetadataFile;
+using backupset::kPartitions;
+using backupset::kStartFile;
+using backupset::ParseCheckpoint;
+using backupset::PartitionProgress;
+using backupset::PartitionSet;
 namespace {
 
 constexpr size_t kFlushBytes = 64 << 10;
@@ -665,6 +681,27 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
     }
   }
   return result;
+}
+
+std::string OptionsFingerprint(const BackupOptions& o) {
+  nlohmann::json j;
+  j["namespace"] = o.ns;
+  j["sets"] = o.sets;
+  j["bins"] = o.bins;
+  j["filter"] = Base64Encode(o.filter);
+  j["modified-after-ns"] = o.modified_after_unix_ns;
+  j["modified-before-ns"] = o.modified_before_unix_ns;
+  j["no-records"] = o.no_records;
+  j["no-indexes"] = o.no_indexes;
+  j["no-udfs"] = o.no_udfs;
+  j["compact"] = o.compact;
+  j["compression"] = o.codec.CompressionName();
+  j["compression-level"] = o.codec.compression_level;
+  j["encryption"] = o.codec.EncryptionName();
+  // The key itself stays out; a different key is a different backup all the same.
+  j["key"] =
+      o.codec.key.empty() ? "" : storage::cloud::Sha256Hex("abs-checkpoint-key:" + o.codec.key);
+  return storage::cloud::Sha256Hex(j.dump()).substr(0, 32);
 }
 
 }  // namespace absvc::backup

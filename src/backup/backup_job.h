@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "backup/partition_set.h"
 #include "backup/slice.h"
+#include "backupset/metadata.h"
+#include "backupset/partition_set.h"
 #include "client/client.h"
 #include "common/semaphore.h"
 #include "storage/codec.h"
@@ -63,35 +64,16 @@ struct BackupProgress {
   std::atomic<uint64_t> files{0};
 };
 
-struct BackupFile {
-  std::string name;  // relative to the backup directory
-  uint64_t size = 0;
-  std::string sha256;
-  uint64_t records = 0;
-};
-
-struct BackupResult {
-  std::string ns;
-  PartitionSet partitions;
-  std::string slice;
-  int64_t created_unix_ms = 0;
-  int64_t finished_unix_ms = 0;
-  int64_t from_unix_ns = 0;
-  uint64_t record_count = 0;
-  uint64_t byte_count = 0;
-  uint64_t sindex_count = 0;
-  uint64_t udf_count = 0;
-  std::vector<BackupFile> files;
-  std::vector<std::pair<uint32_t, uint64_t>> records_per_partition;
-  std::vector<std::pair<std::string, int64_t>> nodes_at_start;  // id, partition-generation
-  storage::CodecOptions codec;
-  // Resumed from a checkpoint: the records and files that run had already written.
-  bool resumed = false;
-  uint64_t resumed_records = 0;
-  size_t resumed_files = 0;
-};
+// What a backup wrote: the backup set's own description (backupset/metadata.h).
+using BackupFile = backupset::BackupFile;
+using BackupResult = backupset::BackupResult;
 
 Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage,
                                const BackupOptions& options, BackupProgress* progress = nullptr);
+
+// What the records of a backup depend on, as a short hash kept in its checkpoint:
+// namespace, sets, bins, filter, time bounds, no-records, compact, compression and
+// encryption (not the key). A resume with other options starts over.
+std::string OptionsFingerprint(const BackupOptions& o);
 
 }  // namespace absvc::backup

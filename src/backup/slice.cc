@@ -7,6 +7,10 @@
 
 namespace absvc::backup {
 
+// The backup set's format, as this engine writes it.
+using backupset::kPartitions;
+using backupset::PartitionSet;
+
 Status Slice::Validate() const {
   int kinds = (partition_list.empty() ? 0 : 1) + (nodes.empty() ? 0 : 1) + (racks.empty() ? 0 : 1);
   if (kinds > 1) {

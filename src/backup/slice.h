@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "backup/partition_set.h"
+#include "backupset/partition_set.h"
 #include "client/client.h"
 
 namespace absvc::backup {
@@ -23,7 +23,7 @@ struct Slice {
 
 // The partitions the slice covers now. A listed node or rack the cluster does not have
 // fails with an error naming it.
-Result<PartitionSet> ResolveSlice(client::Client& client, const std::string& ns,
-                                  const Slice& slice);
+Result<backupset::PartitionSet> ResolveSlice(client::Client& client, const std::string& ns,
+                                             const Slice& slice);
 
 }  // namespace absvc::backup

@@ -3,10 +3,18 @@
 #include <map>
 #include <set>
 
-#include "backup/backup_metadata.h"
+#include "backupset/metadata.h"
 #include "storage/layers.h"
 
 namespace absvc::backup {
+
+// The backup set's format, as this engine writes it.
+using backupset::kManifestFile;
+using backupset::kMetadataFile;
+using backupset::kPartitions;
+using backupset::kStartFile;
+using backupset::ParseManifestJson;
+using backupset::PartitionSet;
 namespace {
 
 using storage::BaseName;

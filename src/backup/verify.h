@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "backup/partition_set.h"
+#include "backupset/partition_set.h"
 #include "storage/storage.h"
 
 namespace absvc::backup {
@@ -17,8 +17,8 @@ struct VerifyLocation {
 };
 
 struct NamespaceCoverage {
-  PartitionSet covered;
-  PartitionSet overlapping;  // in more than one backup
+  backupset::PartitionSet covered;
+  backupset::PartitionSet overlapping;  // in more than one backup
   uint64_t records = 0;
   size_t backups = 0;
 };

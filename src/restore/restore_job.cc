@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "asb/decoder.h"
-#include "backup/backup_metadata.h"
+#include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/bytes.h"
 #include "common/cltime.h"
@@ -286,7 +286,7 @@ Status CheckCodecAgainstMetadata(storage::Storage& storage, const std::string& d
   auto exists = storage.Exists(path);
   if (!exists.ok() || !*exists) return Status::Ok();
   ABS_ASSIGN_OR_RETURN(std::string text, storage.ReadAll(path));
-  ABS_ASSIGN_OR_RETURN(auto meta, backup::ParseMetadataYaml(text));
+  ABS_ASSIGN_OR_RETURN(auto meta, backupset::ParseMetadataYaml(text));
   if (meta.compression != codec.CompressionName()) {
     return Status::InvalidArgument(storage.Describe() + "/" + path +
                                    ": the backup's compression is " + meta.compression +

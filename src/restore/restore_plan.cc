@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "backup/backup_metadata.h"
+#include "backupset/metadata.h"
 #include "storage/layers.h"
 
 namespace absvc::restore {
@@ -49,9 +49,9 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
     if (salvage) plan.warnings.push_back(std::move(what) + "; salvage restores it");
   };
   if (d.manifest) {
-    auto text = storage.ReadAll(JoinPath(dir, backup::kManifestFile));
+    auto text = storage.ReadAll(JoinPath(dir, backupset::kManifestFile));
     auto manifest =
-        text.ok() ? backup::ParseManifestJson(*text) : Result<backup::Manifest>(text.status());
+        text.ok() ? backupset::ParseManifestJson(*text) : Result<backupset::Manifest>(text.status());
     if (!manifest.ok()) {
       left_out(where + ": its manifest cannot be read (" + manifest.status().message() + ")");
       return;
@@ -111,11 +111,11 @@ Result<RestorePlan> PlanRestore(storage::Storage& storage,
     std::map<std::string, BackupDirectory> dirs;
     for (const auto& obj : objects) {
       std::string name = BaseName(obj.path);
-      if (name == backup::kManifestFile) {
+      if (name == backupset::kManifestFile) {
         dirs[DirName(obj.path)].manifest = true;
-      } else if (name == backup::kMetadataFile) {
+      } else if (name == backupset::kMetadataFile) {
         dirs[DirName(obj.path)].metadata = true;
-      } else if (name == backup::kStartFile) {
+      } else if (name == backupset::kStartFile) {
         dirs[DirName(obj.path)].start_marker = true;
       } else if (IsAsb(obj.path) && obj.size > 0) {
         dirs[DirName(obj.path)].asb_files.push_back(obj);

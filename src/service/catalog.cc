@@ -36,7 +36,7 @@ int64_t ParseRfc3339Millis(const std::string& text) {
 }
 
 std::optional<std::string> DirectoryOfMetadata(const std::string& path) {
-  const std::string suffix = std::string("/") + backup::kMetadataFile;
+  const std::string suffix = std::string("/") + backupset::kMetadataFile;
   if (path.size() <= suffix.size() ||
       path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
     return std::nullopt;
@@ -100,7 +100,7 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
     if (ns_dir.empty() || ns_dir.find('/') != std::string::npos) continue;
     auto text = storage.ReadAll(obj.path);
     if (!text.ok()) continue;
-    auto meta = backup::ParseMetadataYaml(*text);
+    auto meta = backupset::ParseMetadataYaml(*text);
     if (!meta.ok()) continue;
     BackupEntry e;
     e.routine = routine;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "backup/backup_metadata.h"
+#include "backupset/metadata.h"
 #include "service/config.h"
 #include "storage/storage.h"
 
@@ -23,7 +23,7 @@ struct BackupEntry {
   int64_t created_ms = 0;
   int64_t finished_ms = 0;
   std::string slice;  // from abs-run.json; "" = the whole namespace (or written by ABS)
-  backup::BackupMetadata metadata;
+  backupset::BackupMetadata metadata;
 
   // ABS's BackupDetails.
   Json ToJson(const std::string& storage_name) const;

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "backup/partition_set.h"
+#include "backupset/partition_set.h"
 #include "common/base64.h"
 #include "common/file.h"
 #include "common/secret_value.h"
@@ -641,7 +641,7 @@ void ParseRoutine(const std::string& name, const Json& j, const Config& cfg, Rou
       r.rack_list.push_back(static_cast<uint32_t>(x));
   }
   if (!r.partition_list.empty()) {
-    auto ps = backup::PartitionSet::ParseList(r.partition_list);
+    auto ps = backupset::PartitionSet::ParseList(r.partition_list);
     if (!ps.ok()) f.Error("partition-list", ps.status().message());
   }
   int slices = !r.partition_list.empty() + !r.node_list.empty() + !r.rack_list.empty();

@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "backup/backup_metadata.h"
+#include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/cltime.h"
 #include "common/log.h"
@@ -304,7 +304,7 @@ Result<std::vector<std::string>> ClusterNamespaces(client::Client& c) {
 // says, else as the backup's metadata.yaml says.
 Result<restore::RestoreOptions> RestoreOptionsFor(
     const RestorePolicyConfig& p, const std::string& dir,
-    const std::map<std::string, backup::BackupMetadata>& metadata) {
+    const std::map<std::string, backupset::BackupMetadata>& metadata) {
   restore::RestoreOptions o;
   o.directories = {dir};
   o.parallel = static_cast<int>(p.parallel);
@@ -641,7 +641,7 @@ void Service::RecoverInterruptedJobs() {
               continue;
             }
             std::string dir = d.get<std::string>();
-            auto done = (*storage)->Exists(dir + "/" + backup::kMetadataFile);
+            auto done = (*storage)->Exists(dir + "/" + backupset::kMetadataFile);
             if (done.ok() && !*done) {
               (void)(*storage)->Remove(dir + "/");
               ABS_LOG_WARN("removed the partial backup {} left by an interrupted run", dir);
@@ -1139,9 +1139,9 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
         last = res.status();
         if (last.code() == StatusCode::kConflict && !run->resume_dir.empty()) {
           // This namespace finished before the restart: its metadata says what it holds.
-          auto text = storage->ReadAll(o.directory + "/" + backup::kMetadataFile);
-          auto meta = text.ok() ? backup::ParseMetadataYaml(*text)
-                                : Result<backup::BackupMetadata>(text.status());
+          auto text = storage->ReadAll(o.directory + "/" + backupset::kMetadataFile);
+          auto meta = text.ok() ? backupset::ParseMetadataYaml(*text)
+                                : Result<backupset::BackupMetadata>(text.status());
           if (meta.ok()) {
             total_records += meta->record_count;
             total_bytes += meta->byte_count;
@@ -1246,12 +1246,12 @@ static Json RunningJobJson(BackupRun& run) {
   j["total-records"] = total;
   j["done-records"] = done;
   j["percentage-done"] = static_cast<int>(pct);
-  j["start-time"] = backup::FormatRfc3339Millis(start);
+  j["start-time"] = backupset::FormatRfc3339Millis(start);
   j["duration"] = static_cast<int64_t>(elapsed_s);
   if (pct >= 1.0 && done > 0) {
     double remaining_s = elapsed_s * static_cast<double>(total - done) / static_cast<double>(done);
     j["estimated-end-time"] =
-        backup::FormatRfc3339Millis(now + static_cast<int64_t>(remaining_s * 1000));
+        backupset::FormatRfc3339Millis(now + static_cast<int64_t>(remaining_s * 1000));
   }
   j["metrics"] = {
       {"records-per-second", static_cast<uint64_t>(static_cast<double>(done) / elapsed_s)},
@@ -1270,13 +1270,13 @@ Result<Json> Service::CurrentBackup(const std::string& routine) {
   Json j = Json::object();
   if (rt.full) j["full"] = RunningJobJson(*rt.full);
   if (rt.incremental) j["incremental"] = RunningJobJson(*rt.incremental);
-  if (rt.last_full_ms) j["last-full"] = backup::FormatRfc3339Millis(rt.last_full_ms);
+  if (rt.last_full_ms) j["last-full"] = backupset::FormatRfc3339Millis(rt.last_full_ms);
   if (rt.last_incremental_ms) {
-    j["last-incremental"] = backup::FormatRfc3339Millis(rt.last_incremental_ms);
+    j["last-incremental"] = backupset::FormatRfc3339Millis(rt.last_incremental_ms);
   }
-  if (rt.next_full_ms) j["next-full"] = backup::FormatRfc3339Millis(rt.next_full_ms);
+  if (rt.next_full_ms) j["next-full"] = backupset::FormatRfc3339Millis(rt.next_full_ms);
   if (rt.next_incremental_ms) {
-    j["next-incremental"] = backup::FormatRfc3339Millis(rt.next_incremental_ms);
+    j["next-incremental"] = backupset::FormatRfc3339Millis(rt.next_incremental_ms);
   }
   return j;
 }
@@ -1433,7 +1433,7 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
       }
       if (latest_full.empty()) {
         return Status::NotFound("routine '" + req.routine + "' has no full backup before " +
-                                backup::FormatRfc3339Millis(req.time_ms));
+                                backupset::FormatRfc3339Millis(req.time_ms));
       }
       std::vector<std::string> full_dirs;
       for (const auto& [ns, e] : latest_full)
@@ -1460,8 +1460,8 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
       std::set<std::string> dirs;
       for (const auto& o : objects) {
         std::string name = storage::BaseName(o.path);
-        if (name == backup::kMetadataFile || name == backup::kStartFile ||
-            name == backup::kManifestFile ||
+        if (name == backupset::kMetadataFile || name == backupset::kStartFile ||
+            name == backupset::kManifestFile ||
             (name.size() > 4 && name.compare(name.size() - 4, 4, ".asb") == 0)) {
           dirs.insert(storage::DirName(o.path));
         }
@@ -1473,13 +1473,13 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
     }
     // Each backup's metadata.yaml, read once: its record count sizes the job, its codec
     // is the default for reading it.
-    std::map<std::string, backup::BackupMetadata> metadata;
+    std::map<std::string, backupset::BackupMetadata> metadata;
     uint64_t total = 0;
     for (const auto& step : steps) {
       for (const auto& d : step) {
-        auto text = storage->ReadAll(d + "/" + backup::kMetadataFile);
+        auto text = storage->ReadAll(d + "/" + backupset::kMetadataFile);
         if (!text.ok()) continue;
-        auto meta = backup::ParseMetadataYaml(*text);
+        auto meta = backupset::ParseMetadataYaml(*text);
         if (!meta.ok()) continue;
         total += meta->record_count;
         metadata[d] = *meta;
@@ -1597,8 +1597,8 @@ Json Service::RestoreRunJson(const RestoreRun& r) const {
   cur["done-records"] = done;
   cur["percentage-done"] =
       total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
-  cur["start-time"] = backup::FormatRfc3339Millis(r.start_ms);
-  if (r.finish_ms) cur["finish-time"] = backup::FormatRfc3339Millis(r.finish_ms);
+  cur["start-time"] = backupset::FormatRfc3339Millis(r.start_ms);
+  if (r.finish_ms) cur["finish-time"] = backupset::FormatRfc3339Millis(r.finish_ms);
   cur["duration"] = static_cast<int64_t>(elapsed_s);
   cur["metrics"] = {
       {"records-per-second", static_cast<uint64_t>(static_cast<double>(done) / elapsed_s)},

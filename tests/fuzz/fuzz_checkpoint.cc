@@ -4,15 +4,15 @@
 #include <cstdint>
 #include <string>
 
-#include "backup/checkpoint.h"
+#include "backupset/checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);
-  auto c = absvc::backup::ParseCheckpoint(in);
+  auto c = absvc::backupset::ParseCheckpoint(in);
   if (c.ok()) {
-    std::string text = absvc::backup::FormatCheckpoint(*c);
-    auto again = absvc::backup::ParseCheckpoint(text);
-    if (!again.ok() || absvc::backup::FormatCheckpoint(*again) != text) __builtin_trap();
+    std::string text = absvc::backupset::FormatCheckpoint(*c);
+    auto again = absvc::backupset::ParseCheckpoint(text);
+    if (!again.ok() || absvc::backupset::FormatCheckpoint(*again) != text) __builtin_trap();
   }
   return 0;
 }

@@ -17,8 +17,8 @@
 #include <thread>
 
 #include "backup/backup_job.h"
-#include "backup/backup_metadata.h"
-#include "backup/checkpoint.h"
+#include "backupset/metadata.h"
+#include "backupset/checkpoint.h"
 #include "backup/verify.h"
 #include "client/client.h"
 #include "common/bytes.h"
@@ -485,8 +485,8 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   ASSERT_FALSE(first.ok());
   EXPECT_NE(first.status().message().find("injected fault"), std::string::npos)
       << first.status().ToString();
-  EXPECT_TRUE(fs::exists(dir_ / "b" / "set" / backup::kCheckpointFile));
-  EXPECT_TRUE(fs::exists(dir_ / "b" / "set" / backup::kStartFile));
+  EXPECT_TRUE(fs::exists(dir_ / "b" / "set" / backupset::kCheckpointFile));
+  EXPECT_TRUE(fs::exists(dir_ / "b" / "set" / backupset::kStartFile));
 
   backup::BackupProgress progress;
   auto second = backup::RunBackup(c, *local, o, &progress);
@@ -499,7 +499,7 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   EXPECT_EQ(second->record_count, n);
   EXPECT_EQ(RecordsInFiles(*second), n) << "no record written twice, none lost";
   EXPECT_EQ(progress.records.load(), n) << "progress counts the resumed records too";
-  EXPECT_FALSE(fs::exists(dir_ / "b" / "set" / backup::kCheckpointFile)) << "removed when done";
+  EXPECT_FALSE(fs::exists(dir_ / "b" / "set" / backupset::kCheckpointFile)) << "removed when done";
   auto v = backup::Verify({{local.get(), "set"}});
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_TRUE(v->complete()) << v->Format();
@@ -526,7 +526,7 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   auto plan2 = std::make_shared<storage::FaultPlan>();
   plan2->Add({.op = storage::StorageStats::kOpenWriter, .nth = 8, .every = true});
   ASSERT_FALSE(backup::RunBackup(c, *storage::WithFaults(local, plan2), o).ok());
-  std::ofstream(dir_ / "b" / "damaged" / backup::kCheckpointFile, std::ios::app) << "}garbage";
+  std::ofstream(dir_ / "b" / "damaged" / backupset::kCheckpointFile, std::ios::app) << "}garbage";
   auto over = backup::RunBackup(c, *local, o);
   ASSERT_TRUE(over.ok()) << over.status().ToString();
   EXPECT_FALSE(over->resumed);
@@ -780,8 +780,8 @@ TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups)
 
   // Unfinished: files and the start marker, but no manifest and no metadata.yaml.
   auto unfinished = copy("unfinished");
-  fs::remove(dir_ / "unfinished" / backup::kManifestFile);
-  fs::remove(dir_ / "unfinished" / backup::kMetadataFile);
+  fs::remove(dir_ / "unfinished" / backupset::kManifestFile);
+  fs::remove(dir_ / "unfinished" / backupset::kMetadataFile);
   r = restore_fresh(*unfinished, false);
   ASSERT_FALSE(r.status.ok());
   EXPECT_NE(r.status.message().find("did not finish"), std::string::npos) << r.status.ToString();
@@ -790,7 +790,7 @@ TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups)
   EXPECT_NE(v->Format().find("did not finish"), std::string::npos) << v->Format();
 
   // Written by asbackup or ABS (no abs files at all): restored, with one warning.
-  fs::remove(dir_ / "unfinished" / backup::kStartFile);
+  fs::remove(dir_ / "unfinished" / backupset::kStartFile);
   r = restore_fresh(*unfinished, false);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(r.in_cluster, n);
@@ -1017,7 +1017,7 @@ TEST(Absctl, KilledAtRandomMomentsABackupContinuesToAWholeOne) {
   for (uint64_t i = 0; i <= kills && !finished; ++i) {
     const bool last = i == kills;  // the last run is left to finish
     const std::string log = (dir / ("run-" + std::to_string(i) + ".log")).string();
-    continued += fs::exists(dir / "backup" / backup::kCheckpointFile);
+    continued += fs::exists(dir / "backup" / backupset::kCheckpointFile);
     pid_t pid = ::fork();
     if (pid == 0) {
       int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -1061,8 +1061,8 @@ TEST(Absctl, KilledAtRandomMomentsABackupContinuesToAWholeOne) {
 
   auto r = RunAbsctl("verify " + out);
   EXPECT_EQ(r.code, 0) << r.output;
-  auto manifest = backup::ParseManifestJson([&] {
-    std::ifstream in(dir / "backup" / backup::kManifestFile);
+  auto manifest = backupset::ParseManifestJson([&] {
+    std::ifstream in(dir / "backup" / backupset::kManifestFile);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }());
   ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();

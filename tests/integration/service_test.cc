@@ -21,8 +21,8 @@
 #include <random>
 #include <thread>
 
-#include "backup/backup_metadata.h"
-#include "backup/checkpoint.h"
+#include "backupset/metadata.h"
+#include "backupset/checkpoint.h"
 #include "backup/verify.h"
 #include "client/client.h"
 #include "common/cltime.h"
@@ -932,7 +932,7 @@ TEST_F(ServiceTest, AbsdKilledAtRandomMomentsResumesItsBackupToAWholeOne) {
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(dir_ / "storage", ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->path().filename() == backup::kCheckpointFile) return true;
+      if (it->path().filename() == backupset::kCheckpointFile) return true;
     }
     return false;
   };
@@ -997,9 +997,9 @@ TEST_F(ServiceTest, AbsdKilledAtRandomMomentsResumesItsBackupToAWholeOne) {
   auto v = backup::Verify({{local->get(), key}});
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_TRUE(v->complete()) << v->Format();
-  auto manifest_text = (*local)->ReadAll(key + "/" + backup::kManifestFile);
+  auto manifest_text = (*local)->ReadAll(key + "/" + backupset::kManifestFile);
   ASSERT_TRUE(manifest_text.ok());
-  auto manifest = backup::ParseManifestJson(*manifest_text);
+  auto manifest = backupset::ParseManifestJson(*manifest_text);
   ASSERT_TRUE(manifest.ok());
   uint64_t in_files = 0;
   for (const auto& f : manifest->files)
@@ -1009,7 +1009,7 @@ TEST_F(ServiceTest, AbsdKilledAtRandomMomentsResumesItsBackupToAWholeOne) {
   auto leftovers = (*local)->List("r1/");
   ASSERT_TRUE(leftovers.ok());
   for (const auto& o : *leftovers)
-    EXPECT_EQ(o.path.find(backup::kCheckpointFile), std::string::npos) << o.path;
+    EXPECT_EQ(o.path.find(backupset::kCheckpointFile), std::string::npos) << o.path;
 
   ASSERT_TRUE(client_->Truncate("test", "").ok());
   restore::RestoreOptions ro;

@@ -2,11 +2,12 @@
 // another version or inconsistent is refused with a reason (the backup then starts over).
 #include <gtest/gtest.h>
 
-#include "backup/checkpoint.h"
+#include "backup/backup_job.h"
+#include "backupset/checkpoint.h"
 #include "common/base64.h"
 #include "wire/digest.h"
 
-namespace absvc::backup {
+namespace absvc::backupset {
 namespace {
 
 // A digest that falls in partition `pid`.
@@ -92,27 +93,28 @@ TEST(Checkpoint, RefusesWhatIsDamagedOrInconsistentNamingIt) {
 }
 
 TEST(Checkpoint, TheFingerprintFollowsWhatShapesTheRecords) {
-  BackupOptions a;
+  backup::BackupOptions a;
   a.ns = "test";
-  const std::string base = OptionsFingerprint(a);
-  BackupOptions b = a;
+  const std::string base = backup::OptionsFingerprint(a);
+  backup::BackupOptions b = a;
   b.parallel = 32;
   b.file_limit_bytes = 1 << 20;
   b.records_per_second = 10;
-  EXPECT_EQ(OptionsFingerprint(b), base) << "how it runs is not what it writes";
-  for (auto change : std::vector<std::function<void(BackupOptions&)>>{
-           [](BackupOptions& o) { o.sets = {"s"}; }, [](BackupOptions& o) { o.bins = {"b"}; },
-           [](BackupOptions& o) { o.filter = "x"; },
-           [](BackupOptions& o) { o.modified_after_unix_ns = 1; },
-           [](BackupOptions& o) { o.modified_before_unix_ns = 1; },
-           [](BackupOptions& o) { o.compact = true; },
-           [](BackupOptions& o) { o.codec.compression = storage::Compression::kZstd; },
-           [](BackupOptions& o) { o.codec.key = "k"; }}) {
-    BackupOptions c = a;
+  EXPECT_EQ(backup::OptionsFingerprint(b), base) << "how it runs is not what it writes";
+  for (auto change : std::vector<std::function<void(backup::BackupOptions&)>>{
+           [](backup::BackupOptions& o) { o.sets = {"s"}; },
+           [](backup::BackupOptions& o) { o.bins = {"b"}; },
+           [](backup::BackupOptions& o) { o.filter = "x"; },
+           [](backup::BackupOptions& o) { o.modified_after_unix_ns = 1; },
+           [](backup::BackupOptions& o) { o.modified_before_unix_ns = 1; },
+           [](backup::BackupOptions& o) { o.compact = true; },
+           [](backup::BackupOptions& o) { o.codec.compression = storage::Compression::kZstd; },
+           [](backup::BackupOptions& o) { o.codec.key = "k"; }}) {
+    backup::BackupOptions c = a;
     change(c);
-    EXPECT_NE(OptionsFingerprint(c), base);
+    EXPECT_NE(backup::OptionsFingerprint(c), base);
   }
 }
 
 }  // namespace
-}  // namespace absvc::backup
+}  // namespace absvc::backupset

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "backup/backup_metadata.h"
-#include "backup/partition_set.h"
 #include "backup/slice.h"
+#include "backupset/metadata.h"
+#include "backupset/partition_set.h"
 
-namespace absvc::backup {
+namespace absvc::backupset {
 namespace {
 
 TEST(PartitionSet, ParsesAbsPartitionLists) {
@@ -44,14 +44,14 @@ TEST(PartitionSet, SplitsEvenlyAndUnionsDetectGapsAndOverlaps) {
 }
 
 TEST(Slice, KindsAreMutuallyExclusive) {
-  Slice s;
+  backup::Slice s;
   s.partition_list = "0-10";
   s.nodes = {"a:3000"};
   EXPECT_FALSE(s.Validate().ok());
-  Slice dup;
+  backup::Slice dup;
   dup.racks = {1, 1};
   EXPECT_FALSE(dup.Validate().ok());
-  Slice ok;
+  backup::Slice ok;
   ok.nodes = {"BB9", "h:3001"};
   EXPECT_TRUE(ok.Validate().ok());
   EXPECT_EQ(ok.Describe(), "node-list BB9,h:3001");
@@ -88,4 +88,4 @@ TEST(Metadata, WritesAbsFieldsAndReadsThemBack) {
 }
 
 }  // namespace
-}  // namespace absvc::backup
+}  // namespace absvc::backupset

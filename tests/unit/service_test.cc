@@ -8,7 +8,7 @@
 
 #include <sys/stat.h>
 
-#include "backup/backup_metadata.h"
+#include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/semaphore.h"
 #include "service/catalog.h"
@@ -461,12 +461,12 @@ class CatalogTest : public ::testing::Test {
     }
     ASSERT_TRUE(storage_->PutAtomic(dir + "/1_" + ns + "_1.asb", "Version 3.1\n").ok());
     if (!finished) return;
-    backup::BackupResult r;
+    backupset::BackupResult r;
     r.ns = ns;
     r.created_unix_ms = ts;
     r.finished_unix_ms = ts + 2000;
     r.record_count = 10;
-    ASSERT_TRUE(storage_->PutAtomic(dir + "/metadata.yaml", backup::FormatMetadataYaml(r)).ok());
+    ASSERT_TRUE(storage_->PutAtomic(dir + "/metadata.yaml", backupset::FormatMetadataYaml(r)).ok());
   }
 
   fs::path root_;

@@ -1,12 +1,11 @@
-#include "backup/checkpoint.h"
+#include "backupset/checkpoint.h"
 
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/base64.h"
-#include "storage/cloud/crypto.h"
 
-namespace absvc::backup {
+namespace absvc::backupset {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -185,25 +184,4 @@ Result<Checkpoint> ParseCheckpoint(std::string_view text) {
   return c;
 }
 
-std::string OptionsFingerprint(const BackupOptions& o) {
-  Json j;
-  j["namespace"] = o.ns;
-  j["sets"] = o.sets;
-  j["bins"] = o.bins;
-  j["filter"] = Base64Encode(o.filter);
-  j["modified-after-ns"] = o.modified_after_unix_ns;
-  j["modified-before-ns"] = o.modified_before_unix_ns;
-  j["no-records"] = o.no_records;
-  j["no-indexes"] = o.no_indexes;
-  j["no-udfs"] = o.no_udfs;
-  j["compact"] = o.compact;
-  j["compression"] = o.codec.CompressionName();
-  j["compression-level"] = o.codec.compression_level;
-  j["encryption"] = o.codec.EncryptionName();
-  // The key itself stays out; a different key is a different backup all the same.
-  j["key"] =
-      o.codec.key.empty() ? "" : storage::cloud::Sha256Hex("abs-checkpoint-key:" + o.codec.key);
-  return storage::cloud::Sha256Hex(j.dump()).substr(0, 32);
-}
-
-}  // namespace absvc::backup
+}  // namespace absvc::backupset

@@ -12,7 +12,7 @@
 
 #include "common/status.h"
 
-namespace absvc::backup {
+namespace absvc::backupset {
 
 inline constexpr uint32_t kPartitions = 4096;
 
@@ -44,4 +44,4 @@ class PartitionSet {
   std::bitset<kPartitions> bits_;
 };
 
-}  // namespace absvc::backup
+}  // namespace absvc::backupset

@@ -1,11 +1,11 @@
-#include "backup/backup_metadata.h"
+#include "backupset/metadata.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-namespace absvc::backup {
+namespace absvc::backupset {
 
 std::string FormatRfc3339Millis(int64_t unix_ms) {
   std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
@@ -118,4 +118,4 @@ Result<Manifest> ParseManifestJson(const std::string& text) {
   }
 }
 
-}  // namespace absvc::backup
+}  // namespace absvc::backupset

@@ -19,12 +19,12 @@
 #include <utility>
 #include <vector>
 
-#include "backup/backup_job.h"
-#include "backup/partition_set.h"
+#include "backupset/metadata.h"
+#include "backupset/partition_set.h"
 #include "common/status.h"
 #include "wire/digest.h"
 
-namespace absvc::backup {
+namespace absvc::backupset {
 
 inline constexpr const char* kCheckpointFile = "abs-checkpoint.json";
 inline constexpr const char* kCheckpointFormat = "abs-checkpoint/1";
@@ -58,8 +58,4 @@ std::string FormatCheckpoint(const Checkpoint& c);
 // an error naming what is wrong.
 Result<Checkpoint> ParseCheckpoint(std::string_view text);
 
-// What the records of a backup depend on, as a short hash: namespace, sets, bins,
-// filter, time bounds, no-records, compact, compression and encryption (not the key).
-std::string OptionsFingerprint(const BackupOptions& o);
-
-}  // namespace absvc::backup
+}  // namespace absvc::backupset

@@ -1,10 +1,10 @@
-#include "backup/partition_set.h"
+#include "backupset/partition_set.h"
 
 #include <charconv>
 
 #include "wire/info.h"
 
-namespace absvc::backup {
+namespace absvc::backupset {
 
 PartitionSet PartitionSet::All() {
   PartitionSet s;
@@ -110,4 +110,4 @@ PartitionSet PartitionSet::Complement() const {
   return s;
 }
 
-}  // namespace absvc::backup
+}  // namespace absvc::backupset
