@@ -243,7 +243,9 @@ int Backup(const BackupFlags& f) {
         " to resume an interrupted one"));
   }
   if (continuing && listing.ok() && listing->empty()) {
-    return Fail(Status::InvalidArgument("--continue " + directory + ": there is no backup there"));
+    // A run killed before its first write left nothing: continuing it is starting it.
+    std::fprintf(stderr, "absctl: nothing to continue in %s; starting the backup\n",
+                 directory.c_str());
   }
   auto client = Connect(f.conn);
   if (!client.ok()) return Fail(client.status());

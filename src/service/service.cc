@@ -72,13 +72,16 @@ class Metrics {
     restore_in_progress_.Add({}).Set(0);
   }
 
-  void BackupEvent(const std::string& routine, bool incremental, const std::string& outcome) {
-    events_.Add({{"routine", routine}, {"type", Type(incremental)}, {"outcome", outcome}})
+  // `outcome`: a job status, or "retry".
+  void BackupEvent(const std::string& routine, bool incremental, std::string_view outcome) {
+    events_
+        .Add({{"routine", routine}, {"type", Type(incremental)}, {"outcome", std::string(outcome)}})
         .Increment();
     prometheus::Family<prometheus::Counter>* legacy = nullptr;
-    if (outcome == "success") legacy = incremental ? &incr_runs_ : &runs_;
-    if (outcome == "failure") legacy = incremental ? &incr_failures_ : &failures_;
-    if (outcome == "skip") legacy = incremental ? &incr_skips_ : &skips_;
+    if (outcome == jobs::Name(JobStatus::kSuccess)) legacy = incremental ? &incr_runs_ : &runs_;
+    if (outcome == jobs::Name(JobStatus::kFailure))
+      legacy = incremental ? &incr_failures_ : &failures_;
+    if (outcome == jobs::Name(JobStatus::kSkip)) legacy = incremental ? &incr_skips_ : &skips_;
     if (legacy) legacy->Add({{"routine", routine}}).Increment();
   }
   void BackupSucceeded(const std::string& routine, bool incremental, int64_t start_ms,
@@ -103,8 +106,8 @@ class Metrics {
     in_progress_.Add({{"routine", routine}, {"type", Type(incremental)}}).Set(running ? 1 : 0);
     progress_pct_.Add({{"routine", routine}, {"type", Type(incremental)}}).Set(pct);
   }
-  void RestoreEvent(const std::string& outcome, uint64_t records, uint64_t bytes) {
-    restore_events_.Add({{"outcome", outcome}}).Increment();
+  void RestoreEvent(JobStatus outcome, uint64_t records, uint64_t bytes) {
+    restore_events_.Add({{"outcome", std::string(jobs::Name(outcome))}}).Increment();
     restore_records_.Add({}).Increment(static_cast<double>(records));
     restore_bytes_.Add({}).Increment(static_cast<double>(bytes));
   }
@@ -223,7 +226,7 @@ struct RestoreRun {
   restore::RestoreNotes notes;
   std::atomic<uint64_t> total_records{0};
   std::mutex mu;
-  std::string status = "running";
+  JobStatus status = JobStatus::kRunning;
   std::string error;
 };
 
@@ -281,11 +284,15 @@ std::string TimestampSuffix(const std::string& format, int64_t ms) {
   return std::string("_") + buf;
 }
 
-bool SleepCancellable(int64_t ms, const std::atomic<bool>& cancel) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < end) {
+// Waits `ms` on `clock`, looking at `cancel` every 20 ms of it; false when cancelled.
+bool SleepCancellable(Clock& clock, int64_t ms, const std::atomic<bool>& cancel) {
+  const auto end = clock.Now() + std::chrono::milliseconds(ms);
+  for (auto now = clock.Now(); now < end; now = clock.Now()) {
     if (cancel.load()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    clock.SleepFor(std::min<std::chrono::milliseconds>(
+        std::chrono::milliseconds(20),
+        std::chrono::duration_cast<std::chrono::milliseconds>(end - now) +
+            std::chrono::milliseconds(1)));
   }
   return !cancel.load();
 }
@@ -417,7 +424,7 @@ Status Service::Start() {
         }
       }
     }
-    RescheduleLocked(UnixNowMillis());
+    RescheduleLocked(options_.clock->UnixMillis());
     ResumeInterruptedBackupsLocked();
   }
   scheduler_ = std::thread([this] { SchedulerLoop(); });
@@ -484,7 +491,7 @@ Status Service::ApplyLocked(Config cfg) {
       if (rt.incremental) rt.incremental->cancel = true;
     }
   }
-  RescheduleLocked(UnixNowMillis());
+  RescheduleLocked(options_.clock->UnixMillis());
   scheduler_cv_.notify_all();
   return Status::Ok();
 }
@@ -593,7 +600,7 @@ void Service::RecoverInterruptedJobs() {
       continue;
     }
     std::string note = "interrupted: absd stopped while this job ran";
-    if (job.kind == "backup") {
+    if (job.kind == JobKind::kBackup) {
       // A backup of a routine still configured, on the same storage, goes on from its
       // checkpoints rather than starting again.
       auto cfg = config();
@@ -601,7 +608,7 @@ void Service::RecoverInterruptedJobs() {
       std::string run_dir = job.detail.value("run-directory", std::string());
       if (routine != cfg->routines.end() && !routine->second.disabled &&
           job.detail.value("storage", std::string()) == routine->second.storage &&
-          (job.type == "full" || job.type == "incremental") && !run_dir.empty() &&
+          (job.type == JobType::kFull || job.type == JobType::kIncremental) && !run_dir.empty() &&
           storage::ValidateRelativePath(run_dir).ok()) {
         // Only a run that made its claim has checkpoints to go on from.
         auto storage = OpenStorage(cfg->storage.at(routine->second.storage));
@@ -613,7 +620,7 @@ void Service::RecoverInterruptedJobs() {
         }
       }
     }
-    if (job.kind == "backup") {
+    if (job.kind == JobKind::kBackup) {
       // Only directories this instance wrote are touched: parallel instances share the
       // storage and may be writing their own backups right now.
       std::string root;
@@ -659,7 +666,7 @@ void Service::RecoverInterruptedJobs() {
       }
       note += "; its partial files were removed";
     }
-    if (job.kind == "restore" && job.detail.contains("read-records")) {
+    if (job.kind == JobKind::kRestore && job.detail.contains("read-records")) {
       // The saved counters are a snapshot taken while records were in flight: what was
       // read and is in no other counter was not written.
       uint64_t accounted = 0;
@@ -677,13 +684,14 @@ void Service::RecoverInterruptedJobs() {
         uint64_t failed = job.detail.value("failed-records", uint64_t{0});
         job.detail["failed-records"] = failed + (read - accounted);
       }
-      job.detail["status"] = "failure";
+      job.detail["status"] = jobs::Name(JobStatus::kFailure);
     }
-    job.status = "failure";
+    job.status = JobStatus::kFailure;
     job.finished_ms = UnixNowMillis();
     job.detail["error"] = note;
     (void)jobs_->Update(job);
-    ABS_LOG_WARN("{} job {} ({}) was interrupted by a restart", job.kind, job.id, job.routine);
+    ABS_LOG_WARN("{} job {} ({}) was interrupted by a restart", jobs::Name(job.kind), job.id,
+                 job.routine);
   }
 }
 
@@ -709,9 +717,9 @@ void Service::ReclaimInterruptedBackups() {
                                  claim.dump(2, ' ', false, Json::error_handler_t::replace));
     }
     if (!st.ok()) {
-      ABS_LOG_WARN("the interrupted {} backup {} of routine {} cannot resume: {}", job.type,
-                   run_dir, job.routine, st.ToString());
-      job.status = "failure";
+      ABS_LOG_WARN("the interrupted {} backup {} of routine {} cannot resume: {}",
+                   jobs::Name(job.type), run_dir, job.routine, st.ToString());
+      job.status = JobStatus::kFailure;
       job.finished_ms = UnixNowMillis();
       job.detail["error"] =
           "interrupted: absd stopped while this job ran, and it could not "
@@ -727,7 +735,7 @@ void Service::ReclaimInterruptedBackups() {
 
 void Service::ResumeInterruptedBackupsLocked() {
   for (auto& [job, run_dir] : to_resume_) {
-    bool incremental = job.type == "incremental";
+    bool incremental = job.type == JobType::kIncremental;
     auto& rt = routines_[job.routine];
     if (incremental ? rt.incremental : rt.full) continue;
     auto run = std::make_shared<BackupRun>();
@@ -740,8 +748,8 @@ void Service::ResumeInterruptedBackupsLocked() {
     run->resume_detail = job.detail;
     (incremental ? rt.incremental : rt.full) = run;
     metrics_->BackupRunning(job.routine, incremental, true, 0);
-    ABS_LOG_INFO("{} backup of routine {} resumes from its checkpoints (job {}, {})", job.type,
-                 job.routine, job.id, run_dir);
+    ABS_LOG_INFO("{} backup of routine {} resumes from its checkpoints (job {}, {})",
+                 jobs::Name(job.type), job.routine, job.id, run_dir);
     Launch([this, run] { RunBackup(run); });
   }
   to_resume_.clear();
@@ -833,7 +841,7 @@ void Service::RescheduleLocked(int64_t now_ms) {
 void Service::SchedulerLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    int64_t now = UnixNowMillis();
+    int64_t now = options_.clock->UnixMillis();
     int64_t wake = now + 60000;
     for (auto& [name, rt] : routines_) {
       auto it = config_->routines.find(name);
@@ -855,7 +863,7 @@ void Service::SchedulerLoop() {
       if (rt.next_full_ms != 0) wake = std::min(wake, rt.next_full_ms);
       if (rt.next_incremental_ms != 0) wake = std::min(wake, rt.next_incremental_ms);
     }
-    scheduler_cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(10, wake - now)));
+    options_.clock->WaitUntilUnix(lock, scheduler_cv_, std::max<int64_t>(now + 10, wake));
   }
 }
 
@@ -883,7 +891,7 @@ Status Service::TriggerBackup(const std::string& routine, bool incremental, int6
   (incremental ? rt.incremental_starting : rt.full_starting) = false;
   if (!run_lock.ok()) {
     if (run_lock.status().code() == StatusCode::kConflict) {
-      metrics_->BackupEvent(routine, incremental, "skip");
+      metrics_->BackupEvent(routine, incremental, jobs::Name(JobStatus::kSkip));
     }
     return run_lock.status();
   }
@@ -914,7 +922,7 @@ Status Service::StartBackupLocked(const std::string& routine, bool incremental, 
   auto& rt = routines_[routine];
   std::string type = incremental ? "incremental" : "full";
   auto skip = [&](std::string why) {
-    metrics_->BackupEvent(routine, incremental, "skip");
+    metrics_->BackupEvent(routine, incremental, jobs::Name(JobStatus::kSkip));
     return Status::Conflict(std::move(why));
   };
   if (scheduled && r.disabled) return Status::Ok();
@@ -975,10 +983,10 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
 
   JobRecord job;
   job.id = run->id;
-  job.kind = "backup";
+  job.kind = JobKind::kBackup;
   job.routine = run->routine;
-  job.type = type;
-  job.status = "running";
+  job.type = run->incremental ? JobType::kIncremental : JobType::kFull;
+  job.status = JobStatus::kRunning;
 
   std::shared_ptr<storage::Storage> storage;
   std::string run_dir;
@@ -990,10 +998,10 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
   Periodic heartbeat(std::chrono::milliseconds(std::max<int64_t>(50, options_.run_lease_ms / 4)),
                      [run, heartbeat_state] { heartbeat_state->Beat(*run); });
   Status result = [&]() -> Status {
-    if (run->delay_ms > 0 && !SleepCancellable(run->delay_ms, run->cancel)) {
+    if (run->delay_ms > 0 && !SleepCancellable(*options_.clock, run->delay_ms, run->cancel)) {
       return Status::Cancelled("cancelled before it started");
     }
-    if (run->resume_dir.empty()) run->start_ms = UnixNowMillis();
+    if (run->resume_dir.empty()) run->start_ms = options_.clock->UnixMillis();
     if (!run->lock) {  // a scheduled run: triggers took the lock already
       ABS_ASSIGN_OR_RETURN(auto lock, AcquireRunLock(cfg, run->routine, run->incremental));
       std::lock_guard l(run->mu);
@@ -1165,7 +1173,8 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                      attempt + 1, delay, last.ToString());
         progress->records = 0;
         progress->bytes = 0;
-        if (!SleepCancellable(delay, run->cancel)) return Status::Cancelled("cancelled");
+        if (!SleepCancellable(*options_.clock, delay, run->cancel))
+          return Status::Cancelled("cancelled");
       }
       if (!last.ok()) return last.WithContext("namespace " + ns);
     }
@@ -1173,12 +1182,12 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
   }();
 
   heartbeat.Stop();
-  int64_t now = UnixNowMillis();
-  std::string outcome = result.ok()                               ? "success"
-                        : result.code() == StatusCode::kCancelled ? "canceled"
-                                                                  : "failure";
+  int64_t now = options_.clock->UnixMillis();
+  JobStatus outcome = result.ok()                               ? JobStatus::kSuccess
+                      : result.code() == StatusCode::kCancelled ? JobStatus::kCanceled
+                                                                : JobStatus::kFailure;
   if (result.code() == StatusCode::kConflict && job.started_ms == 0) {
-    outcome = "skip";  // another instance runs this slice's backup
+    outcome = JobStatus::kSkip;  // another instance runs this slice's backup
   }
   if (storage && !run_dir.empty()) {
     if (!result.ok()) {
@@ -1199,13 +1208,13 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     }
     ABS_LOG_INFO("{} backup of routine {} finished: {} records, {} bytes in {} ms", type,
                  run->routine, total_records, total_bytes, now - run->start_ms);
-  } else if (outcome == "skip") {
+  } else if (outcome == JobStatus::kSkip) {
     ABS_LOG_INFO("{} backup of routine {} skipped: {}", type, run->routine, result.message());
   } else {
     ABS_LOG_ERROR("{} backup of routine {} {}: {}", type, run->routine,
-                  outcome == "canceled" ? "cancelled" : "failed", result.ToString());
+                  outcome == JobStatus::kCanceled ? "cancelled" : "failed", result.ToString());
   }
-  metrics_->BackupEvent(run->routine, run->incremental, outcome);
+  metrics_->BackupEvent(run->routine, run->incremental, jobs::Name(outcome));
   if (job.started_ms != 0) {
     job.status = outcome;
     job.finished_ms = now;
@@ -1227,7 +1236,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
   metrics_->BackupRunning(run->routine, run->incremental, false, result.ok() ? 100 : 0);
 }
 
-static Json RunningJobJson(BackupRun& run) {
+static Json RunningJobJson(BackupRun& run, int64_t now) {
   uint64_t done = 0, total = 0, bytes = 0;
   {
     std::lock_guard lock(run.mu);
@@ -1238,7 +1247,6 @@ static Json RunningJobJson(BackupRun& run) {
     }
   }
   total = std::max(total, done);
-  int64_t now = UnixNowMillis();
   int64_t start = run.start_ms.load() ? run.start_ms.load() : now;
   double elapsed_s = std::max(0.001, static_cast<double>(now - start) / 1000.0);
   double pct = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0.0;
@@ -1268,8 +1276,9 @@ Result<Json> Service::CurrentBackup(const std::string& routine) {
   }
   auto& rt = routines_[routine];
   Json j = Json::object();
-  if (rt.full) j["full"] = RunningJobJson(*rt.full);
-  if (rt.incremental) j["incremental"] = RunningJobJson(*rt.incremental);
+  if (rt.full) j["full"] = RunningJobJson(*rt.full, options_.clock->UnixMillis());
+  if (rt.incremental)
+    j["incremental"] = RunningJobJson(*rt.incremental, options_.clock->UnixMillis());
   if (rt.last_full_ms) j["last-full"] = backupset::FormatRfc3339Millis(rt.last_full_ms);
   if (rt.last_incremental_ms) {
     j["last-incremental"] = backupset::FormatRfc3339Millis(rt.last_incremental_ms);
@@ -1380,10 +1389,10 @@ Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind)
     // Recorded before it is visible, so a job is never shown that the history lacks.
     JobRecord job;
     job.id = run->id;
-    job.kind = "restore";
+    job.kind = JobKind::kRestore;
     job.routine = run->request.routine;
-    job.type = kind;
-    job.status = "running";
+    job.type = *jobs::ParseJobType(kind);  // kind was checked: full, incremental or timestamp
+    job.status = JobStatus::kRunning;
     job.started_ms = run->start_ms;
     job.detail = {{"backup-data-path", run->request.backup_data_path},
                   {"owner", Owner::Self().ToJson()}};
@@ -1402,8 +1411,8 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
   Periodic progress_saver(std::chrono::seconds(2), [this, run] {
     JobRecord job;
     job.id = run->id;
-    job.kind = "restore";
-    job.status = "running";
+    job.kind = JobKind::kRestore;
+    job.status = JobStatus::kRunning;
     job.detail = RestoreRunJson(*run);
     job.detail["owner"] = Owner::Self().ToJson();
     (void)jobs_->Update(job);
@@ -1526,12 +1535,13 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
           "restore job {} failed, retry {} in {} ms ({} files are restored and will be "
           "skipped): {}",
           run->id, attempt, delay, restored.size(), st.ToString());
-      if (!SleepCancellable(delay, run->cancel)) return Status::Cancelled("restore cancelled");
+      if (!SleepCancellable(*options_.clock, delay, run->cancel))
+        return Status::Cancelled("restore cancelled");
     }
   }();
-  std::string status = result.ok()                               ? "success"
-                       : result.code() == StatusCode::kCancelled ? "canceled"
-                                                                 : "failure";
+  JobStatus status = result.ok()                               ? JobStatus::kSuccess
+                     : result.code() == StatusCode::kCancelled ? JobStatus::kCanceled
+                                                               : JobStatus::kFailure;
   progress_saver.Stop();
   run->finish_ms = UnixNowMillis();
   {
@@ -1542,12 +1552,12 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
   if (result.ok()) {
     ABS_LOG_INFO("restore job {} finished: {} records read", run->id, run->counters.read.load());
   } else {
-    ABS_LOG_ERROR("restore job {} {}: {}", run->id, status, result.ToString());
+    ABS_LOG_ERROR("restore job {} {}: {}", run->id, jobs::Name(status), result.ToString());
   }
   metrics_->RestoreEvent(status, run->counters.read, run->counters.bytes);
   JobRecord job;
   job.id = run->id;
-  job.kind = "restore";
+  job.kind = JobKind::kRestore;
   job.status = status;
   job.finished_ms = run->finish_ms;
   job.detail = RestoreRunJson(*run);
@@ -1559,7 +1569,7 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
   int running = 0;
   for (const auto& [id, r] : restores_) {
     std::lock_guard rl(r->mu);
-    running += r->status == "running";
+    running += r->status == JobStatus::kRunning;
   }
   metrics_->RestoresRunning(running);
 }
@@ -1569,7 +1579,7 @@ Json Service::RestoreRunJson(const RestoreRun& r) const {
   Json j;
   {
     std::lock_guard lock(const_cast<RestoreRun&>(r).mu);
-    j["status"] = r.status;
+    j["status"] = jobs::Name(r.status);
     if (!r.error.empty()) j["error"] = r.error;
   }
   j["read-records"] = c.read.load();
@@ -1616,11 +1626,11 @@ Result<Json> Service::RestoreStatus(int64_t id) {
     if (it != restores_.end()) return RestoreRunJson(*it->second);
   }
   ABS_ASSIGN_OR_RETURN(auto job, jobs_->Get(id));
-  if (!job || job->kind != "restore") {
+  if (!job || job->kind != JobKind::kRestore) {
     return Status::NotFound("no restore job " + std::to_string(id));
   }
   Json j = job->detail;
-  j["status"] = job->status;
+  j["status"] = jobs::Name(job->status);
   return j;
 }
 
@@ -1637,12 +1647,13 @@ Result<Json> Service::RestoreJobs(int64_t from_ms, int64_t to_ms, const std::str
     if (s == "failed") s = "failure";
     if (s == "cancelled") s = "canceled";
     if (s.empty()) continue;
-    if (s != "running" && s != "success" && s != "failure" && s != "canceled") {
+    auto parsed = jobs::ParseJobStatus(s);
+    if (!parsed || *parsed == JobStatus::kSkip) {
       return Status::InvalidArgument("status: unknown job status '" + s + "'");
     }
     (neg ? exclude : include).insert(s);
   }
-  ABS_ASSIGN_OR_RETURN(auto rows, jobs_->List("restore", from_ms, to_ms));
+  ABS_ASSIGN_OR_RETURN(auto rows, jobs_->List(JobKind::kRestore, from_ms, to_ms));
   Json out = Json::object();
   for (const auto& row : rows) {
     // Running jobs report live counters; finished ones what the history holds.
@@ -1654,7 +1665,7 @@ Result<Json> Service::RestoreJobs(int64_t from_ms, int64_t to_ms, const std::str
     }
     if (status.is_null()) {
       status = row.detail.is_object() ? row.detail : Json::object();
-      status["status"] = row.status;
+      status["status"] = jobs::Name(row.status);
     }
     std::string s = status["status"].get<std::string>();
     if (!include.empty() && !include.count(s)) continue;
@@ -1669,14 +1680,14 @@ Status Service::CancelRestore(int64_t id) {
   auto it = restores_.find(id);
   if (it == restores_.end()) {
     auto job = jobs_->Get(id);
-    if (job.ok() && *job && (*job)->kind == "restore") {
+    if (job.ok() && *job && (*job)->kind == JobKind::kRestore) {
       return Status::Conflict("restore job " + std::to_string(id) + " is not running");
     }
     return Status::NotFound("no restore job " + std::to_string(id));
   }
   {
     std::lock_guard rl(it->second->mu);
-    if (it->second->status != "running") {
+    if (it->second->status != JobStatus::kRunning) {
       return Status::Conflict("restore job " + std::to_string(id) + " is not running");
     }
   }
@@ -1757,7 +1768,7 @@ std::string Service::MetricsText() {
     for (auto& [name, rt] : routines_) {
       for (auto* run : {rt.full.get(), rt.incremental.get()}) {
         if (!run) continue;
-        Json j = RunningJobJson(*run);
+        Json j = RunningJobJson(*run, options_.clock->UnixMillis());
         metrics_->BackupRunning(name, run->incremental, true, j["percentage-done"].get<double>());
       }
     }

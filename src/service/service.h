@@ -15,15 +15,22 @@
 
 #include "backup/backup_job.h"
 #include "client/client.h"
+#include "common/clock.h"
 #include "common/semaphore.h"
+#include "jobs/job_store.h"
 #include "restore/restore_job.h"
 #include "service/config.h"
-#include "service/job_store.h"
 #include "service/ownership.h"
 #include "storage/registry.h"
 #include "storage/storage.h"
 
 namespace absvc::service {
+
+using jobs::JobKind;
+using jobs::JobRecord;
+using jobs::JobStatus;
+using jobs::JobStore;
+using jobs::JobType;
 
 struct ServiceOptions {
   std::string config_path;  // where PUT /v1/config persists; empty = not persisted
@@ -32,6 +39,9 @@ struct ServiceOptions {
   // How long a run's claim and lock stay valid without a heartbeat, for instances on
   // other machines sharing the storage; heartbeats come every quarter of it.
   int64_t run_lease_ms = 60000;
+  // The scheduler's calendar, backup directory names and retry pauses; a FakeClock in
+  // tests. Leases and heartbeats between processes always use real time.
+  Clock* clock = &Clock::Real();
 };
 
 struct Readiness {

@@ -19,11 +19,12 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
-#include "backupset/metadata.h"
-#include "backupset/checkpoint.h"
 #include "backup/verify.h"
+#include "backupset/checkpoint.h"
+#include "backupset/metadata.h"
 #include "client/client.h"
 #include "common/cltime.h"
 #include "emulator.h"
@@ -252,7 +253,8 @@ class ServiceTest : public ::testing::Test {
     return doc;
   }
 
-  std::unique_ptr<Instance> StartInstance(const Json& doc, const std::string& name) {
+  std::unique_ptr<Instance> StartInstance(const Json& doc, const std::string& name,
+                                          Clock* clock = &Clock::Real()) {
     auto inst = std::make_unique<Instance>();
     fs::create_directories(dir_ / name);
     inst->config_path = dir_ / name / "aerospike-backup-service.yml";
@@ -260,9 +262,9 @@ class ServiceTest : public ::testing::Test {
     auto cfg = LoadConfigFile(inst->config_path.string());
     EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
     if (!cfg.ok()) return nullptr;
-    auto svc =
-        Service::Create({inst->config_path.string(), (dir_ / name / "state").string(), "test"},
-                        std::move(cfg).value());
+    ServiceOptions options{inst->config_path.string(), (dir_ / name / "state").string(), "test"};
+    options.clock = clock;
+    auto svc = Service::Create(options, std::move(cfg).value());
     EXPECT_TRUE(svc.ok()) << svc.status().ToString();
     if (!svc.ok()) return nullptr;
     inst->service = std::move(svc).value();
@@ -716,28 +718,49 @@ TEST_F(ServiceTest, IncrementalsAndTimestampRestore) {
   EXPECT_EQ(Count(*client_, "v2"), std::make_pair(kRecords, uint64_t{0}));
 }
 
+// The scheduler on a fake clock: hours of calendar pass in moments, and each fire time
+// gives exactly one backup, named by the time it fired; a disabled routine fires no more.
 TEST_F(ServiceTest, TheSchedulerRunsRoutinesOnTheirCron) {
   ASSERT_TRUE(Load(*client_, 1000, "v1").ok());
+  FakeClock clock;
+  const int64_t start = 1764496800000;  // 2025-11-30T10:00:00Z
+  clock.SetUnixMillis(start - 1000);
   Json doc = BaseConfig();
-  doc["backup-routines"]["r1"]["interval-cron"] = "* * * * * ?";  // every second
-  auto inst = StartInstance(doc, "a");
+  doc["backup-routines"]["r1"]["interval-cron"] = "0 0 * * * ?";  // on the hour
+  auto inst = StartInstance(doc, "a", &clock);
   ASSERT_TRUE(inst);
   auto j = Json::parse(inst->Get("/v1/backups/currentBackup/r1")->body);
-  EXPECT_TRUE(j.contains("next-full")) << j.dump();
-  size_t listed = 0;
-  for (int i = 0; i < 100 && listed < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    listed = Json::parse(inst->Get("/v1/backups/full/r1")->body).size();
-  }
-  EXPECT_GE(listed, 2u);  // two fire times passed, each gave a backup
-  // Disabled: no next fire time, and no more backups.
+  ASSERT_TRUE(j.contains("next-full")) << j.dump();
+  EXPECT_EQ(j["next-full"], "2025-11-30T10:00:00.000Z") << j.dump();
+  auto listed = [&] { return Json::parse(inst->Get("/v1/backups/full/r1")->body); };
+  auto wait_for = [&](size_t n) {
+    for (int i = 0; i < 2000 && listed().size() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    inst->WaitIdle("r1");
+    return listed().size();
+  };
+  EXPECT_EQ(listed().size(), 0u) << "nothing fires before its time";
+  clock.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(wait_for(1), 1u);
+  clock.Advance(std::chrono::hours(1));
+  EXPECT_EQ(wait_for(2), 2u);
+  Json backups = listed();
+  ASSERT_EQ(backups.size(), 2u);
+  std::set<std::string> keys;
+  for (const auto& b : backups)
+    keys.insert(b["key"].get<std::string>());
+  EXPECT_TRUE(keys.count("r1/backup/" + std::to_string(start) + "/data/test")) << backups.dump();
+  EXPECT_TRUE(keys.count("r1/backup/" + std::to_string(start + 3600000) + "/data/test"))
+      << backups.dump();
+  // Disabled: no next fire time, and however long passes, no more backups.
   ASSERT_EQ(inst->Put("/v1/config/routines/r1/disable", "")->status, 204);
   inst->WaitIdle("r1");
   j = Json::parse(inst->Get("/v1/backups/currentBackup/r1")->body);
   EXPECT_FALSE(j.contains("next-full")) << j.dump();
-  listed = Json::parse(inst->Get("/v1/backups/full/r1")->body).size();
-  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
-  EXPECT_EQ(Json::parse(inst->Get("/v1/backups/full/r1")->body).size(), listed);
+  clock.Advance(std::chrono::hours(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  inst->WaitIdle("r1");
+  EXPECT_EQ(listed().size(), 2u);
 }
 
 TEST_F(ServiceTest, AbsdRefusesBadConfigsAndLogsJsonToAFile) {
@@ -837,10 +860,10 @@ TEST_F(ServiceTest, InterruptedJobsAreCleanedUpAtStartup) {
     ASSERT_TRUE(jobs.ok());
     JobRecord j;
     j.id = 77;
-    j.kind = "backup";
+    j.kind = JobKind::kBackup;
     j.routine = "r1";
-    j.type = "full";
-    j.status = "running";
+    j.type = JobType::kFull;
+    j.status = JobStatus::kRunning;
     j.started_ms = 1700000000000;
     j.detail = {{"storage-path", (dir_ / "storage").string()},
                 {"run-directory", "r1/backup/1700000000000"},
@@ -855,7 +878,7 @@ TEST_F(ServiceTest, InterruptedJobsAreCleanedUpAtStartup) {
   auto jobs = JobStore::Open((dir_ / "a" / "state").string());
   auto j = (*jobs)->Get(77);
   ASSERT_TRUE(j.ok() && j->has_value());
-  EXPECT_EQ((*j)->status, "failure");
+  EXPECT_EQ((*j)->status, JobStatus::kFailure);
   EXPECT_NE((*j)->detail["error"].get<std::string>().find("interrupted"), std::string::npos);
 }
 
@@ -1042,10 +1065,10 @@ TEST_F(ServiceTest, InterruptedJobsOnCloudStorageAreCleanedUpAtStartup) {
       ASSERT_TRUE(jobs.ok());
       JobRecord j;
       j.id = ++id;
-      j.kind = "backup";
+      j.kind = JobKind::kBackup;
       j.routine = "r1";
-      j.type = "full";
-      j.status = "running";
+      j.type = JobType::kFull;
+      j.status = JobStatus::kRunning;
       j.started_ms = 1700000000000;
       j.detail = {{"storage", "shared"},
                   {"run-directory", "r1/backup/1700000000000"},
@@ -1191,7 +1214,7 @@ TEST_F(ServiceTest, RestoreProgressIsKeptAndListingsSurviveABadRoutine) {
     ASSERT_TRUE(jobs.ok());
     auto row = (*jobs)->Get(id);
     ASSERT_TRUE(row.ok() && row->has_value());
-    EXPECT_EQ((*row)->status, "running");
+    EXPECT_EQ((*row)->status, JobStatus::kRunning);
     EXPECT_GT((*row)->detail.value("read-records", uint64_t{0}), 0u) << (*row)->detail.dump();
   }
   EXPECT_EQ(inst->Post("/v1/restore/cancel/" + std::to_string(id))->status, 202);
@@ -1499,11 +1522,11 @@ TEST_F(ServiceTest, InstancesInOneDirectoryWithDifferentConfigsShareTheHistory) 
   EXPECT_EQ(FinishedBackupDirs("r2").size(), 3u);
   auto jobs = JobStore::Open((dir_ / "shared" / "state").string());
   ASSERT_TRUE(jobs.ok());
-  auto all = (*jobs)->List("backup");
+  auto all = (*jobs)->List(JobKind::kBackup);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 6u);
   for (const auto& j : *all)
-    EXPECT_EQ(j.status, "success") << j.detail.dump();
+    EXPECT_EQ(j.status, JobStatus::kSuccess) << j.detail.dump();
 }
 
 // Crash recovery removes exactly the runs whose owner is gone and that did not finish:

@@ -11,10 +11,10 @@
 #include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/semaphore.h"
+#include "jobs/job_store.h"
 #include "service/catalog.h"
 #include "service/config.h"
 #include "service/cron.h"
-#include "service/job_store.h"
 #include "storage/local/local_storage.h"
 #include "storage/storage.h"
 
@@ -554,42 +554,47 @@ TEST(JobStoreTest, PersistsAcrossReopen) {
   fs::path dir = fs::temp_directory_path() / ("abs-jobs-" + std::to_string(getpid()));
   fs::remove_all(dir);
   {
-    auto store = JobStore::Open(dir.string());
+    auto store = jobs::JobStore::Open(dir.string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
-    JobRecord j;
+    jobs::JobRecord j;
     j.id = 42;
-    j.kind = "backup";
+    j.kind = jobs::JobKind::kBackup;
     j.routine = "r";
-    j.type = "full";
-    j.status = "running";
+    j.type = jobs::JobType::kFull;
+    j.status = jobs::JobStatus::kRunning;
     j.started_ms = 1000;
     j.detail["directories"] = {"r/backup/1/data/test"};
     ASSERT_TRUE((*store)->Insert(j).ok());
     EXPECT_FALSE((*store)->Insert(j).ok());  // ids are unique
-    JobRecord k;
+    jobs::JobRecord k;
     k.id = 7;
-    k.kind = "restore";
-    k.status = "success";
+    k.kind = jobs::JobKind::kRestore;
+    k.status = jobs::JobStatus::kSuccess;
     k.started_ms = 2000;
     ASSERT_TRUE((*store)->Insert(k).ok());
   }
-  auto store = JobStore::Open(dir.string());
+  auto store = jobs::JobStore::Open(dir.string());
   ASSERT_TRUE(store.ok());
   auto running = (*store)->Running();
   ASSERT_TRUE(running.ok());
   ASSERT_EQ(running->size(), 1u);
   EXPECT_EQ((*running)[0].detail["directories"][0], "r/backup/1/data/test");
-  JobRecord j = (*running)[0];
-  j.status = "failure";
+  jobs::JobRecord j = (*running)[0];
+  j.status = jobs::JobStatus::kFailure;
   j.finished_ms = 3000;
   ASSERT_TRUE((*store)->Update(j).ok());
   EXPECT_TRUE((*store)->Running()->empty());
   auto got = (*store)->Get(42);
   ASSERT_TRUE(got.ok() && got->has_value());
-  EXPECT_EQ((*got)->status, "failure");
-  EXPECT_EQ((*store)->List("restore")->size(), 1u);
-  EXPECT_EQ((*store)->List("restore", 2500)->size(), 0u);
+  EXPECT_EQ((*got)->status, jobs::JobStatus::kFailure);
+  EXPECT_EQ((*store)->List(jobs::JobKind::kRestore)->size(), 1u);
+  EXPECT_EQ((*store)->List(jobs::JobKind::kRestore, 2500)->size(), 0u);
   EXPECT_FALSE((*store)->Get(99)->has_value());
+  for (auto s : {jobs::JobStatus::kRunning, jobs::JobStatus::kSuccess, jobs::JobStatus::kFailure,
+                 jobs::JobStatus::kCanceled, jobs::JobStatus::kSkip}) {
+    EXPECT_EQ(jobs::ParseJobStatus(jobs::Name(s)), s);
+  }
+  EXPECT_FALSE(jobs::ParseJobStatus("done").has_value());
   fs::remove_all(dir);
 }
 

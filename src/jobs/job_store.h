@@ -10,22 +10,24 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include "common/status.h"
-#include "service/config.h"
+
+#include "jobs/job.h"
 
 struct sqlite3;
 
-namespace absvc::service {
+namespace absvc::jobs {
 
 struct JobRecord {
   int64_t id = 0;
-  std::string kind;     // backup | restore
+  JobKind kind = JobKind::kBackup;
   std::string routine;  // backup jobs
-  std::string type;     // full | incremental | timestamp
-  std::string status;   // running | success | failure | canceled
+  JobType type = JobType::kFull;
+  JobStatus status = JobStatus::kRunning;
   int64_t started_ms = 0;
   int64_t finished_ms = 0;
-  Json detail = Json::object();  // directories, counters, error
+  nlohmann::ordered_json detail = nlohmann::ordered_json::object();  // directories, counters, error
 };
 
 class JobStore {
@@ -38,8 +40,7 @@ class JobStore {
   Status Update(const JobRecord& job);
   Result<std::optional<JobRecord>> Get(int64_t id);
   // Jobs of a kind started within [from_ms, to_ms] (0 = unbounded), oldest first.
-  Result<std::vector<JobRecord>> List(const std::string& kind, int64_t from_ms = 0,
-                                      int64_t to_ms = 0);
+  Result<std::vector<JobRecord>> List(JobKind kind, int64_t from_ms = 0, int64_t to_ms = 0);
   Result<std::vector<JobRecord>> Running();
 
  private:
@@ -51,4 +52,4 @@ class JobStore {
   sqlite3* db_;
 };
 
-}  // namespace absvc::service
+}  // namespace absvc::jobs

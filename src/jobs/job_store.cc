@@ -1,11 +1,11 @@
-#include "service/job_store.h"
+#include "jobs/job_store.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 
-namespace absvc::service {
+namespace absvc::jobs {
 namespace {
 
 Status SqlError(sqlite3* db, const std::string& what) {
@@ -70,12 +70,13 @@ Status JobStore::Insert(const JobRecord& job) {
                          -1, &st, nullptr) != SQLITE_OK) {
     return SqlError(db_, "insert");
   }
-  std::string detail = job.detail.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string detail =
+      job.detail.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   sqlite3_bind_int64(st, 1, job.id);
-  sqlite3_bind_text(st, 2, job.kind.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, Name(job.kind).data(), -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, job.routine.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 4, job.type.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 5, job.status.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 4, Name(job.type).data(), -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, Name(job.status).data(), -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 6, job.started_ms);
   sqlite3_bind_int64(st, 7, job.finished_ms);
   sqlite3_bind_text(st, 8, detail.c_str(), -1, SQLITE_TRANSIENT);
@@ -92,8 +93,9 @@ Status JobStore::Update(const JobRecord& job) {
                          &st, nullptr) != SQLITE_OK) {
     return SqlError(db_, "update");
   }
-  std::string detail = job.detail.dump(-1, ' ', false, Json::error_handler_t::replace);
-  sqlite3_bind_text(st, 1, job.status.c_str(), -1, SQLITE_TRANSIENT);
+  std::string detail =
+      job.detail.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  sqlite3_bind_text(st, 1, Name(job.status).data(), -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, job.finished_ms);
   sqlite3_bind_text(st, 3, detail.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 4, job.id);
@@ -125,14 +127,19 @@ Result<std::vector<JobRecord>> JobStore::Query(const std::string& sql,
       return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
     };
     j.id = sqlite3_column_int64(st, 0);
-    j.kind = text(1);
+    // A row this version cannot read (written by a newer one) is left out, not guessed at.
+    auto kind = ParseJobKind(text(1));
+    auto type = ParseJobType(text(3));
+    auto status = ParseJobStatus(text(4));
+    if (!kind || !type || !status) continue;
+    j.kind = *kind;
     j.routine = text(2);
-    j.type = text(3);
-    j.status = text(4);
+    j.type = *type;
+    j.status = *status;
     j.started_ms = sqlite3_column_int64(st, 5);
     j.finished_ms = sqlite3_column_int64(st, 6);
-    j.detail = Json::parse(text(7), nullptr, false);
-    if (j.detail.is_discarded()) j.detail = Json::object();
+    j.detail = nlohmann::ordered_json::parse(text(7), nullptr, false);
+    if (j.detail.is_discarded()) j.detail = nlohmann::ordered_json::object();
     out.push_back(std::move(j));
   }
   sqlite3_finalize(st);
@@ -149,16 +156,15 @@ Result<std::optional<JobRecord>> JobStore::Get(int64_t id) {
   return std::optional<JobRecord>(std::move(rows[0]));
 }
 
-Result<std::vector<JobRecord>> JobStore::List(const std::string& kind, int64_t from_ms,
-                                              int64_t to_ms) {
+Result<std::vector<JobRecord>> JobStore::List(JobKind kind, int64_t from_ms, int64_t to_ms) {
   return Query(std::string(kColumns) +
                    "WHERE kind=? AND started_ms>=? AND (?=0 OR started_ms<=?) ORDER BY "
                    "started_ms, id",
-               {kind}, {from_ms, to_ms, to_ms});
+               {std::string(Name(kind))}, {from_ms, to_ms, to_ms});
 }
 
 Result<std::vector<JobRecord>> JobStore::Running() {
   return Query(std::string(kColumns) + "WHERE status='running' ORDER BY started_ms", {}, {});
 }
 
-}  // namespace absvc::service
+}  // namespace absvc::jobs
