@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
+
 namespace absvc {
 
 // `value` as an error message may quote it: whole when short, else its first `max` bytes
@@ -39,6 +41,11 @@ inline std::string CollapseWhitespace(std::string_view v) {
     out += c;
   }
   return out;
+}
+
+// What the job history and the logs keep of an error: bounded, whatever it quotes.
+inline std::string ShortError(const Status& st) {
+  return ShortValue(st.ToString(), 8192);
 }
 
 }  // namespace absvc

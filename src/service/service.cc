@@ -1,10 +1,5 @@
 #include "service/service.h"
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -21,214 +16,12 @@
 #include "common/periodic.h"
 #include "common/text.h"
 #include "service/catalog.h"
+#include "service/clusters.h"
+#include "service/metrics.h"
+#include "service/runs.h"
 #include "wire/info.h"
 
 namespace absvc::service {
-
-// ---------------------------------------------------------------- metrics
-
-class Metrics {
- public:
-  Metrics()
-      : registry_(std::make_shared<prometheus::Registry>()),
-        events_(Counter("aerospike_backup_service_backup_events_total",
-                        "Backup runs by routine, type and outcome")),
-        duration_(prometheus::BuildHistogram()
-                      .Name("aerospike_backup_service_backup_duration_seconds")
-                      .Help("Duration of successful backup runs")
-                      .Register(*registry_)),
-        in_progress_(Gauge("aerospike_backup_service_backup_in_progress",
-                           "1 while a backup of the routine and type runs")),
-        progress_pct_(Gauge("aerospike_backup_service_backup_progress_pct",
-                            "Progress of the running backup, 0-100")),
-        last_success_(Gauge("aerospike_backup_service_last_successful_backup_timestamp",
-                            "Start (unix seconds) of the last successful backup")),
-        restore_events_(
-            Counter("aerospike_backup_service_restore_events_total", "Restore jobs by outcome")),
-        restore_in_progress_(
-            Gauge("aerospike_backup_service_restore_in_progress", "Restore jobs running")),
-        backup_records_(
-            Counter("aerospike_backup_service_backup_records_total", "Records written by backups")),
-        backup_bytes_(Counter("aerospike_backup_service_backup_bytes_total",
-                              "Bytes stored by backups (after compression and encryption)")),
-        restore_records_(
-            Counter("aerospike_backup_service_restore_records_total", "Records read by restores")),
-        restore_bytes_(Counter("aerospike_backup_service_restore_bytes_total",
-                               "Stored bytes read by restores")),
-        runs_(Counter("aerospike_backup_service_runs_total", "Deprecated: successful full runs")),
-        incr_runs_(Counter("aerospike_backup_service_incremental_runs_total",
-                           "Deprecated: successful incremental runs")),
-        failures_(
-            Counter("aerospike_backup_service_failure_total", "Deprecated: failed full runs")),
-        incr_failures_(Counter("aerospike_backup_service_incremental_failure_total",
-                               "Deprecated: failed incremental runs")),
-        skips_(Counter("aerospike_backup_service_skip_total", "Deprecated: skipped full runs")),
-        incr_skips_(Counter("aerospike_backup_service_incremental_skip_total",
-                            "Deprecated: skipped incremental runs")),
-        duration_ms_(Gauge("aerospike_backup_service_duration_millis",
-                           "Deprecated: duration of the last full run")),
-        incr_duration_ms_(Gauge("aerospike_backup_service_incremental_duration_millis",
-                                "Deprecated: duration of the last incremental run")) {
-    restore_in_progress_.Add({}).Set(0);
-  }
-
-  // `outcome`: a job status, or "retry".
-  void BackupEvent(const std::string& routine, bool incremental, std::string_view outcome) {
-    events_
-        .Add({{"routine", routine}, {"type", Type(incremental)}, {"outcome", std::string(outcome)}})
-        .Increment();
-    prometheus::Family<prometheus::Counter>* legacy = nullptr;
-    if (outcome == jobs::Name(JobStatus::kSuccess)) legacy = incremental ? &incr_runs_ : &runs_;
-    if (outcome == jobs::Name(JobStatus::kFailure))
-      legacy = incremental ? &incr_failures_ : &failures_;
-    if (outcome == jobs::Name(JobStatus::kSkip)) legacy = incremental ? &incr_skips_ : &skips_;
-    if (legacy) legacy->Add({{"routine", routine}}).Increment();
-  }
-  void BackupSucceeded(const std::string& routine, bool incremental, int64_t start_ms,
-                       double seconds) {
-    duration_
-        .Add({{"routine", routine}, {"type", Type(incremental)}},
-             prometheus::Histogram::BucketBoundaries{1, 5, 15, 60, 300, 900, 3600, 10800, 43200})
-        .Observe(seconds);
-    last_success_.Add({{"routine", routine}, {"type", Type(incremental)}})
-        .Set(static_cast<double>(start_ms) / 1000.0);
-    (incremental ? incr_duration_ms_ : duration_ms_)
-        .Add({{"routine", routine}})
-        .Set(seconds * 1000.0);
-  }
-  void BackupBytes(const std::string& routine, bool incremental, uint64_t records, uint64_t bytes) {
-    backup_records_.Add({{"routine", routine}, {"type", Type(incremental)}})
-        .Increment(static_cast<double>(records));
-    backup_bytes_.Add({{"routine", routine}, {"type", Type(incremental)}})
-        .Increment(static_cast<double>(bytes));
-  }
-  void BackupRunning(const std::string& routine, bool incremental, bool running, double pct) {
-    in_progress_.Add({{"routine", routine}, {"type", Type(incremental)}}).Set(running ? 1 : 0);
-    progress_pct_.Add({{"routine", routine}, {"type", Type(incremental)}}).Set(pct);
-  }
-  void RestoreEvent(JobStatus outcome, uint64_t records, uint64_t bytes) {
-    restore_events_.Add({{"outcome", std::string(jobs::Name(outcome))}}).Increment();
-    restore_records_.Add({}).Increment(static_cast<double>(records));
-    restore_bytes_.Add({}).Increment(static_cast<double>(bytes));
-  }
-  void RestoresRunning(int n) { restore_in_progress_.Add({}).Set(n); }
-
-  std::string Text() {
-    prometheus::TextSerializer s;
-    return s.Serialize(registry_->Collect());
-  }
-
- private:
-  static std::string Type(bool incremental) { return incremental ? "incremental" : "full"; }
-  prometheus::Family<prometheus::Counter>& Counter(const std::string& name,
-                                                   const std::string& help) {
-    return prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
-  }
-  prometheus::Family<prometheus::Gauge>& Gauge(const std::string& name, const std::string& help) {
-    return prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
-  }
-
-  std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Counter>& events_;
-  prometheus::Family<prometheus::Histogram>& duration_;
-  prometheus::Family<prometheus::Gauge>& in_progress_;
-  prometheus::Family<prometheus::Gauge>& progress_pct_;
-  prometheus::Family<prometheus::Gauge>& last_success_;
-  prometheus::Family<prometheus::Counter>& restore_events_;
-  prometheus::Family<prometheus::Gauge>& restore_in_progress_;
-  prometheus::Family<prometheus::Counter>& backup_records_;
-  prometheus::Family<prometheus::Counter>& backup_bytes_;
-  prometheus::Family<prometheus::Counter>& restore_records_;
-  prometheus::Family<prometheus::Counter>& restore_bytes_;
-  prometheus::Family<prometheus::Counter>& runs_;
-  prometheus::Family<prometheus::Counter>& incr_runs_;
-  prometheus::Family<prometheus::Counter>& failures_;
-  prometheus::Family<prometheus::Counter>& incr_failures_;
-  prometheus::Family<prometheus::Counter>& skips_;
-  prometheus::Family<prometheus::Counter>& incr_skips_;
-  prometheus::Family<prometheus::Gauge>& duration_ms_;
-  prometheus::Family<prometheus::Gauge>& incr_duration_ms_;
-};
-
-// ---------------------------------------------------------------- jobs
-
-struct BackupRun {
-  int64_t id = 0;
-  std::string routine;
-  bool incremental = false;
-  std::atomic<int64_t> start_ms{0};
-  int64_t delay_ms = 0;
-  std::shared_ptr<const Config> config;  // the config the run started with
-  std::atomic<bool> cancel{false};
-  std::mutex mu;
-  std::vector<std::shared_ptr<backup::BackupProgress>> progress;  // one per namespace started
-  std::vector<std::string> directories;                           // written by this run
-  int namespaces_total = 0;
-  // A run a previous process left: its directory, claimed again, and its job record.
-  std::string resume_dir;
-  Json resume_detail;
-  std::unique_ptr<RunLock> lock;  // held from the trigger (or the run's start) to its end;
-                                  // guarded by mu
-};
-
-// What a backup run renews while it lasts: its lock, and its claim once made.
-struct RunHeartbeat {
-  std::mutex mu;
-  std::shared_ptr<storage::Storage> storage;
-  std::string run_dir;
-  Json claim;
-
-  void SetStorage(std::shared_ptr<storage::Storage> s) {
-    std::lock_guard lock(mu);
-    storage = std::move(s);
-  }
-  void Claimed(const std::string& dir, const Json& c) {
-    std::lock_guard lock(mu);
-    run_dir = dir;
-    claim = c;
-  }
-  void Beat(BackupRun& run) {
-    {
-      std::lock_guard lock(run.mu);
-      if (run.lock) {
-        Status st = run.lock->Renew();
-        if (st.code() == StatusCode::kConflict) {
-          ABS_LOG_ERROR("backup of routine {} cancelled: {}", run.routine, st.message());
-          run.cancel = true;
-          return;
-        }
-        if (!st.ok())
-          ABS_LOG_WARN("renewing the lock of routine {}: {}", run.routine, st.ToString());
-      }
-    }
-    std::lock_guard lock(mu);
-    if (!storage || run_dir.empty()) return;
-    claim["heartbeat-ms"] = UnixNowMillis();
-    Status st = storage->PutAtomic(run_dir + "/abs-run.json",
-                                   claim.dump(2, ' ', false, Json::error_handler_t::replace));
-    if (!st.ok()) ABS_LOG_WARN("renewing the claim of {}: {}", run_dir, st.ToString());
-  }
-};
-
-struct RestoreRun {
-  int64_t id = 0;
-  std::string kind;
-  RestoreRequest request;
-  // Resolved when the job is accepted, so later config edits cannot pull them away.
-  StorageConfig source;
-  ClusterConfig destination;
-  std::string destination_name;  // empty: an inline destination, connected for this job
-  std::string routine_slice;     // the routine's slice, for timestamp restores
-  int64_t start_ms = 0;
-  std::atomic<int64_t> finish_ms{0};
-  std::atomic<bool> cancel{false};
-  restore::RestoreCounters counters;
-  restore::RestoreNotes notes;
-  std::atomic<uint64_t> total_records{0};
-  std::mutex mu;
-  JobStatus status = JobStatus::kRunning;
-  std::string error;
-};
 
 namespace {
 
@@ -238,37 +31,6 @@ int64_t NewJobId() {
   std::lock_guard lock(mu);
   // Positive and below 2^53, so JavaScript clients read it exactly.
   return static_cast<int64_t>(rng() & ((1ULL << 53) - 1)) | 1;
-}
-
-// What the job history and the logs keep of an error: bounded, whatever it quotes.
-std::string ShortError(const Status& st) {
-  return ShortValue(st.ToString(), 8192);
-}
-
-Result<client::ClientOptions> ClientOptionsFor(const ClusterConfig& c) {
-  client::ClientOptions o;
-  for (const auto& s : c.seeds) {
-    client::Host h;
-    h.name = s.host;
-    h.port = static_cast<uint16_t>(s.port);
-    h.tls_name = s.tls_name;
-    if (c.tls && h.tls_name.empty()) h.tls_name = c.tls->name;
-    o.seeds.push_back(std::move(h));
-  }
-  o.user = c.user;
-  o.password = c.password;
-  if (c.tls) {
-    o.tls.enabled = true;
-    o.tls.ca_file = c.tls->ca_file;
-    o.tls.ca_path = c.tls->ca_path;
-    o.tls.cert_file = c.tls->cert_file;
-    o.tls.key_file = c.tls->key_file;
-    o.tls.key_password = c.tls->key_file_password;
-  }
-  o.use_services_alternate = c.use_services_alternate;
-  o.connect_timeout = std::chrono::milliseconds(std::min<int64_t>(c.conn_timeout_ms, 30000));
-  o.prefer_racks = c.prefer_racks;
-  return o;
 }
 
 std::string TimestampSuffix(const std::string& format, int64_t ms) {
@@ -535,284 +297,6 @@ Result<std::shared_ptr<storage::Storage>> Service::OpenStorage(const StorageConf
   return std::shared_ptr<storage::Storage>(std::move(st));
 }
 
-Result<std::shared_ptr<client::Client>> Service::ClientFor(const std::string& name,
-                                                           const ClusterConfig& c) {
-  // The fingerprint is what the connection is built from, so a job holding an older
-  // configuration never gets (or caches) a client for a different cluster.
-  std::string fingerprint =
-      c.user + "|" + c.password + "|" + std::to_string(c.use_services_alternate);
-  for (const auto& s : c.seeds)
-    fingerprint += "|" + s.host + ":" + std::to_string(s.port) + ":" + s.tls_name;
-  if (c.tls) {
-    fingerprint += "|tls:" + c.tls->ca_file + ":" + c.tls->ca_path + ":" + c.tls->cert_file + ":" +
-                   c.tls->key_file + ":" + c.tls->key_file_password + ":" + c.tls->name;
-  }
-  for (auto r : c.prefer_racks)
-    fingerprint += "|rack" + std::to_string(r);
-  std::string key = name + "\n" + fingerprint;
-  {
-    std::lock_guard lock(clients_mu_);
-    auto it = clients_.find(key);
-    if (it != clients_.end() && it->second.client && !it->second.client->Nodes().empty()) {
-      return it->second.client;
-    }
-  }
-  // Connecting can take the whole connect timeout: not under the lock.
-  ABS_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(c));
-  auto client = client::Client::Connect(std::move(options));
-  if (!client.ok()) return client.status().WithContext("cluster " + name);
-  std::shared_ptr<client::Client> shared(std::move(client).value());
-  std::lock_guard lock(clients_mu_);
-  for (auto it = clients_.begin(); it != clients_.end();) {
-    // Clients of older configurations of this cluster go once nobody else holds them.
-    if (it->first.rfind(name + "\n", 0) == 0 && it->first != key &&
-        it->second.client.use_count() == 1) {
-      it = clients_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  clients_[key] = {fingerprint, shared};
-  return shared;
-}
-
-std::shared_ptr<Semaphore> Service::ScanSlotsFor(const std::string& cluster, int64_t permits) {
-  std::lock_guard lock(clients_mu_);
-  auto& slot = scan_slots_[cluster];
-  if (!slot.second || slot.first != permits) {
-    slot = {permits, std::make_shared<Semaphore>(permits)};
-  }
-  return slot.second;
-}
-
-void Service::RecoverInterruptedJobs() {
-  auto running = jobs_->Running();
-  if (!running.ok()) {
-    ABS_LOG_ERROR("job history: {}", running.status().ToString());
-    return;
-  }
-  const int64_t now = UnixNowMillis();
-  for (auto& job : *running) {
-    // Instances started from one directory share this history: a sibling may be running
-    // this job right now. Jobs recorded before owners were (none named) are this
-    // instance's own.
-    if (!OwnerIsGone(job.detail, now, options_.run_lease_ms, /*ownerless_is_gone=*/true)) {
-      continue;
-    }
-    std::string note = "interrupted: absd stopped while this job ran";
-    if (job.kind == JobKind::kBackup) {
-      // A backup of a routine still configured, on the same storage, goes on from its
-      // checkpoints rather than starting again.
-      auto cfg = config();
-      auto routine = cfg->routines.find(job.routine);
-      std::string run_dir = job.detail.value("run-directory", std::string());
-      if (routine != cfg->routines.end() && !routine->second.disabled &&
-          job.detail.value("storage", std::string()) == routine->second.storage &&
-          (job.type == JobType::kFull || job.type == JobType::kIncremental) && !run_dir.empty() &&
-          storage::ValidateRelativePath(run_dir).ok()) {
-        // Only a run that made its claim has checkpoints to go on from.
-        auto storage = OpenStorage(cfg->storage.at(routine->second.storage));
-        auto claimed = storage.ok() ? (*storage)->Exists(run_dir + "/abs-run.json")
-                                    : Result<bool>(storage.status());
-        if (claimed.ok() && *claimed) {
-          to_resume_.push_back({job, run_dir});
-          continue;
-        }
-      }
-    }
-    if (job.kind == JobKind::kBackup) {
-      // Only directories this instance wrote are touched: parallel instances share the
-      // storage and may be writing their own backups right now.
-      std::string root;
-      if (job.detail.is_object() && job.detail.contains("storage-path") &&
-          job.detail["storage-path"].is_string()) {
-        root = job.detail["storage-path"].get<std::string>();
-      }
-      // The storage the run wrote to: its block in the configuration; a local root as
-      // recorded, should the block have moved since.
-      StorageConfig where;
-      where.kind = StorageKind::kLocal;
-      if (job.detail.contains("storage") && job.detail["storage"].is_string()) {
-        auto cfg = config();
-        auto it = cfg->storage.find(job.detail["storage"].get<std::string>());
-        if (it != cfg->storage.end()) where = it->second;
-      }
-      if (where.kind == StorageKind::kLocal) where.path = root;
-      if (!where.path.empty() || where.kind != StorageKind::kLocal) root = where.Describe();
-      if (!root.empty() && job.detail.contains("directories") &&
-          job.detail["directories"].is_array()) {
-        auto storage = OpenStorage(where);
-        if (storage.ok()) {
-          for (const auto& d : job.detail["directories"]) {
-            if (!d.is_string() || !storage::ValidateRelativePath(d.get<std::string>()).ok()) {
-              continue;
-            }
-            std::string dir = d.get<std::string>();
-            auto done = (*storage)->Exists(dir + "/" + backupset::kMetadataFile);
-            if (done.ok() && !*done) {
-              (void)(*storage)->Remove(dir + "/");
-              ABS_LOG_WARN("removed the partial backup {} left by an interrupted run", dir);
-            }
-          }
-          std::string run_dir;
-          if (job.detail.contains("run-directory") && job.detail["run-directory"].is_string()) {
-            run_dir = job.detail["run-directory"].get<std::string>();
-          }
-          if (!run_dir.empty() && storage::ValidateRelativePath(run_dir).ok()) {
-            auto left = (*storage)->List(run_dir + "/data/");
-            if (left.ok() && left->empty()) (void)(*storage)->Remove(run_dir + "/");
-          }
-        }
-      }
-      note += "; its partial files were removed";
-    }
-    if (job.kind == JobKind::kRestore && job.detail.contains("read-records")) {
-      // The saved counters are a snapshot taken while records were in flight: what was
-      // read and is in no other counter was not written.
-      uint64_t accounted = 0;
-      for (const char* k :
-           {"inserted-records", "existed-records", "fresher-records", "skipped-records",
-            "expired-records", "ignored-records", "failed-records"}) {
-        if (job.detail.contains(k) && job.detail[k].is_number_unsigned()) {
-          accounted += job.detail[k].get<uint64_t>();
-        }
-      }
-      uint64_t read = job.detail["read-records"].is_number_unsigned()
-                          ? job.detail["read-records"].get<uint64_t>()
-                          : 0;
-      if (read > accounted) {
-        uint64_t failed = job.detail.value("failed-records", uint64_t{0});
-        job.detail["failed-records"] = failed + (read - accounted);
-      }
-      job.detail["status"] = jobs::Name(JobStatus::kFailure);
-    }
-    job.status = JobStatus::kFailure;
-    job.finished_ms = UnixNowMillis();
-    job.detail["error"] = note;
-    (void)jobs_->Update(job);
-    ABS_LOG_WARN("{} job {} ({}) was interrupted by a restart", jobs::Name(job.kind), job.id,
-                 job.routine);
-  }
-}
-
-void Service::ReclaimInterruptedBackups() {
-  auto cfg = config();
-  std::vector<std::pair<JobRecord, std::string>> kept;
-  for (auto& [job, run_dir] : to_resume_) {
-    const RoutineConfig& r = cfg->routines.at(job.routine);
-    auto storage = OpenStorage(cfg->storage.at(r.storage));
-    Result<std::string> text = storage.ok() ? (*storage)->ReadAll(run_dir + "/abs-run.json")
-                                            : Result<std::string>(storage.status());
-    Json claim = text.ok() ? Json::parse(*text, nullptr, false) : Json();
-    Status st = text.status();
-    if (st.ok() && !claim.is_object()) st = Status::Corrupt("its claim is not a JSON object");
-    if (st.ok()) {
-      // The claim names this process now, so that no instance takes the run for abandoned.
-      const Owner& self = Owner::Self();
-      claim["owner"] = self.ToJson();
-      claim["host"] = self.host;
-      claim["pid"] = self.pid;
-      claim["heartbeat-ms"] = UnixNowMillis();
-      st = (*storage)->PutAtomic(run_dir + "/abs-run.json",
-                                 claim.dump(2, ' ', false, Json::error_handler_t::replace));
-    }
-    if (!st.ok()) {
-      ABS_LOG_WARN("the interrupted {} backup {} of routine {} cannot resume: {}",
-                   jobs::Name(job.type), run_dir, job.routine, st.ToString());
-      job.status = JobStatus::kFailure;
-      job.finished_ms = UnixNowMillis();
-      job.detail["error"] =
-          "interrupted: absd stopped while this job ran, and it could not "
-          "resume: " +
-          ShortError(st);
-      (void)jobs_->Update(job);
-      continue;
-    }
-    kept.push_back({job, run_dir});
-  }
-  to_resume_ = std::move(kept);
-}
-
-void Service::ResumeInterruptedBackupsLocked() {
-  for (auto& [job, run_dir] : to_resume_) {
-    bool incremental = job.type == JobType::kIncremental;
-    auto& rt = routines_[job.routine];
-    if (incremental ? rt.incremental : rt.full) continue;
-    auto run = std::make_shared<BackupRun>();
-    run->id = job.id;
-    run->routine = job.routine;
-    run->incremental = incremental;
-    run->start_ms = job.started_ms;
-    run->config = config_;
-    run->resume_dir = run_dir;
-    run->resume_detail = job.detail;
-    (incremental ? rt.incremental : rt.full) = run;
-    metrics_->BackupRunning(job.routine, incremental, true, 0);
-    ABS_LOG_INFO("{} backup of routine {} resumes from its checkpoints (job {}, {})",
-                 jobs::Name(job.type), job.routine, job.id, run_dir);
-    Launch([this, run] { RunBackup(run); });
-  }
-  to_resume_.clear();
-}
-
-void Service::RecoverAbandonedRuns() {
-  // Runs in the shared storage whose claim names an owner that is gone and that did not
-  // finish every namespace: a crash left them, perhaps before any job was recorded.
-  auto cfg = config();
-  const int64_t now = UnixNowMillis();
-  for (const auto& [name, r] : cfg->routines) {
-    auto storage_cfg = cfg->storage.find(r.storage);
-    if (storage_cfg == cfg->storage.end()) continue;
-    auto storage = OpenStorage(storage_cfg->second);
-    if (!storage.ok()) continue;
-    for (bool incremental : {false, true}) {
-      const std::string base = name + (incremental ? "/incremental/" : "/backup/");
-      auto objects = (*storage)->List(base);
-      if (!objects.ok()) continue;
-      struct RunState {
-        bool claimed = false;
-        std::set<std::string> finished;  // namespaces with metadata.yaml
-      };
-      std::map<std::string, RunState> runs;
-      for (const auto& obj : *objects) {
-        std::string rest = obj.path.substr(base.size());
-        size_t slash = rest.find('/');
-        if (slash == std::string::npos) continue;
-        RunState& run = runs[base + rest.substr(0, slash)];
-        std::string inside = rest.substr(slash + 1);
-        if (inside == "abs-run.json") run.claimed = true;
-        if (auto dir = DirectoryOfMetadata(inside); dir && dir->rfind("data/", 0) == 0) {
-          run.finished.insert(dir->substr(5));
-        }
-      }
-      for (const auto& [run_dir, state] : runs) {
-        if (!state.claimed) continue;  // written by ABS, not ours to judge
-        auto text = (*storage)->ReadAll(run_dir + "/abs-run.json");
-        if (!text.ok()) continue;
-        Json claim = Json::parse(*text, nullptr, false);
-        if (!claim.is_object()) continue;
-        bool complete;
-        if (claim.contains("namespaces") && claim["namespaces"].is_array()) {
-          complete = true;
-          for (const auto& ns : claim["namespaces"]) {
-            complete = complete && ns.is_string() && state.finished.count(ns.get<std::string>());
-          }
-        } else {
-          complete = !state.finished.empty();  // claims that listed no namespaces
-        }
-        if (complete || !OwnerIsGone(claim, now, options_.run_lease_ms)) continue;
-        Status st = (*storage)->Remove(run_dir + "/");
-        std::string owner = Owner::FromJson(claim.value("owner", Json::object())).Describe();
-        if (st.ok()) {
-          ABS_LOG_WARN("removed the unfinished run {} left by {}", run_dir, owner);
-        } else {
-          ABS_LOG_WARN("cannot remove the unfinished run {}: {}", run_dir, st.ToString());
-        }
-      }
-    }
-  }
-}
-
 // ---------------------------------------------------------------- scheduling
 
 void Service::RescheduleLocked(int64_t now_ms) {
@@ -1009,7 +493,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     }
     ABS_ASSIGN_OR_RETURN(storage, OpenStorage(storage_cfg));
     heartbeat_state->SetStorage(storage);
-    ABS_ASSIGN_OR_RETURN(auto client, ClientFor(r.source_cluster, cluster));
+    ABS_ASSIGN_OR_RETURN(auto client, clusters_.ClientFor(r.source_cluster, cluster));
     std::vector<std::string> namespaces = r.namespaces;
     if (namespaces.empty()) {
       ABS_ASSIGN_OR_RETURN(namespaces, ClusterNamespaces(*client));
@@ -1042,7 +526,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
           base.codec.key,
           storage::LoadEncryptionKey(policy.key_file, policy.key_env, base.codec.encryption));
     }
-    auto slots = ScanSlotsFor(r.source_cluster, cluster.max_parallel_scans);
+    auto slots = clusters_.ScanSlots(r.source_cluster, cluster.max_parallel_scans);
     base.scan_slots = slots.get();
     if (run->incremental) {
       int64_t after_ms;
@@ -1425,7 +909,7 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
       ABS_ASSIGN_OR_RETURN(auto c, client::Client::Connect(std::move(options)));
       client = std::shared_ptr<client::Client>(std::move(c));
     } else {
-      ABS_ASSIGN_OR_RETURN(client, ClientFor(run->destination_name, run->destination));
+      ABS_ASSIGN_OR_RETURN(client, clusters_.ClientFor(run->destination_name, run->destination));
     }
 
     // Which backup directories, in the order they must be applied.
@@ -1718,7 +1202,7 @@ Readiness Service::CheckReady() {
     // /ready for the whole conn-timeout.
     ClusterConfig probe = cfg->clusters.at(name);
     probe.conn_timeout_ms = std::min<int64_t>(probe.conn_timeout_ms, 2000);
-    auto c = ClientFor(name, probe);
+    auto c = clusters_.ClientFor(name, probe);
     if (!c.ok()) {
       r.problems.push_back("cluster " + name + ": " + c.status().message());
     } else if ((*c)->Nodes().empty()) {

@@ -19,6 +19,7 @@
 #include "common/semaphore.h"
 #include "jobs/job_store.h"
 #include "restore/restore_job.h"
+#include "service/clusters.h"
 #include "service/config.h"
 #include "service/ownership.h"
 #include "storage/registry.h"
@@ -113,9 +114,6 @@ class Service {
   void RecoverAbandonedRuns();
   void RunBackup(std::shared_ptr<BackupRun> run);
   void RunRestore(std::shared_ptr<RestoreRun> run);
-  Result<std::shared_ptr<client::Client>> ClientFor(const std::string& name,
-                                                    const ClusterConfig& c);
-  std::shared_ptr<Semaphore> ScanSlotsFor(const std::string& cluster, int64_t permits);
   void RecoverInterruptedJobs();
   // Interrupted backups that go on from their checkpoints: their claims are this
   // instance's again (before RecoverAbandonedRuns looks), then they run.
@@ -154,13 +152,7 @@ class Service {
   bool stopping_ = false;
   std::thread scheduler_;
 
-  std::mutex clients_mu_;
-  struct CachedClient {
-    std::string fingerprint;
-    std::shared_ptr<client::Client> client;
-  };
-  std::map<std::string, CachedClient> clients_;
-  std::map<std::string, std::pair<int64_t, std::shared_ptr<Semaphore>>> scan_slots_;
+  ClusterConnections clusters_;
 
   std::mutex threads_mu_;
   std::condition_variable threads_cv_;

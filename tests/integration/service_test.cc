@@ -67,6 +67,23 @@ Status Load(client::Client& c, uint64_t n, const std::string& tag) {
   return Status::Ok();
 }
 
+// A port nobody uses on 127.0.0.1: bound to 0, read, released (0 when that fails).
+int FreeLocalPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int port = 0;
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
 // Records in the namespace, and how many carry `tag`.
 std::pair<uint64_t, uint64_t> Count(client::Client& c, const std::string& tag) {
   std::mutex mu;
@@ -776,19 +793,8 @@ TEST_F(ServiceTest, AbsdRefusesBadConfigsAndLogsJsonToAFile) {
   EXPECT_NE(text.find("service.http.port: must be 1..65535"), std::string::npos) << text;
   EXPECT_NE(text.find("backup-routines.r.colour: unknown field"), std::string::npos) << text;
 
-  // A port nobody uses: bind to 0, read it, release it.
-  int port = 0;
-  {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    close(fd);
-  }
+  const int port = FreeLocalPort();
+  ASSERT_GT(port, 0);
   Json doc = BaseConfig();
   doc["service"]["http"]["port"] = port;
   doc["service"]["logger"] = {{"level", "INFO"},
@@ -896,18 +902,8 @@ TEST_F(ServiceTest, AbsdKilledAtRandomMomentsResumesItsBackupToAWholeOne) {
   const uint64_t n = env_or("ABS_CAMPAIGN_RECORDS", 40000);
   const uint64_t kills = env_or("ABS_CAMPAIGN_KILLS", 20);
   ASSERT_TRUE(Load(*client_, n, "campaign").ok());
-  int port = 0;
-  {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    close(fd);
-  }
+  const int port = FreeLocalPort();
+  ASSERT_GT(port, 0);
   Json doc = BaseConfig();
   doc["service"]["http"]["port"] = port;
   doc["service"]["logger"] = {{"level", "INFO"},
