@@ -17,9 +17,9 @@
 #include <thread>
 
 #include "backup/backup_job.h"
-#include "backupset/metadata.h"
-#include "backupset/checkpoint.h"
 #include "backup/verify.h"
+#include "backupset/checkpoint.h"
+#include "backupset/metadata.h"
 #include "client/client.h"
 #include "common/bytes.h"
 #include "common/cltime.h"
@@ -118,6 +118,14 @@ std::map<std::string, Snapshot> ScanAndCheck(client::Client& c, uint64_t* count,
   EXPECT_TRUE(st.ok()) << st.ToString();
   *count = out.size();
   return out;
+}
+
+// Records in the backup's files, by the files' own counts.
+uint64_t RecordsInFiles(const backup::BackupResult& r) {
+  uint64_t n = 0;
+  for (const auto& f : r.files)
+    n += f.records;
+  return n;
 }
 
 class BackupRestoreTest : public ::testing::Test {
@@ -330,6 +338,25 @@ TEST_F(BackupRestoreTest, ANodeStoppedMidBackupLosesNothing) {
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->complete()) << v->Format();
   EXPECT_EQ((*client)->Nodes().size(), 2u);
+  EXPECT_EQ(RecordsInFiles(*r), n) << "no record written twice";
+
+  // A restore gives back exactly the records that were there, compared by digest.
+  uint64_t count = 0, bad = 0;
+  auto before = ScanAndCheck(**client, &count, &bad);
+  ASSERT_EQ(count, n);
+  ASSERT_TRUE((*client)->Truncate("test", "").ok());
+  restore::RestoreOptions ro;
+  ro.directories = {""};
+  restore::RestoreCounters counters;
+  Status restored = restore::RunRestore(**client, *store, ro, counters);
+  ASSERT_TRUE(restored.ok()) << restored.ToString();
+  EXPECT_EQ(counters.read.load(), n);
+  auto after = ScanAndCheck(**client, &count, &bad);
+  EXPECT_EQ(bad, 0u);
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), after.begin(),
+                         [](const auto& a, const auto& b) { return a.first == b.first; }))
+      << "the same digests";
 }
 
 TEST_F(BackupRestoreTest, DamagedFilesWrongKeysAndWrongSettingsFailClearly) {
@@ -445,14 +472,6 @@ TEST_F(BackupRestoreTest, IndexesUdfsAndIncrementalBackups) {
 
 // Changes one base64 character at or after `from` (inside a run of at least 16 base64
 // characters, or right after `anchor` when one is given); the file keeps its size.
-// Records in the backup's files, by the files' own counts, and the checkpoint's presence.
-uint64_t RecordsInFiles(const backup::BackupResult& r) {
-  uint64_t n = 0;
-  for (const auto& f : r.files)
-    n += f.records;
-  return n;
-}
-
 // A resumable backup that fails midway keeps its complete files and checkpoint; run
 // again, it resumes: it scans only what is left, and the result holds every record
 // exactly once (the files' counts add up to the namespace, and a restore gives every
