@@ -187,6 +187,9 @@ std::string JsonToYaml(const Json& document);
 // copying and walking such a document recurses per level.
 size_t JsonNestingDepth(std::string_view text);
 
+// Documents (configuration files, YAML or JSON) nest at most this deep.
+inline constexpr size_t kMaxYamlDepth = 64;
+
 // A configuration file is at most this large; abs refuses a larger one.
 inline constexpr size_t kMaxConfigFileBytes = 16 << 20;
 Result<Config> LoadConfigFile(const std::string& path);
