@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "service/catalog.h"
+#include "service/config_edits.h"
 #include "storage/storage.h"
 
 namespace absvc::service {
@@ -152,15 +153,6 @@ httplib::Server::HandlerWithContentReader WithBody(httplib::Server::Handler hand
     handler(with_body, res);
   };
 }
-
-const std::map<std::string, std::string> kSections = {{"clusters", "aerospike-clusters"},
-                                                      {"storage", "storage"},
-                                                      {"policies", "backup-policies"},
-                                                      {"routines", "backup-routines"}};
-
-// Which routine field refers to entries of a section.
-const std::map<std::string, std::string> kReferences = {
-    {"clusters", "source-cluster"}, {"storage", "storage"}, {"policies", "backup-policy"}};
 
 // The HTTP server's own counters, in the Prometheus text format.
 std::string ConnectionMetrics(const HttpServer::Counters& c) {
@@ -311,39 +303,19 @@ void HttpApi::Register() {
          }));
   s.Get(p + "/v1/config/(clusters|storage|policies|routines)",
         [this](const httplib::Request& req, httplib::Response& res) {
-          Json doc = RedactSecrets(service_.config()->document);
-          std::string key = kSections.at(req.matches[1]);
-          SendJson(res, 200, doc.contains(key) && !doc[key].is_null() ? doc[key] : Json::object());
+          SendJson(res, 200, ConfigSection(service_, req.matches[1]));
         });
   s.Get(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
         [this](const httplib::Request& req, httplib::Response& res) {
-          Json doc = RedactSecrets(service_.config()->document);
-          std::string key = kSections.at(req.matches[1]);
-          std::string n = req.matches[2];
-          if (!doc.contains(key) || !doc[key].is_object() || !doc[key].contains(n)) {
-            return SendError(res, Status::NotFound(std::string(req.matches[1]) + " entry '" + n +
-                                                   "' does not exist"));
-          }
-          SendJson(res, 200, doc[key][n]);
+          auto entry = ConfigEntry(service_, req.matches[1], req.matches[2]);
+          if (!entry.ok()) return SendError(res, entry.status());
+          SendJson(res, 200, *entry);
         });
   auto upsert = [this](const httplib::Request& req, httplib::Response& res, bool create) {
-    std::string section = req.matches[1];
-    std::string key = kSections.at(section);
-    std::string n = req.matches[2];
-    Status valid = ValidateEntityName(n);
-    if (!valid.ok()) return SendError(res, Status::InvalidArgument(valid.message()));
     auto body = ParseBody(req);
     if (!body.ok()) return SendError(res, body.status());
-    Status st = service_.EditConfig([&](Json& doc) {
-      if (!doc.contains(key) || !doc[key].is_object()) doc[key] = Json::object();
-      bool exists = doc[key].contains(n);
-      if (create && exists) return Status::Conflict(section + " entry '" + n + "' already exists");
-      if (!create && !exists) {
-        return Status::NotFound(section + " entry '" + n + "' does not exist");
-      }
-      doc[key][n] = exists ? KeepStoredSecrets(*body, doc[key][n]) : *body;
-      return Status::Ok();
-    });
+    Status st = create ? CreateConfigEntry(service_, req.matches[1], req.matches[2], *body)
+                       : ReplaceConfigEntry(service_, req.matches[1], req.matches[2], *body);
     if (!st.ok()) return SendError(res, st);
     res.status = create ? 201 : 200;
   };
@@ -357,43 +329,13 @@ void HttpApi::Register() {
         }));
   s.Delete(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
            [this](const httplib::Request& req, httplib::Response& res) {
-             std::string section = req.matches[1];
-             std::string key = kSections.at(section);
-             std::string n = req.matches[2];
-             Status st = service_.EditConfig([&](Json& doc) {
-               if (!doc.contains(key) || !doc[key].is_object() || !doc[key].contains(n)) {
-                 return Status::NotFound(section + " entry '" + n + "' does not exist");
-               }
-               auto ref = kReferences.find(section);
-               if (ref != kReferences.end() && doc.contains("backup-routines") &&
-                   doc["backup-routines"].is_object()) {
-                 for (auto it = doc["backup-routines"].begin(); it != doc["backup-routines"].end();
-                      ++it) {
-                   const Json& r = it.value();
-                   if (r.is_object() && r.contains(ref->second) && r[ref->second] == n) {
-                     return Status::Conflict(section + " entry '" + n + "' is used by routine '" +
-                                             it.key() + "'");
-                   }
-                 }
-               }
-               doc[key].erase(n);
-               return Status::Ok();
-             });
+             Status st = DeleteConfigEntry(service_, req.matches[1], req.matches[2]);
              if (!st.ok()) return SendError(res, st);
              res.status = 204;
            });
   s.Put(p + "/v1/config/routines/" + name + "/(disable|enable)",
         NoBody([this](const httplib::Request& req, httplib::Response& res) {
-          std::string n = req.matches[1];
-          bool disable = req.matches[2] == "disable";
-          Status st = service_.EditConfig([&](Json& doc) {
-            if (!doc.contains("backup-routines") || !doc["backup-routines"].is_object() ||
-                !doc["backup-routines"].contains(n) || !doc["backup-routines"][n].is_object()) {
-              return Status::NotFound("routine '" + n + "' does not exist");
-            }
-            doc["backup-routines"][n]["disabled"] = disable;
-            return Status::Ok();
-          });
+          Status st = SetRoutineDisabled(service_, req.matches[1], req.matches[2] == "disable");
           if (!st.ok()) return SendError(res, st);
           res.status = 204;
         }));

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "jobs/job.h"
+#include "storage/wrappers/wrappers.h"
 
 namespace absvc::service {
 
@@ -141,5 +142,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& duration_ms_;
   prometheus::Family<prometheus::Gauge>& incr_duration_ms_;
 };
+
+// The storage requests, failures, time and bytes of every storage this instance opened.
+std::string StorageMetricsText(const storage::StorageStats& stats);
 
 }  // namespace absvc::service

@@ -2,14 +2,18 @@
 // recovery, the API's views) share about a running job. Internal to src/service.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "backup/backup_job.h"
+#include "common/clock.h"
 #include "common/cltime.h"
 #include "common/log.h"
 #include "jobs/job.h"
@@ -99,5 +103,27 @@ struct RestoreRun {
   JobStatus status = JobStatus::kRunning;
   std::string error;
 };
+
+// A new job id: positive and below 2^53, so JavaScript clients read it exactly.
+inline int64_t NewJobId() {
+  static std::mutex mu;
+  static std::mt19937_64 rng(std::random_device{}());
+  std::lock_guard lock(mu);
+  // Positive and below 2^53, so JavaScript clients read it exactly.
+  return static_cast<int64_t>(rng() & ((1ULL << 53) - 1)) | 1;
+}
+
+// Waits `ms` on `clock`, looking at `cancel` every 20 ms of it; false when cancelled.
+inline bool SleepCancellable(Clock& clock, int64_t ms, const std::atomic<bool>& cancel) {
+  const auto end = clock.Now() + std::chrono::milliseconds(ms);
+  for (auto now = clock.Now(); now < end; now = clock.Now()) {
+    if (cancel.load()) return false;
+    clock.SleepFor(std::min<std::chrono::milliseconds>(
+        std::chrono::milliseconds(20),
+        std::chrono::duration_cast<std::chrono::milliseconds>(end - now) +
+            std::chrono::milliseconds(1)));
+  }
+  return !cancel.load();
+}
 
 }  // namespace absvc::service

@@ -1,0 +1,173 @@
+// The scheduler: each routine's next full and incremental fire times on the service's
+// clock, and the start of backups, scheduled or triggered, under the routine's run lock.
+#include <algorithm>
+
+#include "common/cltime.h"
+#include "common/log.h"
+#include "common/text.h"
+#include "service/catalog.h"
+#include "service/metrics.h"
+#include "service/runs.h"
+#include "service/service.h"
+
+namespace absvc::service {
+
+void Service::RescheduleLocked(int64_t now_ms) {
+  for (const auto& [name, r] : config_->routines) {
+    auto& rt = routines_[name];
+    bool local = (r.schedule_timezone.empty() ? config_->service.schedule_timezone
+                                              : r.schedule_timezone) == "Local";
+    std::string key = r.interval_cron.text() + "|" +
+                      (r.incr_interval_cron ? r.incr_interval_cron->text() : "") + "|" +
+                      std::to_string(local) + "|" + std::to_string(r.disabled);
+    // An unchanged schedule keeps its next fire times: an edit made just before a fire
+    // time must not skip that backup.
+    if (key == rt.schedule_key && (rt.next_full_ms != 0 || r.disabled)) continue;
+    rt.schedule_key = key;
+    rt.next_full_ms = 0;
+    rt.next_incremental_ms = 0;
+    if (r.disabled) continue;
+    if (auto next = r.interval_cron.Next(now_ms / 1000, local)) rt.next_full_ms = *next * 1000;
+    if (r.incr_interval_cron) {
+      if (auto next = r.incr_interval_cron->Next(now_ms / 1000, local))
+        rt.next_incremental_ms = *next * 1000;
+    }
+  }
+}
+
+void Service::SchedulerLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    int64_t now = options_.clock->UnixMillis();
+    int64_t wake = now + 60000;
+    for (auto& [name, rt] : routines_) {
+      auto it = config_->routines.find(name);
+      if (it == config_->routines.end() || it->second.disabled) continue;
+      bool local = (it->second.schedule_timezone.empty() ? config_->service.schedule_timezone
+                                                         : it->second.schedule_timezone) == "Local";
+      if (rt.next_full_ms != 0 && rt.next_full_ms <= now) {
+        Status st = StartBackupLocked(name, false, 0, true);
+        if (!st.ok()) ABS_LOG_INFO("scheduled full backup of {}: {}", name, st.message());
+        auto next = it->second.interval_cron.Next(now / 1000, local);
+        rt.next_full_ms = next ? *next * 1000 : 0;
+      }
+      if (rt.next_incremental_ms != 0 && rt.next_incremental_ms <= now) {
+        Status st = StartBackupLocked(name, true, 0, true);
+        if (!st.ok()) ABS_LOG_INFO("scheduled incremental backup of {}: {}", name, st.message());
+        auto next = it->second.incr_interval_cron->Next(now / 1000, local);
+        rt.next_incremental_ms = next ? *next * 1000 : 0;
+      }
+      if (rt.next_full_ms != 0) wake = std::min(wake, rt.next_full_ms);
+      if (rt.next_incremental_ms != 0) wake = std::min(wake, rt.next_incremental_ms);
+    }
+    options_.clock->WaitUntilUnix(lock, scheduler_cv_, std::max<int64_t>(now + 10, wake));
+  }
+}
+
+Status Service::TriggerBackup(const std::string& routine, bool incremental, int64_t delay_ms) {
+  std::shared_ptr<const Config> cfg;
+  {
+    std::lock_guard lock(mu_);
+    if (!config_->routines.count(routine)) {
+      return Status::NotFound("no backup routine named '" + routine + "'");
+    }
+    if (stopping_) return Status::Unavailable("absd is stopping");
+    // This instance's own runs answer first, without touching the storage.
+    auto& rt = routines_[routine];
+    bool& starting = incremental ? rt.incremental_starting : rt.full_starting;
+    if ((!incremental && rt.full) || (incremental && rt.incremental) || starting) {
+      return StartBackupLocked(routine, incremental, delay_ms, false);
+    }
+    starting = true;
+    cfg = config_;
+  }
+  // Other instances sharing the storage: at most one run of this slice at a time.
+  auto run_lock = AcquireRunLock(*cfg, routine, incremental);
+  std::lock_guard lock(mu_);
+  auto& rt = routines_[routine];
+  (incremental ? rt.incremental_starting : rt.full_starting) = false;
+  if (!run_lock.ok()) {
+    if (run_lock.status().code() == StatusCode::kConflict) {
+      metrics_->BackupEvent(routine, incremental, jobs::Name(JobStatus::kSkip));
+    }
+    return run_lock.status();
+  }
+  if (!config_->routines.count(routine)) {
+    return Status::NotFound("no backup routine named '" + routine + "'");
+  }
+  return StartBackupLocked(routine, incremental, delay_ms, false, std::move(run_lock).value());
+}
+
+Result<std::unique_ptr<RunLock>> Service::AcquireRunLock(const Config& cfg,
+                                                         const std::string& routine,
+                                                         bool incremental) {
+  const RoutineConfig& r = cfg.routines.at(routine);
+  ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(cfg.storage.at(r.storage)));
+  std::string slice = SliceKey(r);
+  std::string what = std::string(incremental ? "an incremental" : "a full") +
+                     " backup of routine '" + routine + "'" +
+                     (slice.empty() ? "" : " (" + ShortValue(slice) + ")");
+  return RunLock::Acquire(storage, RunLockDirectory(routine, incremental, slice), what,
+                          options_.run_lease_ms);
+}
+
+Status Service::StartBackupLocked(const std::string& routine, bool incremental, int64_t delay_ms,
+                                  bool scheduled, std::unique_ptr<RunLock> lock) {
+  if (stopping_) return Status::Unavailable("absd is stopping");
+  const RoutineConfig& r = config_->routines.at(routine);
+  const BackupPolicyConfig& policy = config_->PolicyOf(r);
+  auto& rt = routines_[routine];
+  std::string type = incremental ? "incremental" : "full";
+  auto skip = [&](std::string why) {
+    metrics_->BackupEvent(routine, incremental, jobs::Name(JobStatus::kSkip));
+    return Status::Conflict(std::move(why));
+  };
+  if (scheduled && r.disabled) return Status::Ok();
+  if ((incremental ? rt.incremental_starting : rt.full_starting)) {
+    return skip(std::string(incremental ? "an incremental" : "a full") + " backup of routine '" +
+                routine + "' is being started");
+  }
+  if (!incremental && rt.full) {
+    return skip("a full backup of routine '" + routine + "' is already running");
+  }
+  if (incremental) {
+    if (rt.incremental) {
+      return skip("an incremental backup of routine '" + routine + "' is already running");
+    }
+    if (rt.full && !policy.concurrent_incremental) {
+      return skip("a full backup of routine '" + routine +
+                  "' is running (set concurrent-incremental to allow overlap)");
+    }
+    if (rt.last_full_ms == 0) {
+      return skip("routine '" + routine + "' has no finished full backup yet");
+    }
+  }
+  auto run = std::make_shared<BackupRun>();
+  run->id = NewJobId();
+  run->routine = routine;
+  run->incremental = incremental;
+  run->delay_ms = delay_ms;
+  run->config = config_;
+  run->lock = std::move(lock);
+  (incremental ? rt.incremental : rt.full) = run;
+  metrics_->BackupRunning(routine, incremental, true, 0);
+  ABS_LOG_INFO("{} backup of routine {} starting (job {})", type, routine, run->id);
+  Launch([this, run] { RunBackup(run); });
+  return Status::Ok();
+}
+
+Status Service::CancelBackups(const std::string& routine) {
+  std::lock_guard lock(mu_);
+  if (!config_->routines.count(routine) && !routines_.count(routine)) {
+    return Status::NotFound("no backup routine named '" + routine + "'");
+  }
+  auto& rt = routines_[routine];
+  if (!rt.full && !rt.incremental) {
+    return Status::NotFound("no backup of routine '" + routine + "' is running");
+  }
+  if (rt.full) rt.full->cancel = true;
+  if (rt.incremental) rt.incremental->cancel = true;
+  return Status::Ok();
+}
+
+}  // namespace absvc::service
