@@ -50,8 +50,8 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
   };
   if (d.manifest) {
     auto text = storage.ReadAll(JoinPath(dir, backupset::kManifestFile));
-    auto manifest =
-        text.ok() ? backupset::ParseManifestJson(*text) : Result<backupset::Manifest>(text.status());
+    auto manifest = text.ok() ? backupset::ParseManifestJson(*text)
+                              : Result<backupset::Manifest>(text.status());
     if (!manifest.ok()) {
       left_out(where + ": its manifest cannot be read (" + manifest.status().message() + ")");
       return;
