@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/periodic.h"
 #include "common/text.h"
+#include "jobs/retry.h"
 #include "service/catalog.h"
 #include "service/metrics.h"
 #include "service/runs.h"
@@ -68,7 +69,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
   Periodic heartbeat(std::chrono::milliseconds(std::max<int64_t>(50, options_.run_lease_ms / 4)),
                      [run, heartbeat_state] { heartbeat_state->Beat(*run); });
   Status result = [&]() -> Status {
-    if (run->delay_ms > 0 && !SleepCancellable(*options_.clock, run->delay_ms, run->cancel)) {
+    if (run->delay_ms > 0 && !jobs::WaitCancellable(*options_.clock, run->delay_ms, run->cancel)) {
       return Status::Cancelled("cancelled before it started");
     }
     if (run->resume_dir.empty()) run->start_ms = options_.clock->UnixMillis();
@@ -199,53 +200,53 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
         std::lock_guard lock(run->mu);
         run->progress.push_back(progress);
       }
-      Status last;
-      for (int64_t attempt = 0;; ++attempt) {
-        auto res = backup::RunBackup(*client, *storage, o, progress.get());
-        if (res.ok()) {
-          total_records += res->record_count;
-          total_bytes += res->byte_count;
-          if (res->resumed) {
-            ABS_LOG_INFO(
-                "backup of {} ({}) went on from its checkpoint: {} files, {} records "
-                "were complete",
-                ns, run->routine, res->resumed_files, res->resumed_records);
-          }
-          last = Status::Ok();
-          break;
-        }
-        last = res.status();
-        if (last.code() == StatusCode::kConflict && !run->resume_dir.empty()) {
-          // This namespace finished before the restart: its metadata says what it holds.
-          auto text = storage->ReadAll(o.directory + "/" + backupset::kMetadataFile);
-          auto meta = text.ok() ? backupset::ParseMetadataYaml(*text)
-                                : Result<backupset::BackupMetadata>(text.status());
-          if (meta.ok()) {
-            total_records += meta->record_count;
-            total_bytes += meta->byte_count;
-            progress->records = meta->record_count;
-            last = Status::Ok();
-            break;
-          }
-        }
-        if (last.code() == StatusCode::kCancelled || run->cancel) return last;
-        bool permanent = last.code() == StatusCode::kInvalidArgument ||
-                         last.code() == StatusCode::kNotFound ||
-                         last.code() == StatusCode::kUnsupported;
-        if (permanent || attempt >= policy.retry.max_retries) break;
-        metrics_->BackupEvent(run->routine, run->incremental, "retry");
-        constexpr double kMaxDelayMs = 3600.0 * 1000;  // an hour between attempts at most
-        auto delay = static_cast<int64_t>(std::min(
-            kMaxDelayMs, static_cast<double>(policy.retry.base_timeout_ms) *
-                             std::pow(policy.retry.multiplier,
-                                      static_cast<double>(std::min<int64_t>(attempt, 64)))));
-        ABS_LOG_WARN("backup of {} ({}) failed, retry {} in {} ms: {}", ns, run->routine,
-                     attempt + 1, delay, last.ToString());
-        progress->records = 0;
-        progress->bytes = 0;
-        if (!SleepCancellable(*options_.clock, delay, run->cancel))
-          return Status::Cancelled("cancelled");
-      }
+      // The job's retries (retry-policy): each attempt goes on from the checkpoint.
+      jobs::RetryPolicy retry{.base_ms = policy.retry.base_timeout_ms,
+                              .multiplier = policy.retry.multiplier,
+                              .max_delay_ms = 3600 * 1000,  // an hour between attempts at most
+                              .max_retries = policy.retry.max_retries};
+      Status last = jobs::RunAttempts(
+          *options_.clock, retry, run->cancel,
+          [&](int64_t) -> Status {
+            auto res = backup::RunBackup(*client, *storage, o, progress.get());
+            if (res.ok()) {
+              total_records += res->record_count;
+              total_bytes += res->byte_count;
+              if (res->resumed) {
+                ABS_LOG_INFO(
+                    "backup of {} ({}) went on from its checkpoint: {} files, {} records "
+                    "were complete",
+                    ns, run->routine, res->resumed_files, res->resumed_records);
+              }
+              return Status::Ok();
+            }
+            if (res.status().code() == StatusCode::kConflict && !run->resume_dir.empty()) {
+              // This namespace finished before the restart: its metadata says what it holds.
+              auto text = storage->ReadAll(o.directory + "/" + backupset::kMetadataFile);
+              auto meta = text.ok() ? backupset::ParseMetadataYaml(*text)
+                                    : Result<backupset::BackupMetadata>(text.status());
+              if (meta.ok()) {
+                total_records += meta->record_count;
+                total_bytes += meta->byte_count;
+                progress->records = meta->record_count;
+                return Status::Ok();
+              }
+            }
+            return res.status();
+          },
+          [](const Status& st) {
+            return st.code() != StatusCode::kCancelled &&
+                   st.code() != StatusCode::kInvalidArgument &&
+                   st.code() != StatusCode::kNotFound && st.code() != StatusCode::kUnsupported;
+          },
+          [&](int64_t n, int64_t delay, const Status& failure) {
+            metrics_->BackupEvent(run->routine, run->incremental, "retry");
+            ABS_LOG_WARN("backup of {} ({}) failed, retry {} in {} ms: {}", ns, run->routine, n,
+                         delay, failure.ToString());
+            progress->records = 0;
+            progress->bytes = 0;
+          });
+      if (last.code() == StatusCode::kCancelled || run->cancel) return last;
       if (!last.ok()) return last.WithContext("namespace " + ns);
     }
     return Status::Ok();

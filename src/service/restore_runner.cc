@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/periodic.h"
 #include "common/text.h"
+#include "jobs/retry.h"
 #include "service/catalog.h"
 #include "service/metrics.h"
 #include "service/runs.h"
@@ -260,23 +261,26 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
       ABS_LOG_WARN("restore job {}: {}", run->id, w);
     // A failure that may pass (the network, a node, the storage) is retried; files
     // already restored whole are skipped, so a retry redoes at most the files in flight.
-    constexpr int kAttempts = 5;
-    for (int attempt = 1;; ++attempt) {
-      Status st;
-      for (const auto& ps : planned) {
-        st = restore::RunPlannedRestore(*client, *storage, ps.options, ps.plan, run->counters)
-                 .WithContext(ps.dir);
-        if (!st.ok()) break;
-      }
-      if (st.ok() || !storage::IsTransient(st) || attempt >= kAttempts || run->cancel) return st;
-      const int64_t delay = std::min<int64_t>(30000, int64_t{1000} << (attempt - 1));
-      ABS_LOG_WARN(
-          "restore job {} failed, retry {} in {} ms ({} files are restored and will be "
-          "skipped): {}",
-          run->id, attempt, delay, restored.size(), st.ToString());
-      if (!SleepCancellable(*options_.clock, delay, run->cancel))
-        return Status::Cancelled("restore cancelled");
-    }
+    jobs::RetryPolicy retry{
+        .base_ms = 1000, .multiplier = 2, .max_delay_ms = 30000, .max_retries = 4};
+    return jobs::RunAttempts(
+        *options_.clock, retry, run->cancel,
+        [&](int64_t) {
+          for (const auto& ps : planned) {
+            Status st =
+                restore::RunPlannedRestore(*client, *storage, ps.options, ps.plan, run->counters)
+                    .WithContext(ps.dir);
+            if (!st.ok()) return st;
+          }
+          return Status::Ok();
+        },
+        [](const Status& st) { return storage::IsTransient(st); },
+        [&](int64_t n, int64_t delay, const Status& failure) {
+          ABS_LOG_WARN(
+              "restore job {} failed, retry {} in {} ms ({} files are restored and will be "
+              "skipped): {}",
+              run->id, n, delay, restored.size(), failure.ToString());
+        });
   }();
   JobStatus status = result.ok()                               ? JobStatus::kSuccess
                      : result.code() == StatusCode::kCancelled ? JobStatus::kCanceled

@@ -109,21 +109,7 @@ inline int64_t NewJobId() {
   static std::mutex mu;
   static std::mt19937_64 rng(std::random_device{}());
   std::lock_guard lock(mu);
-  // Positive and below 2^53, so JavaScript clients read it exactly.
   return static_cast<int64_t>(rng() & ((1ULL << 53) - 1)) | 1;
-}
-
-// Waits `ms` on `clock`, looking at `cancel` every 20 ms of it; false when cancelled.
-inline bool SleepCancellable(Clock& clock, int64_t ms, const std::atomic<bool>& cancel) {
-  const auto end = clock.Now() + std::chrono::milliseconds(ms);
-  for (auto now = clock.Now(); now < end; now = clock.Now()) {
-    if (cancel.load()) return false;
-    clock.SleepFor(std::min<std::chrono::milliseconds>(
-        std::chrono::milliseconds(20),
-        std::chrono::duration_cast<std::chrono::milliseconds>(end - now) +
-            std::chrono::milliseconds(1)));
-  }
-  return !cancel.load();
 }
 
 }  // namespace absvc::service

@@ -573,7 +573,8 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   auto full = std::make_shared<storage::FaultPlan>();
   full->Add({.op = storage::StorageStats::kWrite,
              .nth = 150,
-             .error = Status::Io("cannot write full-disk/2_test_9.asb: No space left on device")});
+             .error = Status::Io("cannot write full-disk/2_test_9.asb: No space left on device"),
+             .from_then_on = true});
   auto cut = backup::RunBackup(c, *storage::WithFaults(local, full), o);
   ASSERT_FALSE(cut.ok());
   EXPECT_NE(cut.status().message().find("No space left on device"), std::string::npos)

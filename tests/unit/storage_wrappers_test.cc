@@ -2,6 +2,8 @@
 // their limits, a download that resumes where it broke, metrics, and injected faults.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "storage/memory/memory_storage.h"
 #include "storage/wrappers/wrappers.h"
 
@@ -115,6 +117,20 @@ TEST(Wrappers, ShortReadsAndLatencyAreInjected) {
   EXPECT_EQ(*(*reader)->Read(buf, sizeof buf), 3u);
   EXPECT_EQ(*(*reader)->Read(buf, sizeof buf), 7u);
   EXPECT_EQ(clock.sleeps(), std::vector<milliseconds>{milliseconds(250)});
+}
+
+TEST(Wrappers, AFaultFromThenOnFiresOnEveryLaterCall) {
+  FaultPlan plan;
+  Fault full;
+  full.op = StorageStats::kWrite;
+  full.nth = 3;
+  full.from_then_on = true;
+  plan.Add(full);
+  std::vector<bool> fired;
+  for (int i = 0; i < 6; ++i)
+    fired.push_back(plan.Next(StorageStats::kWrite).has_value());
+  EXPECT_EQ(fired, (std::vector<bool>{false, false, true, true, true, true}));
+  EXPECT_FALSE(plan.Next(StorageStats::kRead).has_value()) << "other operations are untouched";
 }
 
 TEST(Wrappers, MetricsCountRequestsErrorsAndBytes) {

@@ -15,8 +15,9 @@ std::optional<Fault> FaultPlan::Next(StorageStats::Op op) {
   int call = ++calls_[op];
   for (const auto& f : faults_) {
     if (f.op != op) continue;
-    bool fires =
-        f.every ? (f.nth > 0 && call >= f.nth && (call - f.nth) % f.nth == 0) : call == f.nth;
+    bool fires = f.from_then_on ? call >= f.nth
+                 : f.every      ? (f.nth > 0 && call >= f.nth && (call - f.nth) % f.nth == 0)
+                                : call == f.nth;
     if (fires) return f;
   }
   return std::nullopt;

@@ -93,6 +93,7 @@ struct Fault {
   Status error = Status::Unavailable("injected fault: 503 Slow Down");
   std::chrono::milliseconds latency{0};
   size_t short_read_bytes = 1;
+  bool from_then_on = false;  // every call from the nth on (a disk that has filled up)
 };
 
 class FaultPlan {
