@@ -434,6 +434,9 @@ Result<Resume> FindResume(storage::Storage& storage, const BackupOptions& o,
       return st.WithContext("removing what was written after the checkpoint");
     }
   }
+  // And the files that were being written when it stopped.
+  ABS_RETURN_IF_ERROR(storage.RemoveUnfinishedWrites(o.directory)
+                          .WithContext("removing the files cut short when it stopped"));
   return r;
 }
 

@@ -90,4 +90,8 @@ Status Storage::Probe() {
   return Exists(".abs-probe").status();
 }
 
+Status Storage::RemoveUnfinishedWrites(const std::string&) {
+  return Status::Ok();
+}
+
 }  // namespace absvc::storage

@@ -63,6 +63,11 @@ class Storage {
   // for /ready and for checks before a job starts. The default asks whether an object
   // exists.
   virtual Status Probe();
+  // Removes what unfinished writes under `prefix` left behind, when the writer is known
+  // to be gone (a backup resuming in its own directory after a kill). Such leftovers are
+  // never listed, so nothing else would remove them. Backends whose unfinished writes
+  // leave nothing visible or billable do nothing (the default).
+  virtual Status RemoveUnfinishedWrites(const std::string& prefix);
 };
 
 // Failures worth retrying: the storage was unreachable, slow or busy (kNetwork, kTimeout,

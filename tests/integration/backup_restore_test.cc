@@ -1082,6 +1082,10 @@ TEST(Absctl, KilledAtRandomMomentsABackupContinuesToAWholeOne) {
 
   auto r = RunAbsctl("verify " + out);
   EXPECT_EQ(r.code, 0) << r.output;
+  size_t cut_short = 0;
+  for (const auto& e : fs::directory_iterator(dir / "backup"))
+    cut_short += e.path().filename().string().find(".abs-partial-") != std::string::npos;
+  EXPECT_EQ(cut_short, 0u) << "the files killed mid-write were removed on resume";
   auto manifest = backupset::ParseManifestJson([&] {
     std::ifstream in(dir / "backup" / backupset::kManifestFile);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

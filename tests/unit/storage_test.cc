@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "common/bytes.h"
@@ -54,6 +55,22 @@ TEST_F(StorageTest, WritesBecomeVisibleOnlyWhenClosed) {
   EXPECT_EQ(storage_->List("")->size(), 1u);
   ASSERT_TRUE(storage_->Remove("a/").ok());
   EXPECT_TRUE(storage_->List("")->empty());
+}
+
+// What a writer killed mid-write leaves (its temporary file, never listed) is removed on
+// request, and only under the prefix given; complete files stay.
+TEST_F(StorageTest, UnfinishedWritesOfADeadWriterAreRemoved) {
+  ASSERT_TRUE(storage_->PutAtomic("run/done.asb", "complete").ok());
+  ASSERT_TRUE(storage_->PutAtomic("other/done.asb", "complete").ok());
+  std::ofstream(root_ / "run" / "cut.asb.abs-partial-123") << "half";
+  std::ofstream(root_ / "other" / "cut.asb.abs-partial-456") << "half";
+  EXPECT_EQ(storage_->List("run")->size(), 1u) << "never listed";
+  ASSERT_TRUE(storage_->RemoveUnfinishedWrites("run").ok());
+  EXPECT_FALSE(fs::exists(root_ / "run" / "cut.asb.abs-partial-123"));
+  EXPECT_TRUE(fs::exists(root_ / "run" / "done.asb"));
+  EXPECT_TRUE(fs::exists(root_ / "other" / "cut.asb.abs-partial-456")) << "outside the prefix";
+  EXPECT_TRUE(storage_->RemoveUnfinishedWrites("nothing-here").ok());
+  EXPECT_FALSE(storage_->RemoveUnfinishedWrites("../escape").ok());
 }
 
 TEST_F(StorageTest, RejectsPathsThatLeaveTheRoot) {

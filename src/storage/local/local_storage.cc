@@ -190,6 +190,30 @@ class LocalStorage : public Storage {
     return std::unique_ptr<Writer>(new LocalWriter(fd, tmp, full.string()));
   }
 
+  // The temporary files of writers that never closed: a process killed mid-write.
+  Status RemoveUnfinishedWrites(const std::string& prefix) override {
+    if (!prefix.empty()) ABS_RETURN_IF_ERROR(ValidateRelativePath(prefix));
+    fs::path start = root_ / prefix;
+    std::error_code ec;
+    if (!fs::is_directory(start, ec)) return Status::Ok();
+    std::vector<fs::path> leftovers;
+    for (auto it = fs::recursive_directory_iterator(start, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_regular_file(type_ec) &&
+          it->path().filename().string().find(kTempMarker) != std::string::npos) {
+        leftovers.push_back(it->path());
+      }
+    }
+    if (ec) return Status::Io("cannot list " + start.string() + ": " + ec.message());
+    for (const auto& f : leftovers) {
+      if (!fs::remove(f, ec) && ec) {
+        return Status::Io("cannot remove " + f.string() + ": " + ec.message());
+      }
+    }
+    return Status::Ok();
+  }
+
   Status Remove(const std::string& path) override {
     if (path.empty()) return Status::InvalidArgument("empty storage path");
     std::string rel = path.back() == '/' ? path.substr(0, path.size() - 1) : path;

@@ -35,6 +35,9 @@ class ForwardingStorage : public Storage {
   Result<bool> Exists(const std::string& path) override { return inner_->Exists(path); }
   std::string Describe() const override { return inner_->Describe(); }
   Status Probe() override { return inner_->Probe(); }
+  Status RemoveUnfinishedWrites(const std::string& prefix) override {
+    return inner_->RemoveUnfinishedWrites(prefix);
+  }
 
  protected:
   std::shared_ptr<Storage> inner_;
