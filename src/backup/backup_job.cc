@@ -75,7 +75,11 @@ struct FileSet {
       if (p.done || p.last_digest) partitions[p.pid] = p;
     if (!options.resumable) return;
     checkpoint.next_file_id = next_id.load();
-    checkpoint.first_file = first_file;
+    // The file with "# first-file" counts only once complete: until then a resume drops
+    // it, and a new file takes the marker.
+    checkpoint.first_file.clear();
+    for (const auto& f : files)
+      if (f.name == first_file) checkpoint.first_file = first_file;
     checkpoint.files = files;
     checkpoint.progress.clear();
     for (const auto& [pid, p] : partitions)

@@ -488,8 +488,8 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   ASSERT_TRUE(Load(c, "resume", n).ok());
   std::shared_ptr<storage::Storage> local = Store("b");
   auto plan = std::make_shared<storage::FaultPlan>();
-  // Every 12th file (or checkpoint) cannot be opened: the storage comes and goes.
-  plan->Add({.op = storage::StorageStats::kOpenWriter, .nth = 12, .every = true});
+  // From the 12th file (or checkpoint) on, nothing can be opened: the storage is gone.
+  plan->Add({.op = storage::StorageStats::kOpenWriter, .nth = 12, .from_then_on = true});
   auto faulty = storage::WithFaults(local, plan);
 
   backup::BackupOptions o;
@@ -543,7 +543,7 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   // A damaged checkpoint: the backup starts over, says why, and is still whole.
   o.directory = "damaged";
   auto plan2 = std::make_shared<storage::FaultPlan>();
-  plan2->Add({.op = storage::StorageStats::kOpenWriter, .nth = 8, .every = true});
+  plan2->Add({.op = storage::StorageStats::kOpenWriter, .nth = 8, .from_then_on = true});
   ASSERT_FALSE(backup::RunBackup(c, *storage::WithFaults(local, plan2), o).ok());
   std::ofstream(dir_ / "b" / "damaged" / backupset::kCheckpointFile, std::ios::app) << "}garbage";
   auto over = backup::RunBackup(c, *local, o);
@@ -557,7 +557,7 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   // Other options (here, a set filter) start over rather than mix two backups.
   o.directory = "options";
   auto plan3 = std::make_shared<storage::FaultPlan>();
-  plan3->Add({.op = storage::StorageStats::kOpenWriter, .nth = 8, .every = true});
+  plan3->Add({.op = storage::StorageStats::kOpenWriter, .nth = 8, .from_then_on = true});
   ASSERT_FALSE(backup::RunBackup(c, *storage::WithFaults(local, plan3), o).ok());
   o.sets = {"resume"};
   auto other = backup::RunBackup(c, *local, o);
