@@ -23,13 +23,13 @@
 #include "tests/integration/test_cluster.h"
 
 using namespace absvc;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 namespace {
 
-double Secs(Clock::time_point a) {
-  return std::chrono::duration<double>(Clock::now() - a).count();
+double Secs(SteadyClock::time_point a) {
+  return std::chrono::duration<double>(SteadyClock::now() - a).count();
 }
 
 double Median(std::vector<double> v) {
@@ -99,7 +99,7 @@ int main() {
     client::ScanRequest req;
     req.ns = "test";
     auto cursors = client::CursorsForRange(0, 4096);
-    auto t0 = Clock::now();
+    auto t0 = SteadyClock::now();
     // Eight workers over partition groups, as a backup with parallel 8 runs.
     std::vector<std::thread> threads;
     for (int w = 0; w < 8; ++w) {
@@ -143,7 +143,7 @@ int main() {
       o.codec.compression = m.compression;
       o.codec.encryption = m.encryption;
       o.codec.key = std::string(32, 'k');
-      auto t0 = Clock::now();
+      auto t0 = SteadyClock::now();
       auto result = backup::RunBackup(c, **store, o);
       backups.push_back(Secs(t0));
       if (!result.ok() || result->record_count != n) {
@@ -158,7 +158,7 @@ int main() {
       ro.codec = o.codec;
       ro.policy.no_generation = true;
       restore::RestoreCounters counters;
-      t0 = Clock::now();
+      t0 = SteadyClock::now();
       Status st = restore::RunRestore(c, **store, ro, counters);
       restores.push_back(Secs(t0));
       if (!st.ok() || counters.inserted.load() != n) {
@@ -220,7 +220,7 @@ int main() {
       codec.compression = m.compression;
       codec.encryption = m.encryption;
       codec.key = std::string(32, 'k');
-      auto t0 = Clock::now();
+      auto t0 = SteadyClock::now();
       std::vector<std::thread> threads;
       for (int w = 0; w < 8; ++w) {
         threads.emplace_back([&, w] {

@@ -23,6 +23,7 @@
 #include "storage/codec.h"
 #include "storage/registry.h"
 #include "wire/info.h"
+#include "wire/result_code.h"
 
 namespace absvc::cli {
 namespace {
@@ -435,8 +436,8 @@ int Load(const LoadFlags& f) {
         }
         Status st = (*client)->BatchWrite(batch);
         for (const auto& r : batch) {
-          if (st.ok() && r.result != 0)
-            st = Status::Server(r.result, client::ResultCodeName(r.result));
+          if (st.ok() && r.result != wire::result::kOk)
+            st = Status::Server(r.result, wire::result::Name(r.result));
         }
         if (!st.ok()) {
           std::lock_guard lock(mu);

@@ -9,67 +9,9 @@
 #include "wire/batch.h"
 #include "wire/info.h"
 #include "wire/proto.h"
+#include "wire/result_code.h"
 
 namespace absvc::client {
-
-std::string ResultCodeName(int code) {
-  switch (code) {
-    case 0:
-      return "ok";
-    case 1:
-      return "server error";
-    case 2:
-      return "record not found";
-    case 3:
-      return "generation error";
-    case 4:
-      return "parameter error";
-    case 5:
-      return "record already exists";
-    case 7:
-      return "cluster key mismatch";
-    case 8:
-      return "server out of space";
-    case 9:
-      return "server timeout";
-    case 11:
-      return "partition unavailable";
-    case 12:
-      return "incompatible bin type";
-    case 13:
-      return "record too big";
-    case 14:
-      return "key busy";
-    case 16:
-      return "unsupported feature";
-    case 18:
-      return "device overload";
-    case 19:
-      return "key mismatch";
-    case 20:
-      return "namespace not found";
-    case 21:
-      return "bad bin name";
-    case 22:
-      return "forbidden";
-    case 25:
-      return "enterprise only";
-    case 27:
-      return "filtered out";
-    case 80:
-      return "not authenticated";
-    case 81:
-      return "role violation";
-    case 83:
-      return "quota exceeded";
-    case 151:
-      return "batch too many keys";
-    case 152:
-      return "batch queues full";
-    default:
-      return "result " + std::to_string(code);
-  }
-}
 
 Key Key::FromUserKey(std::string ns, std::string set, Value user_key) {
   Key k;
@@ -206,15 +148,18 @@ Record RecordFrom(const Key& key, const wire::MessageView& v) {
   return r;
 }
 
-// The answer to a single-record command: the record, kNotFound (server code 2) when
+// The answer to a single-record command: the record, kNotFound (kKeyNotFound) when
 // there is none, or the server's error.
 Result<Record> DecodeRecordAnswer(const Key& key, std::string_view body, const char* what) {
   wire::MessageView v;
   size_t used;
   ABS_RETURN_IF_ERROR(wire::DecodeMessage(body, &v, &used));
   int code = v.header.result_code;
-  if (code == 2) return Status(StatusCode::kNotFound, std::string(what) + ": record not found", 2);
-  if (code != 0) return Status::Server(code, std::string(what) + ": " + ResultCodeName(code));
+  if (code == wire::result::kKeyNotFound) {
+    return Status(StatusCode::kNotFound, std::string(what) + ": record not found", code);
+  }
+  if (code != wire::result::kOk)
+    return Status::Server(code, std::string(what) + ": " + wire::result::Name(code));
   return RecordFrom(key, v);
 }
 
@@ -243,7 +188,8 @@ Result<std::string> Client::KeyCommand(const Key& key, const std::string& messag
               : table->ReadNode(key.ns, key.partition_id(), cluster_->options().prefer_racks);
     if (!node) {
       if (!table->namespaces.count(key.ns)) {
-        return Status::Server(20, std::string(what) + " " + key.ns + ": namespace not found");
+        return Status::Server(wire::result::kNamespaceNotFound,
+                              std::string(what) + " " + key.ns + ": namespace not found");
       }
       last = Status::Unavailable(std::string(what) + ": no node holds partition " +
                                  std::to_string(key.partition_id()));
@@ -294,6 +240,31 @@ Status Client::Put(const Key& key, const std::vector<Bin>& bins, const WritePoli
                        KeyCommand(key, msg, true, p.total_timeout, p.max_retries, "put"));
   auto answer = DecodeRecordAnswer(key, body, "put");
   return answer.ok() ? Status::Ok() : answer.status();
+}
+
+Status Client::Write(BatchWriteRecord& row, const WritePolicy& p) {
+  std::string msg;
+  wire::MsgHeader h;
+  h.info2 = wire::info2::kWrite;
+  ApplyWritePolicy(h, row.exists, row.generation_policy, row.generation, row.ttl, p.durable_delete);
+  h.transaction_ttl = static_cast<uint32_t>(p.total_timeout.count());
+  wire::MessageBuilder b(msg, h);
+  AddKeyFields(b, row.key, row.send_key);
+  if (!p.filter.empty()) b.Field(wire::FieldType::kFilterExpression, p.filter);
+  b.RawOps(row.ops, row.n_ops);
+  b.Finish();
+  auto body = KeyCommand(row.key, msg, true, p.total_timeout, p.max_retries, "write");
+  if (!body.ok()) {
+    // The cluster's own refusal (a namespace it does not have) is the row's answer.
+    if (body.status().code() != StatusCode::kServer) return body.status();
+    row.result = body.status().server_code();
+    return Status::Ok();
+  }
+  wire::MessageView v;
+  size_t used;
+  ABS_RETURN_IF_ERROR(wire::DecodeMessage(*body, &v, &used));
+  row.result = v.header.result_code;
+  return Status::Ok();
 }
 
 Result<Record> Client::Get(const Key& key, const std::vector<std::string>& bins,
@@ -392,8 +363,8 @@ Status ReadUntilLast(Connection& conn,
       ABS_RETURN_IF_ERROR(wire::DecodeMessage(data.substr(pos), &v, &used));
       pos += used;
       if (v.header.info3 & wire::info3::kLast) {
-        if (v.header.result_code != 0) {
-          return Status::Server(v.header.result_code, ResultCodeName(v.header.result_code));
+        if (v.header.result_code != wire::result::kOk) {
+          return Status::Server(v.header.result_code, wire::result::Name(v.header.result_code));
         }
         return Status::Ok();
       }
@@ -438,7 +409,7 @@ Status RunBatchRequests(const std::map<std::shared_ptr<Node>, std::vector<size_t
 
 }  // namespace
 
-Status Client::BatchWrite(std::vector<BatchWriteRecord>& records, const BatchPolicy& policy) {
+Status Client::BatchWrite(std::span<BatchWriteRecord> records, const BatchPolicy& policy) {
   std::vector<size_t> pending(records.size());
   for (size_t i = 0; i < records.size(); ++i)
     pending[i] = i;
@@ -569,7 +540,7 @@ Status Client::BatchRead(std::vector<BatchReadRecord>& records, const BatchPolic
           if (row >= idx.size()) return Status::Corrupt("batch answer for an unknown row");
           auto& rec = records[idx[row]];
           rec.result = v.header.result_code;
-          if (v.header.result_code == 0) rec.record = RecordFrom(rec.key, v);
+          if (v.header.result_code == wire::result::kOk) rec.record = RecordFrom(rec.key, v);
           return Status::Ok();
         });
         if (!st.ok()) return st.WithContext("batch read on node " + node->Describe());

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -126,7 +127,11 @@ class Client {
 
   // Splits rows by master node and sends each node its rows; fills each row's result.
   // Fails only when a node's batch could not be delivered within the retries.
-  Status BatchWrite(std::vector<BatchWriteRecord>& records, const BatchPolicy& policy = {});
+  Status BatchWrite(std::span<BatchWriteRecord> records, const BatchPolicy& policy = {});
+  // One row written on its own, with the row's write bits and the policy's timeout,
+  // retries and filter; fills row.result. Fails like BatchWrite: only when the write
+  // could not be delivered.
+  Status Write(BatchWriteRecord& row, const WritePolicy& policy = {});
   Status BatchRead(std::vector<BatchReadRecord>& records, const BatchPolicy& policy = {});
 
   // Truncates a set (or the namespace when `set` is empty) of records last updated
@@ -149,8 +154,5 @@ class Client {
 
 // Cursors for every partition in [begin, begin + count).
 std::vector<PartitionCursor> CursorsForRange(uint32_t begin, uint32_t count);
-
-// Text for a server result code ("generation error", ...).
-std::string ResultCodeName(int code);
 
 }  // namespace absvc::client

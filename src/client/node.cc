@@ -8,6 +8,7 @@
 #include "common/bytes.h"
 #include "wire/admin.h"
 #include "wire/info.h"
+#include "wire/result_code.h"
 
 namespace absvc::client {
 
@@ -203,7 +204,8 @@ Result<NodeIdentity> ValidateNode(Connection& conn, const ClientOptions& options
   ABS_ASSIGN_OR_RETURN(auto answers, InfoOn(conn, commands, conn.peer()));
   for (const auto& [name, value] : answers) {
     auto err = wire::ParseInfoError(value);
-    if (err && (err->code == 80 || err->code == 81)) {
+    if (err && (err->code == wire::result::kNotAuthenticated ||
+                err->code == wire::result::kRoleViolation)) {
       return Status::InvalidArgument("node at " + conn.peer() +
                                      " requires login (not authenticated): give a user and "
                                      "password");

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "wire/expression.h"
 #include "wire/proto.h"
+#include "wire/result_code.h"
 
 namespace absvc::client {
 namespace {
@@ -91,7 +92,9 @@ class PartitionScanner {
   static bool Retryable(const Status& st) {
     if (st.code() == StatusCode::kServer) {
       int c = st.server_code();
-      return c == 11 || c == 9 || c == 7 || c == 14 || c == 18;
+      namespace rc = wire::result;
+      return c == rc::kPartitionUnavailable || c == rc::kTimeout || c == rc::kClusterKeyMismatch ||
+             c == rc::kKeyBusy || c == rc::kDeviceOverload;
     }
     return st.code() == StatusCode::kNetwork || st.code() == StatusCode::kTimeout ||
            st.code() == StatusCode::kUnavailable;
@@ -101,7 +104,8 @@ class PartitionScanner {
   Status RunRound(const std::vector<size_t>& pending) {
     auto table = cluster_.partitions();
     if (!table->namespaces.count(request_.ns)) {
-      return Status::Server(20, "scan: namespace " + request_.ns + " not found in the cluster");
+      return Status::Server(wire::result::kNamespaceNotFound,
+                            "scan: namespace " + request_.ns + " not found in the cluster");
     }
     std::map<std::shared_ptr<Node>, std::vector<size_t>> groups;
     Status missing;
@@ -235,15 +239,15 @@ class PartitionScanner {
         pos += used;
         const auto& mh = v.header;
         if (mh.info3 & wire::info3::kLast) {
-          if (mh.result_code != 0 && mh.result_code != 2) {
+          if (mh.result_code != wire::result::kOk && mh.result_code != wire::result::kKeyNotFound) {
             return Status::Server(mh.result_code,
-                                  "scan ended with " + ResultCodeName(mh.result_code));
+                                  "scan ended with " + wire::result::Name(mh.result_code));
           }
           if (pos != data.size()) return Status::Corrupt("data after the LAST message");
           return Status::Ok();
         }
         if (mh.info3 & wire::info3::kPartitionDone) {
-          if (mh.result_code != 0) {
+          if (mh.result_code != wire::result::kOk) {
             auto it = index_of_pid_.find(mh.generation);
             if (it == index_of_pid_.end()) {
               return Status::Corrupt("partition-done marker for partition " +
@@ -253,10 +257,10 @@ class PartitionScanner {
           }
           continue;
         }
-        if (mh.result_code != 0) {
-          if (mh.result_code == 2) continue;  // old servers: unknown set
+        if (mh.result_code != wire::result::kOk) {
+          if (mh.result_code == wire::result::kKeyNotFound) continue;  // old servers: unknown set
           return Status::Server(mh.result_code,
-                                "scan record with " + ResultCodeName(mh.result_code));
+                                "scan record with " + wire::result::Name(mh.result_code));
         }
         ABS_RETURN_IF_ERROR(Deliver(v, node));
       }

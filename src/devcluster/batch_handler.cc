@@ -5,6 +5,7 @@
 #include "devcluster/tls.h"
 #include "wire/batch.h"
 #include "wire/proto.h"
+#include "wire/result_code.h"
 
 namespace absvc::devcluster {
 
@@ -24,13 +25,14 @@ Status HandleBatch(RequestContext& ctx, const wire::MessageView& msg) {
   Status st = wire::DecodeBatchIndex(field->data, &batch);
   if (!st.ok()) {
     ABS_LOG_DEBUG("node {}: bad batch: {}", ctx.node, st.ToString());
-    return finish(4);
+    return finish(wire::result::kParameterError);
   }
-  if (batch.rows.size() > 5000) return finish(151);  // too many keys in one batch
+  if (batch.rows.size() > 5000)
+    return finish(wire::result::kBatchMaxRequests);  // too many keys in one batch
   std::optional<Result<wire::Expression>> parent_filter;
   if (auto f = msg.Find(FieldType::kFilterExpression)) {
     parent_filter.emplace(wire::Expression::Parse(f->data));
-    if (!parent_filter->ok()) return finish(4);
+    if (!parent_filter->ok()) return finish(wire::result::kParameterError);
   }
   for (const auto& row : batch.rows) {
     RecordRequest req;
@@ -45,7 +47,7 @@ Status HandleBatch(RequestContext& ctx, const wire::MessageView& msg) {
     if (!row_filter_data.empty()) {
       row_filter.emplace(wire::Expression::Parse(row_filter_data));
       if (!row_filter->ok()) {
-        AppendResultMessage(out, 4, 0, 0, row.index);
+        AppendResultMessage(out, wire::result::kParameterError, 0, 0, row.index);
         continue;
       }
       req.filter = &row_filter->value();
@@ -60,7 +62,7 @@ Status HandleBatch(RequestContext& ctx, const wire::MessageView& msg) {
       off = wire::BeginProto(out);
     }
   }
-  return finish(0);
+  return finish(wire::result::kOk);
 }
 
 }  // namespace absvc::devcluster

@@ -12,6 +12,7 @@
 #include "wire/admin.h"
 #include "wire/particle.h"
 #include "wire/proto.h"
+#include "wire/result_code.h"
 
 namespace absvc::devcluster {
 
@@ -21,11 +22,7 @@ using wire::OpType;
 using wire::OpView;
 using wire::ParticleType;
 
-namespace result {
-constexpr uint8_t kOk = 0, kNotFound = 2, kGeneration = 3, kParameter = 4, kKeyExists = 5,
-                  kIncompatibleType = 12, kKeyMismatch = 19, kNamespaceNotFound = 20, kBinName = 21,
-                  kForbidden = 22, kFilteredOut = 27, kNotAuthenticated = 80;
-}  // namespace result
+namespace result = wire::result;
 
 void AppendResultMessage(std::string& out, uint8_t result_code, uint8_t info3, uint32_t generation,
                          uint32_t transaction_ttl) {
@@ -133,14 +130,14 @@ uint8_t ComputeVoidTime(uint32_t ttl, bool exists, uint32_t existing_void,
     return result::kOk;
   }
   if (ttl == 0 || ttl == kDontUpdate) ttl = cfg.default_ttl;
-  if (ttl > kMaxTtl) return result::kParameter;
+  if (ttl > kMaxTtl) return result::kParameterError;
   if (ttl != 0 && cfg.nsup_period == 0) return result::kForbidden;
   *void_time = ttl == 0 ? 0 : now + ttl;
   return result::kOk;
 }
 
 uint8_t ApplyModify(Bin* bin, std::vector<Bin>& bins, const OpView& op) {
-  if (op.name.size() > wire::kMaxBinNameLength) return result::kBinName;
+  if (op.name.size() > wire::kMaxBinNameLength) return result::kBinNameError;
   if (op.op == OpType::kIncr) {
     if (op.particle_type == wire::ToByte(ParticleType::kInteger) && op.value.size() == 8) {
       int64_t add = wire::DecodeInteger(op.value);
@@ -148,7 +145,7 @@ uint8_t ApplyModify(Bin* bin, std::vector<Bin>& bins, const OpView& op) {
         bins.push_back({std::string(op.name), op.particle_type, std::string(op.value)});
         return result::kOk;
       }
-      if (bin->type != op.particle_type) return result::kIncompatibleType;
+      if (bin->type != op.particle_type) return result::kIncompatibleBinType;
       int64_t v = static_cast<int64_t>(static_cast<uint64_t>(wire::DecodeInteger(bin->value)) +
                                        static_cast<uint64_t>(add));
       bin->value = wire::EncodeInteger(v);
@@ -160,21 +157,21 @@ uint8_t ApplyModify(Bin* bin, std::vector<Bin>& bins, const OpView& op) {
         bins.push_back({std::string(op.name), op.particle_type, std::string(op.value)});
         return result::kOk;
       }
-      if (bin->type != op.particle_type) return result::kIncompatibleType;
+      if (bin->type != op.particle_type) return result::kIncompatibleBinType;
       bin->value = wire::EncodeFloat(wire::DecodeFloat(bin->value) + add);
       return result::kOk;
     }
-    return result::kParameter;
+    return result::kParameterError;
   }
   // APPEND / PREPEND: strings and blobs.
   bool textual =
       op.particle_type == wire::ToByte(ParticleType::kString) || wire::IsBlobType(op.particle_type);
-  if (!textual) return result::kParameter;
+  if (!textual) return result::kParameterError;
   if (!bin) {
     bins.push_back({std::string(op.name), op.particle_type, std::string(op.value)});
     return result::kOk;
   }
-  if (bin->type != op.particle_type) return result::kIncompatibleType;
+  if (bin->type != op.particle_type) return result::kIncompatibleBinType;
   if (op.op == OpType::kAppend) {
     bin->value.append(op.value);
   } else {
@@ -222,20 +219,21 @@ void ExecuteRecordCommand(DevCluster& cluster, const RecordRequest& req, uint32_
     std::shared_lock lock(part.mu);
     auto it = part.records.find(req.digest);
     if (it == part.records.end() || it->second.ExpiredAt(now)) {
-      return AppendResultMessage(out, result::kNotFound, 0, 0, index);
+      return AppendResultMessage(out, result::kKeyNotFound, 0, 0, index);
     }
     const StoredRecord& r = it->second;
     if (req.filter && !req.filter->Matches(MakeExpRecord(req.digest, r, now))) {
       return AppendResultMessage(out, result::kFilteredOut, 0, 0, index);
     }
     if (h.info1 & wire::info1::kGetNoBinData) {
-      return AppendRecordResponse(out, 0, 0, r.generation, r.void_time, index, {}, nullptr);
+      return AppendRecordResponse(out, result::kOk, 0, r.generation, r.void_time, index, {},
+                                  nullptr);
     }
     bool all = (h.info1 & wire::info1::kGetAll) != 0 || ops.empty();
     std::vector<ResponseOp> selected;
     for (const auto& op : ops) {
       if (op.op != OpType::kRead) {
-        return AppendResultMessage(out, result::kParameter, 0, 0, index);
+        return AppendResultMessage(out, result::kParameterError, 0, 0, index);
       }
       if (op.name.empty()) {
         all = true;
@@ -248,7 +246,7 @@ void ExecuteRecordCommand(DevCluster& cluster, const RecordRequest& req, uint32_
       }
     }
     if (all) selected.clear();
-    return AppendRecordResponse(out, 0, 0, r.generation, r.void_time, index, selected,
+    return AppendRecordResponse(out, result::kOk, 0, r.generation, r.void_time, index, selected,
                                 all ? &r : nullptr);
   }
 
@@ -270,13 +268,13 @@ void ExecuteRecordCommand(DevCluster& cluster, const RecordRequest& req, uint32_
   }
   // Generation policy applies to existing records only.
   if (existing && (h.info2 & wire::info2::kGeneration) && h.generation != existing->generation) {
-    return AppendResultMessage(out, result::kGeneration, 0, 0, index);
+    return AppendResultMessage(out, result::kGenerationError, 0, 0, index);
   }
   if (existing && (h.info2 & wire::info2::kGenerationGt) && h.generation <= existing->generation) {
-    return AppendResultMessage(out, result::kGeneration, 0, 0, index);
+    return AppendResultMessage(out, result::kGenerationError, 0, 0, index);
   }
   if (h.info2 & wire::info2::kDelete) {
-    if (!existing) return AppendResultMessage(out, result::kNotFound, 0, 0, index);
+    if (!existing) return AppendResultMessage(out, result::kKeyNotFound, 0, 0, index);
     part.records.erase(it);
     return AppendResultMessage(out, result::kOk, 0, 0, index);
   }
@@ -284,16 +282,16 @@ void ExecuteRecordCommand(DevCluster& cluster, const RecordRequest& req, uint32_
     return AppendResultMessage(out, result::kKeyExists, 0, 0, index);
   }
   if ((h.info3 & (wire::info3::kUpdateOnly | wire::info3::kReplaceOnly)) && !existing) {
-    return AppendResultMessage(out, result::kNotFound, 0, 0, index);
+    return AppendResultMessage(out, result::kKeyNotFound, 0, 0, index);
   }
   if (existing && !req.key.empty() && !existing->key.empty() && existing->key != req.key) {
     return AppendResultMessage(out, result::kKeyMismatch, 0, 0, index);
   }
   if (existing && !req.set.empty() && existing->set != req.set) {
-    return AppendResultMessage(out, result::kParameter, 0, 0, index);
+    return AppendResultMessage(out, result::kParameterError, 0, 0, index);
   }
   const bool replace = (h.info3 & (wire::info3::kCreateOrReplace | wire::info3::kReplaceOnly)) != 0;
-  if (ops.empty()) return AppendResultMessage(out, result::kParameter, 0, 0, index);
+  if (ops.empty()) return AppendResultMessage(out, result::kParameterError, 0, 0, index);
 
   thread_local std::vector<Bin> bins;
   bins.clear();
@@ -305,13 +303,13 @@ void ExecuteRecordCommand(DevCluster& cluster, const RecordRequest& req, uint32_
     switch (op.op) {
       case OpType::kWrite: {
         if (op.name.size() > wire::kMaxBinNameLength) {
-          return AppendResultMessage(out, result::kBinName, 0, 0, index);
+          return AppendResultMessage(out, result::kBinNameError, 0, 0, index);
         }
         if (replace && op.particle_type == 0) {
-          return AppendResultMessage(out, result::kParameter, 0, 0, index);
+          return AppendResultMessage(out, result::kParameterError, 0, 0, index);
         }
         if (!wire::ValidateParticle(op.particle_type, op.value).ok()) {
-          return AppendResultMessage(out, result::kParameter, 0, 0, index);
+          return AppendResultMessage(out, result::kParameterError, 0, 0, index);
         }
         Bin* bin = FindBin(bins, op.name);
         if (op.particle_type == 0) {
@@ -328,14 +326,14 @@ void ExecuteRecordCommand(DevCluster& cluster, const RecordRequest& req, uint32_
       case OpType::kIncr:
       case OpType::kAppend:
       case OpType::kPrepend: {
-        if (replace) return AppendResultMessage(out, result::kParameter, 0, 0, index);
+        if (replace) return AppendResultMessage(out, result::kParameterError, 0, 0, index);
         uint8_t rc = ApplyModify(FindBin(bins, op.name), bins, op);
         if (rc != result::kOk) return AppendResultMessage(out, rc, 0, 0, index);
         if (respond_all) responses.push_back({std::string(op.name), 0, ""});
         break;
       }
       case OpType::kTouch:
-        if (!existing) return AppendResultMessage(out, result::kNotFound, 0, 0, index);
+        if (!existing) return AppendResultMessage(out, result::kKeyNotFound, 0, 0, index);
         touched = true;
         if (respond_all) responses.push_back({"", 0, ""});
         break;
@@ -359,7 +357,7 @@ void ExecuteRecordCommand(DevCluster& cluster, const RecordRequest& req, uint32_
       }
       default:
         // CDT, bit, HLL and expression operations are outside the devcluster's subset.
-        return AppendResultMessage(out, result::kParameter, 0, 0, index);
+        return AppendResultMessage(out, result::kParameterError, 0, 0, index);
     }
   }
   if ((h.info1 & wire::info1::kGetAll) != 0) get_all = true;
@@ -406,7 +404,7 @@ Status HandleMessage(RequestContext& ctx, std::string_view body) {
   size_t off = wire::BeginProto(out);
   if (!st.ok()) {
     // A malformed request gets a parameter error, then the connection is closed.
-    AppendResultMessage(out, result::kParameter, wire::info3::kLast);
+    AppendResultMessage(out, result::kParameterError, wire::info3::kLast);
     wire::EndProto(out, off, wire::ProtoType::kMessage);
     (void)ctx.conn.WriteAll(out);
     return st;
@@ -432,10 +430,10 @@ Status HandleMessage(RequestContext& ctx, std::string_view body) {
   req.ops = &msg.ops;
   std::optional<Result<wire::Expression>> filter;
   if (digest.size() != wire::kDigestSize) {
-    AppendResultMessage(out, result::kParameter, 0);
+    AppendResultMessage(out, result::kParameterError, 0);
   } else if (auto f = msg.Find(FieldType::kFilterExpression);
              f && !(filter.emplace(wire::Expression::Parse(f->data)), filter->ok())) {
-    AppendResultMessage(out, result::kParameter, 0);
+    AppendResultMessage(out, result::kParameterError, 0);
   } else {
     req.digest = wire::DigestFromBytes(digest);
     if (filter) req.filter = &filter->value();

@@ -13,6 +13,7 @@
 #include "devcluster/tls.h"
 #include "wire/particle.h"
 #include "wire/proto.h"
+#include "wire/result_code.h"
 
 namespace absvc::devcluster {
 
@@ -100,24 +101,27 @@ Status HandleScan(RequestContext& ctx, const wire::MessageView& msg) {
   const auto& h = msg.header;
   std::string_view ns_name = msg.FieldData(FieldType::kNamespace);
   NamespaceStore* store = ctx.cluster.FindNamespace(ns_name);
-  if (!store) return stream.Finish(20);
-  if (h.info2 & wire::info2::kWrite) return stream.Finish(16);  // background scans: not served
-  if (!(h.info3 & wire::info3::kPartitionDone)) return stream.Finish(16);
+  if (!store) return stream.Finish(wire::result::kNamespaceNotFound);
+  if (h.info2 & wire::info2::kWrite)
+    return stream.Finish(wire::result::kUnsupportedFeature);  // background scans: not served
+  if (!(h.info3 & wire::info3::kPartitionDone))
+    return stream.Finish(wire::result::kUnsupportedFeature);
 
   std::vector<PartitionTask> tasks;
   std::string_view pids = msg.FieldData(FieldType::kPidArray);
   std::string_view digests = msg.FieldData(FieldType::kDigestArray);
-  if (pids.size() % 2 != 0 || digests.size() % wire::kDigestSize != 0) return stream.Finish(4);
+  if (pids.size() % 2 != 0 || digests.size() % wire::kDigestSize != 0)
+    return stream.Finish(wire::result::kParameterError);
   for (size_t i = 0; i < pids.size(); i += 2) {
     uint16_t pid = LoadU16LE(pids.data() + i);
-    if (pid >= wire::kPartitionCount) return stream.Finish(4);
+    if (pid >= wire::kPartitionCount) return stream.Finish(wire::result::kParameterError);
     tasks.push_back({pid, std::nullopt});
   }
   for (size_t i = 0; i < digests.size(); i += wire::kDigestSize) {
     wire::Digest d = wire::DigestFromBytes(digests.substr(i, wire::kDigestSize));
     tasks.push_back({wire::PartitionIdOf(d), d});
   }
-  if (tasks.empty()) return stream.Finish(16);
+  if (tasks.empty()) return stream.Finish(wire::result::kUnsupportedFeature);
 
   std::string_view set = msg.FieldData(FieldType::kSet);
   uint64_t max_records = 0;
@@ -131,12 +135,12 @@ Status HandleScan(RequestContext& ctx, const wire::MessageView& msg) {
   std::optional<Result<wire::Expression>> filter;
   if (auto f = msg.Find(FieldType::kFilterExpression)) {
     filter.emplace(wire::Expression::Parse(f->data));
-    if (!filter->ok()) return stream.Finish(4);
+    if (!filter->ok()) return stream.Finish(wire::result::kParameterError);
   }
   std::optional<IndexRange> index_range;
   if (auto f = msg.Find(FieldType::kIndexRange)) {
     index_range = ParseIndexRange(f->data);
-    if (!index_range) return stream.Finish(4);
+    if (!index_range) return stream.Finish(wire::result::kParameterError);
   }
   const bool no_bins = (h.info1 & wire::info1::kGetNoBinData) != 0;
   std::vector<std::string_view> bin_names;
@@ -155,7 +159,8 @@ Status HandleScan(RequestContext& ctx, const wire::MessageView& msg) {
   for (const auto& task : tasks) {
     if (map.ReplicaIndex(task.pid, ctx.node) < 0) {
       // Not ours: a partition-done marker with result UNAVAILABLE.
-      AppendResultMessage(out, 11, wire::info3::kPartitionDone, task.pid);
+      AppendResultMessage(out, wire::result::kPartitionUnavailable, wire::info3::kPartitionDone,
+                          task.pid);
       continue;
     }
     StorePartition& part = store->partition(task.pid);
@@ -216,7 +221,7 @@ Status HandleScan(RequestContext& ctx, const wire::MessageView& msg) {
         ctx.conn.Shutdown();
         return Status::Network("scan dropped by fault injection");
       }
-      if (max_records && sent >= max_records) return stream.Finish(0);
+      if (max_records && sent >= max_records) return stream.Finish(wire::result::kOk);
       if (rps > 0) {
         auto due = started + std::chrono::microseconds(sent * 1000000 / rps);
         if (due > std::chrono::steady_clock::now()) {
@@ -227,7 +232,7 @@ Status HandleScan(RequestContext& ctx, const wire::MessageView& msg) {
       ABS_RETURN_IF_ERROR(stream.MaybeFlush());
     }
   }
-  return stream.Finish(0);
+  return stream.Finish(wire::result::kOk);
 }
 
 }  // namespace absvc::devcluster

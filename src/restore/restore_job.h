@@ -1,8 +1,10 @@
 // The restore engine: plans what to read (restore_plan.h: the manifest is the truth), then
-// `parallel` workers each take .asb files, check each file's SHA-256 as it streams, decode
-// it and write its records in batches. Metadata files (indexes, UDFs) are applied first.
-// Counters always add up, also for a restore that failed or was cancelled:
-// read = inserted + existed + fresher + skipped + expired + ignored + failed.
+// `parallel` workers each take .asb files through the stages
+//   reader (file_reader.h: storage, SHA-256, codec, bandwidth) -> decoder (asb) ->
+//   transform (record_transform.h: filters, remap, TTL, write policy) ->
+//   sink (record_sink.h: batch or single writes).
+// Metadata files (indexes, UDFs) are applied first (definitions.h). Counters always add
+// up (counters.h).
 #pragma once
 
 #include <atomic>
@@ -12,17 +14,14 @@
 #include <vector>
 
 #include "client/client.h"
+#include "common/clock.h"
+#include "restore/counters.h"
+#include "restore/record_transform.h"
 #include "restore/restore_plan.h"
 #include "storage/codec.h"
 #include "storage/storage.h"
 
 namespace absvc::restore {
-
-struct RestorePolicy {
-  bool replace = false;        // drop bins the backup does not have
-  bool unique = false;         // only create; existing records are left alone
-  bool no_generation = false;  // overwrite even when the cluster's generation is newer
-};
 
 // The files a restore has written whole, shared by the attempts of one job: a retry skips
 // them, their records being in the cluster already.
@@ -72,24 +71,12 @@ struct RestoreOptions {
   const std::atomic<bool>* cancel = nullptr;
   // Files restored whole are added; files already in it are skipped.
   RestoredFiles* restored_files = nullptr;
+  // Where "now" comes from for TTLs.
+  Clock* clock = &Clock::Real();
 };
 
-struct RestoreCounters {
-  std::atomic<uint64_t> read{0};
-  std::atomic<uint64_t> inserted{0};
-  std::atomic<uint64_t> existed{0};  // unique: the record was already there
-  std::atomic<uint64_t> fresher{0};  // the cluster's generation was newer
-  std::atomic<uint64_t> skipped{0};  // filtered out by set or bin list
-  std::atomic<uint64_t> expired{0};
-  std::atomic<uint64_t> ignored{0};
-  // Read but not written: the cluster refused them, or the restore stopped (an error, a
-  // damaged file, a cancel) before they were sent.
-  std::atomic<uint64_t> failed{0};
-  std::atomic<uint64_t> bytes{0};  // stored bytes read
-  std::atomic<uint64_t> index_count{0};
-  std::atomic<uint64_t> udf_count{0};
-  std::atomic<uint64_t> files{0};
-};
+// The transform stage's part of the options.
+RecordTransformOptions TransformOptionsOf(const RestoreOptions& options);
 
 // What restores said besides their counters, gathered from their plans.
 struct RestoreNotes {

@@ -1,0 +1,54 @@
+#include "restore/file_reader.h"
+
+namespace absvc::restore {
+namespace {
+
+// Feeds the decoder from a storage reader, honouring the bandwidth limit.
+class ThrottledSource : public asb::ByteSource {
+ public:
+  ThrottledSource(std::unique_ptr<storage::Reader> reader, RateLimiter& bandwidth)
+      : reader_(std::move(reader)), bandwidth_(bandwidth) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    ABS_ASSIGN_OR_RETURN(size_t k, reader_->Read(buf, n));
+    bandwidth_.Acquire(k);
+    return k;
+  }
+
+ private:
+  std::unique_ptr<storage::Reader> reader_;
+  RateLimiter& bandwidth_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BackupFileReader>> BackupFileReader::Open(storage::Storage& storage,
+                                                                 const PlannedFile& file,
+                                                                 const storage::CodecOptions& codec,
+                                                                 RateLimiter& bandwidth) {
+  const std::string& path = file.object.path;
+  ABS_ASSIGN_OR_RETURN(auto stored, storage.OpenReader(path));
+  std::unique_ptr<BackupFileReader> r(new BackupFileReader(storage, file));
+  auto hashing = std::make_unique<storage::HashingReader>(std::move(stored));
+  r->hashing_ = hashing.get();
+  auto decoded = storage::DecodeReader(std::move(hashing), codec, path);
+  r->decoder_ = std::make_unique<asb::Decoder>(
+      std::make_unique<ThrottledSource>(std::move(decoded), bandwidth), path);
+  return r;
+}
+
+Status BackupFileReader::CheckAgainstPlan() {
+  if (file_.sha256.empty()) return Status::Ok();
+  const std::string& path = file_.object.path;
+  auto sha = hashing_->Finish();
+  if (!sha.ok()) return sha.status().WithContext(path);
+  uint64_t size = hashing_->bytes_read();
+  if (*sha == file_.sha256 && size == file_.object.size) return Status::Ok();
+  return Status::Corrupt(
+      storage_.Describe() + "/" + path + ": does not match its SHA-256 in the manifest (" +
+      (size != file_.object.size
+           ? "now " + std::to_string(size) + " bytes, planned " + std::to_string(file_.object.size)
+           : std::string("the file is damaged")) +
+      ")");
+}
+
+}  // namespace absvc::restore
