@@ -3,6 +3,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "backupset/catalog.h"
 #include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/cltime.h"
@@ -10,7 +11,6 @@
 #include "common/periodic.h"
 #include "common/text.h"
 #include "jobs/retry.h"
-#include "service/catalog.h"
 #include "service/metrics.h"
 #include "service/runs.h"
 #include "service/service.h"
@@ -273,8 +273,8 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                               static_cast<double>(now - run->start_ms) / 1000.0);
     metrics_->BackupBytes(run->routine, run->incremental, total_records, total_bytes);
     if (!run->incremental && policy.retention_full > 0 && storage) {
-      Status st = ApplyRetention(*storage, run->routine, policy.retention_full,
-                                 policy.retention_incremental, SliceKey(r));
+      Status st = backupset::ApplyRetention(*storage, run->routine, policy.retention_full,
+                                            policy.retention_incremental, SliceKey(r));
       if (!st.ok()) ABS_LOG_WARN("retention of {}: {}", run->routine, st.ToString());
     }
     ABS_LOG_INFO("{} backup of routine {} finished: {} records, {} bytes in {} ms", type,

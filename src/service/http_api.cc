@@ -15,9 +15,9 @@
 #include <mutex>
 #include <regex>
 
+#include "backupset/catalog.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "service/catalog.h"
 #include "service/config_edits.h"
 #include "storage/storage.h"
 
@@ -427,7 +427,7 @@ void HttpApi::Register() {
   s.Post(p + "/v1/restore/" + name,
          WithBody([restore](const httplib::Request& req, httplib::Response& res) {
            std::string t = req.matches[1];
-           int64_t ms = ParseRfc3339Millis(t);
+           int64_t ms = backupset::ParseRfc3339Millis(t);
            if (ms < 0) {
              return SendError(
                  res, Status::NotFound("no endpoint POST " + req.path + " (nor an ISO-8601 time)"));

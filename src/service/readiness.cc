@@ -1,9 +1,9 @@
 // Readiness (/ready): every cluster and storage the configuration names, each checked
 // within its time bound.
+#include "backupset/catalog.h"
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "service/catalog.h"
 #include "service/metrics.h"
 #include "service/runs.h"
 #include "service/service.h"

@@ -3,11 +3,11 @@
 // rest is cleaned up, touching only what provably belongs to a process that is gone.
 #include <set>
 
+#include "backupset/catalog.h"
 #include "backupset/metadata.h"
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "service/catalog.h"
 #include "service/metrics.h"
 #include "service/ownership.h"
 #include "service/runs.h"
@@ -211,7 +211,7 @@ void Service::RecoverAbandonedRuns() {
         RunState& run = runs[base + rest.substr(0, slash)];
         std::string inside = rest.substr(slash + 1);
         if (inside == "abs-run.json") run.claimed = true;
-        if (auto dir = DirectoryOfMetadata(inside); dir && dir->rfind("data/", 0) == 0) {
+        if (auto dir = backupset::DirectoryOfMetadata(inside); dir && dir->rfind("data/", 0) == 0) {
           run.finished.insert(dir->substr(5));
         }
       }

@@ -3,13 +3,13 @@
 // their status views.
 #include <set>
 
+#include "backupset/catalog.h"
 #include "backupset/metadata.h"
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/periodic.h"
 #include "common/text.h"
 #include "jobs/retry.h"
-#include "service/catalog.h"
 #include "service/metrics.h"
 #include "service/runs.h"
 #include "service/service.h"
@@ -171,10 +171,10 @@ void Service::RunRestore(std::shared_ptr<RestoreRun> run) {
     // Which backup directories, in the order they must be applied.
     std::vector<std::vector<std::string>> steps;
     if (run->kind == "timestamp") {
-      ABS_ASSIGN_OR_RETURN(auto fulls, service::ListBackups(*storage, req.routine, false));
-      ABS_ASSIGN_OR_RETURN(auto incrs, service::ListBackups(*storage, req.routine, true));
+      ABS_ASSIGN_OR_RETURN(auto fulls, backupset::ListBackups(*storage, req.routine, false));
+      ABS_ASSIGN_OR_RETURN(auto incrs, backupset::ListBackups(*storage, req.routine, true));
       // Per namespace, of this instance's slice: parallel instances each restore theirs.
-      std::map<std::string, const BackupEntry*> latest_full;
+      std::map<std::string, const backupset::BackupEntry*> latest_full;
       for (const auto& e : fulls) {
         if (e.slice == run->routine_slice && e.timestamp_ms <= req.time_ms) {
           latest_full[e.metadata.ns] = &e;

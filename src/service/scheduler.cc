@@ -2,10 +2,10 @@
 // clock, and the start of backups, scheduled or triggered, under the routine's run lock.
 #include <algorithm>
 
+#include "backupset/catalog.h"
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "service/catalog.h"
 #include "service/metrics.h"
 #include "service/runs.h"
 #include "service/service.h"

@@ -9,19 +9,23 @@
 #include <set>
 #include <sstream>
 
+#include "backupset/catalog.h"
 #include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/periodic.h"
 #include "common/text.h"
-#include "service/catalog.h"
 #include "service/clusters.h"
 #include "service/metrics.h"
 #include "service/runs.h"
 #include "wire/info.h"
 
 namespace absvc::service {
+
+std::string SliceKey(const RoutineConfig& r) {
+  return backupset::SliceKey(r.partition_list, r.node_list, r.rack_list);
+}
 
 int HttpStatusOf(const Status& st) {
   switch (st.code()) {
@@ -78,13 +82,13 @@ Status Service::Start() {
       // The run's start (its directory name), not one namespace's start: an incremental
       // from there misses nothing. Only runs of this instance's slice count.
       std::string slice = SliceKey(r);
-      auto fulls = service::ListBackups(**storage, name, false);
+      auto fulls = backupset::ListBackups(**storage, name, false);
       if (fulls.ok()) {
         for (const auto& e : *fulls) {
           if (e.slice == slice) rt.last_full_ms = std::max(rt.last_full_ms, e.timestamp_ms);
         }
       }
-      auto incrs = service::ListBackups(**storage, name, true);
+      auto incrs = backupset::ListBackups(**storage, name, true);
       if (incrs.ok()) {
         for (const auto& e : *incrs) {
           if (e.slice == slice) {
@@ -266,7 +270,7 @@ Result<Json> Service::ListBackups(bool incremental, const std::string& routine, 
   auto list_one = [&](const std::string& name) -> Result<Json> {
     const RoutineConfig& r = cfg->routines.at(name);
     ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(cfg->storage.at(r.storage)));
-    ABS_ASSIGN_OR_RETURN(auto entries, service::ListBackups(*storage, name, incremental));
+    ABS_ASSIGN_OR_RETURN(auto entries, backupset::ListBackups(*storage, name, incremental));
     Json arr = Json::array();
     for (const auto& e : entries) {
       if (from_ms > 0 && e.timestamp_ms < from_ms) continue;

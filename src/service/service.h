@@ -159,6 +159,9 @@ class Service {
   int active_threads_ = 0;
 };
 
+// The routine's slice as abs-run.json records it (backupset::SliceKey).
+std::string SliceKey(const RoutineConfig& routine);
+
 // HTTP status for a Status from the service.
 int HttpStatusOf(const Status& st);
 

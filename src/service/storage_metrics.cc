@@ -1,9 +1,9 @@
 // The storage requests, failures, time and bytes of every storage this instance opened,
 // in Prometheus text.
+#include "backupset/catalog.h"
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "service/catalog.h"
 #include "service/metrics.h"
 #include "service/runs.h"
 #include "service/service.h"

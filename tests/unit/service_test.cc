@@ -8,13 +8,14 @@
 
 #include <sys/stat.h>
 
+#include "backupset/catalog.h"
 #include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/semaphore.h"
 #include "jobs/job_store.h"
-#include "service/catalog.h"
 #include "service/config.h"
 #include "service/cron.h"
+#include "service/service.h"
 #include "storage/local/local_storage.h"
 #include "storage/storage.h"
 
@@ -478,7 +479,7 @@ TEST_F(CatalogTest, ListsFinishedBackupsOnly) {
   AddBackup("r", false, 1700000000000, "bar");
   AddBackup("r", false, 1700000100000, "test", /*finished=*/false);
   AddBackup("r", true, 1700000050000, "test");
-  auto fulls = ListBackups(*storage_, "r", false);
+  auto fulls = backupset::ListBackups(*storage_, "r", false);
   ASSERT_TRUE(fulls.ok());
   ASSERT_EQ(fulls->size(), 2u);
   EXPECT_EQ((*fulls)[0].key, "r/backup/1700000000000/data/bar");
@@ -489,10 +490,10 @@ TEST_F(CatalogTest, ListsFinishedBackupsOnly) {
   EXPECT_EQ(j["record-count"], 10);
   EXPECT_EQ(j["storage"], "local1");
   EXPECT_EQ(j["duration"], 2);
-  auto incrs = ListBackups(*storage_, "r", true);
+  auto incrs = backupset::ListBackups(*storage_, "r", true);
   ASSERT_TRUE(incrs.ok());
   EXPECT_EQ(incrs->size(), 1u);
-  EXPECT_TRUE(ListBackups(*storage_, "other", false)->empty());
+  EXPECT_TRUE(backupset::ListBackups(*storage_, "other", false)->empty());
 }
 
 TEST_F(CatalogTest, RetentionKeepsNewestFullsAndTheirIncrementals) {
@@ -500,11 +501,11 @@ TEST_F(CatalogTest, RetentionKeepsNewestFullsAndTheirIncrementals) {
     AddBackup("r", false, 1700000000000 + i * 1000000, "test");
     AddBackup("r", true, 1700000000000 + i * 1000000 + 500000, "test");
   }
-  ASSERT_TRUE(ApplyRetention(*storage_, "r", 3, 1).ok());
-  auto fulls = ListBackups(*storage_, "r", false);
+  ASSERT_TRUE(backupset::ApplyRetention(*storage_, "r", 3, 1).ok());
+  auto fulls = backupset::ListBackups(*storage_, "r", false);
   ASSERT_EQ(fulls->size(), 3u);
   EXPECT_EQ(fulls->front().timestamp_ms, 1700002000000);
-  auto incrs = ListBackups(*storage_, "r", true);
+  auto incrs = backupset::ListBackups(*storage_, "r", true);
   ASSERT_EQ(incrs->size(), 1u);  // only the one after the newest full
   EXPECT_EQ(incrs->front().timestamp_ms, 1700004500000);
 }
@@ -514,8 +515,8 @@ TEST_F(CatalogTest, RetentionOfOneSliceLeavesOtherInstancesAlone) {
     AddBackup("r", false, 1700000000000 + i * 1000, "test", true, "node-list:a");
     AddBackup("r", false, 1700000000001 + i * 1000, "test", true, "node-list:b");
   }
-  ASSERT_TRUE(ApplyRetention(*storage_, "r", 1, 1, "node-list:a").ok());
-  auto fulls = ListBackups(*storage_, "r", false);
+  ASSERT_TRUE(backupset::ApplyRetention(*storage_, "r", 1, 1, "node-list:a").ok());
+  auto fulls = backupset::ListBackups(*storage_, "r", false);
   ASSERT_TRUE(fulls.ok());
   size_t a = 0, b = 0;
   for (const auto& e : *fulls) {
@@ -540,14 +541,14 @@ TEST(Config, JsonFilesAreSavedAsJson) {
 }
 
 TEST(Catalog, TimeParsing) {
-  EXPECT_EQ(ParseRfc3339Millis("2026-11-25T02:48:15.148Z"), 1795574895148);
-  EXPECT_EQ(ParseRfc3339Millis("2026-11-25T03:48:15.148+01:00"), 1795574895148);
-  EXPECT_EQ(ParseRfc3339Millis("2026-11-25T02:48:15Z"), 1795574895000);
-  EXPECT_EQ(ParseRfc3339Millis("yesterday"), -1);
-  EXPECT_EQ(RunTimestamp("1795574895148"), 1795574895148);
-  EXPECT_EQ(RunTimestamp("1795574895148_2026-11-25T02-48-15"), 1795574895148);
-  EXPECT_EQ(RunTimestamp("179557489514"), -1);
-  EXPECT_EQ(RunTimestamp("17955748951489"), -1);
+  EXPECT_EQ(backupset::ParseRfc3339Millis("2026-11-25T02:48:15.148Z"), 1795574895148);
+  EXPECT_EQ(backupset::ParseRfc3339Millis("2026-11-25T03:48:15.148+01:00"), 1795574895148);
+  EXPECT_EQ(backupset::ParseRfc3339Millis("2026-11-25T02:48:15Z"), 1795574895000);
+  EXPECT_EQ(backupset::ParseRfc3339Millis("yesterday"), -1);
+  EXPECT_EQ(backupset::RunTimestamp("1795574895148"), 1795574895148);
+  EXPECT_EQ(backupset::RunTimestamp("1795574895148_2026-11-25T02-48-15"), 1795574895148);
+  EXPECT_EQ(backupset::RunTimestamp("179557489514"), -1);
+  EXPECT_EQ(backupset::RunTimestamp("17955748951489"), -1);
 }
 
 TEST(JobStoreTest, PersistsAcrossReopen) {

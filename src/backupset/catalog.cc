@@ -1,11 +1,11 @@
-#include "service/catalog.h"
+#include "backupset/catalog.h"
 
 #include <algorithm>
 #include <ctime>
 #include <map>
 #include <set>
 
-namespace absvc::service {
+namespace absvc::backupset {
 
 int64_t ParseRfc3339Millis(const std::string& text) {
   std::tm tm{};
@@ -36,7 +36,7 @@ int64_t ParseRfc3339Millis(const std::string& text) {
 }
 
 std::optional<std::string> DirectoryOfMetadata(const std::string& path) {
-  const std::string suffix = std::string("/") + backupset::kMetadataFile;
+  const std::string suffix = std::string("/") + kMetadataFile;
   if (path.size() <= suffix.size() ||
       path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
     return std::nullopt;
@@ -53,8 +53,8 @@ int64_t RunTimestamp(const std::string& name) {
   return std::stoll(name.substr(0, 13));
 }
 
-Json BackupEntry::ToJson(const std::string& storage_name) const {
-  Json j;
+nlohmann::ordered_json BackupEntry::ToJson(const std::string& storage_name) const {
+  nlohmann::ordered_json j;
   j["created"] = metadata.created;
   j["timestamp"] = timestamp_ms;  // the run's, as in the key; from/to filter on it
   j["finished"] = metadata.finished;
@@ -100,7 +100,7 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
     if (ns_dir.empty() || ns_dir.find('/') != std::string::npos) continue;
     auto text = storage.ReadAll(obj.path);
     if (!text.ok()) continue;
-    auto meta = backupset::ParseMetadataYaml(*text);
+    auto meta = ParseMetadataYaml(*text);
     if (!meta.ok()) continue;
     BackupEntry e;
     e.routine = routine;
@@ -113,7 +113,7 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
       std::string slice;
       auto claim = storage.ReadAll(e.run_dir + "/abs-run.json");
       if (claim.ok()) {
-        Json j = Json::parse(*claim, nullptr, false);
+        nlohmann::json j = nlohmann::json::parse(*claim, nullptr, false);
         if (j.is_object() && j.contains("slice") && j["slice"].is_string()) {
           slice = j["slice"].get<std::string>();
         }
@@ -134,7 +134,8 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
   return out;
 }
 
-std::string SliceKey(const RoutineConfig& r) {
+std::string SliceKey(const std::string& partition_list, const std::vector<std::string>& node_list,
+                     const std::vector<uint32_t>& rack_list) {
   auto join = [](const auto& list) {
     std::string out;
     for (const auto& x : list) {
@@ -147,9 +148,9 @@ std::string SliceKey(const RoutineConfig& r) {
     }
     return out;
   };
-  if (!r.partition_list.empty()) return "partition-list:" + r.partition_list;
-  if (!r.node_list.empty()) return "node-list:" + join(r.node_list);
-  if (!r.rack_list.empty()) return "rack-list:" + join(r.rack_list);
+  if (!partition_list.empty()) return "partition-list:" + partition_list;
+  if (!node_list.empty()) return "node-list:" + join(node_list);
+  if (!rack_list.empty()) return "rack-list:" + join(rack_list);
   return "";
 }
 
@@ -188,4 +189,4 @@ Status ApplyRetention(storage::Storage& storage, const std::string& routine, int
   return first;
 }
 
-}  // namespace absvc::service
+}  // namespace absvc::backupset

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include "backupset/metadata.h"
-#include "service/config.h"
 #include "storage/storage.h"
 
-namespace absvc::service {
+namespace absvc::backupset {
 
 struct BackupEntry {
   std::string routine;
@@ -23,10 +23,10 @@ struct BackupEntry {
   int64_t created_ms = 0;
   int64_t finished_ms = 0;
   std::string slice;  // from abs-run.json; "" = the whole namespace (or written by ABS)
-  backupset::BackupMetadata metadata;
+  BackupMetadata metadata;
 
   // ABS's BackupDetails.
-  Json ToJson(const std::string& storage_name) const;
+  nlohmann::ordered_json ToJson(const std::string& storage_name) const;
 };
 
 // Finished backups of the routine, oldest first.
@@ -39,9 +39,10 @@ Result<std::vector<BackupEntry>> ListBackups(storage::Storage& storage, const st
 Status ApplyRetention(storage::Storage& storage, const std::string& routine, int64_t keep_full,
                       int64_t keep_incremental, const std::string& slice = "");
 
-// The canonical text of a routine's slice, as recorded in abs-run.json: "" for the whole
-// namespace, else "partition-list:...", "node-list:..." or "rack-list:...".
-std::string SliceKey(const RoutineConfig& routine);
+// The canonical text of a slice, as recorded in abs-run.json: "" for the whole namespace,
+// else "partition-list:...", "node-list:..." or "rack-list:..." (the first one given).
+std::string SliceKey(const std::string& partition_list, const std::vector<std::string>& node_list,
+                     const std::vector<uint32_t>& rack_list);
 
 // The backup directory of a ".../metadata.yaml" object path; nullopt for other paths.
 std::optional<std::string> DirectoryOfMetadata(const std::string& path);
@@ -52,4 +53,4 @@ int64_t ParseRfc3339Millis(const std::string& text);
 // The epoch-ms of a run directory name "<13 digits>[_<suffix>]"; -1 when it is not one.
 int64_t RunTimestamp(const std::string& dir_name);
 
-}  // namespace absvc::service
+}  // namespace absvc::backupset
