@@ -1,5 +1,5 @@
-// A backup run: its claim on a run directory, each namespace backed up (resuming from
-// checkpoints, retried with backoff), heartbeats, cleanup, retention, and its job record.
+#include "service/backup_runner.h"
+
 #include <cmath>
 #include <ctime>
 
@@ -13,10 +13,14 @@
 #include "jobs/retry.h"
 #include "service/metrics.h"
 #include "service/runs.h"
-#include "service/service.h"
 #include "wire/info.h"
 
 namespace absvc::service {
+
+using jobs::JobKind;
+using jobs::JobRecord;
+using jobs::JobType;
+
 namespace {
 
 std::string TimestampSuffix(const std::string& format, int64_t ms) {
@@ -44,7 +48,18 @@ Result<std::vector<std::string>> ClusterNamespaces(client::Client& c) {
 
 }  // namespace
 
-void Service::RunBackup(std::shared_ptr<BackupRun> run) {
+BackupRunner::BackupRunner(Clock& clock, int64_t run_lease_ms, jobs::JobStore& jobs,
+                           Metrics& metrics, ClusterConnections& clusters,
+                           StorageOpener open_storage, Hooks hooks)
+    : clock_(clock),
+      run_lease_ms_(run_lease_ms),
+      jobs_(jobs),
+      metrics_(metrics),
+      clusters_(clusters),
+      open_storage_(std::move(open_storage)),
+      hooks_(std::move(hooks)) {}
+
+void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
   const Config& cfg = *run->config;
   const RoutineConfig& r = cfg.routines.at(run->routine);
   const BackupPolicyConfig& policy = cfg.PolicyOf(r);
@@ -66,19 +81,19 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
   // lock and, once made, the claim are renewed; a lock lost to another instance cancels
   // the run.
   auto heartbeat_state = std::make_shared<RunHeartbeat>();
-  Periodic heartbeat(std::chrono::milliseconds(std::max<int64_t>(50, options_.run_lease_ms / 4)),
+  Periodic heartbeat(std::chrono::milliseconds(std::max<int64_t>(50, run_lease_ms_ / 4)),
                      [run, heartbeat_state] { heartbeat_state->Beat(*run); });
   Status result = [&]() -> Status {
-    if (run->delay_ms > 0 && !jobs::WaitCancellable(*options_.clock, run->delay_ms, run->cancel)) {
+    if (run->delay_ms > 0 && !jobs::WaitCancellable(clock_, run->delay_ms, run->cancel)) {
       return Status::Cancelled("cancelled before it started");
     }
-    if (run->resume_dir.empty()) run->start_ms = options_.clock->UnixMillis();
+    if (run->resume_dir.empty()) run->start_ms = clock_.UnixMillis();
     if (!run->lock) {  // a scheduled run: triggers took the lock already
-      ABS_ASSIGN_OR_RETURN(auto lock, AcquireRunLock(cfg, run->routine, run->incremental));
+      ABS_ASSIGN_OR_RETURN(auto lock, hooks_.acquire_lock(cfg, run->routine, run->incremental));
       std::lock_guard l(run->mu);
       run->lock = std::move(lock);
     }
-    ABS_ASSIGN_OR_RETURN(storage, OpenStorage(storage_cfg));
+    ABS_ASSIGN_OR_RETURN(storage, open_storage_(storage_cfg));
     heartbeat_state->SetStorage(storage);
     ABS_ASSIGN_OR_RETURN(auto client, clusters_.ClientFor(r.source_cluster, cluster));
     std::vector<std::string> namespaces = r.namespaces;
@@ -116,15 +131,9 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     auto slots = clusters_.ScanSlots(r.source_cluster, cluster.max_parallel_scans);
     base.scan_slots = slots.get();
     if (run->incremental) {
-      int64_t after_ms;
-      {
-        std::lock_guard lock(mu_);
-        const auto& rt = routines_[run->routine];
-        std::string mode = r.incr_mode.empty() ? policy.incr_mode : r.incr_mode;
-        after_ms = mode == "cumulative" ? rt.last_full_ms
-                                        : std::max(rt.last_full_ms, rt.last_incremental_ms);
-      }
-      base.modified_after_unix_ns = after_ms * 1000000;
+      std::string mode = r.incr_mode.empty() ? policy.incr_mode : r.incr_mode;
+      base.modified_after_unix_ns =
+          hooks_.incremental_base_ms(run->routine, mode == "cumulative") * 1000000;
     }
     if (policy.sealed) base.modified_before_unix_ns = run->start_ms * 1000000;
 
@@ -144,7 +153,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                   {"namespaces", namespaces},
                   {"heartbeat-ms", UnixNowMillis()}};
     for (int attempt = 0; !run->resume_dir.empty(); ++attempt) {
-      // A resumed run's directory is its own already (ReclaimInterruptedBackups); the
+      // A resumed run's directory is its own already (CrashRecovery::Reclaim); the
       // claim is rewritten with this run's details.
       ABS_RETURN_IF_ERROR(
           storage->PutAtomic(run->resume_dir + "/abs-run.json",
@@ -183,10 +192,10 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                   {"directories", run->directories},
                   {"owner", self.ToJson()}};
     if (run->resume_dir.empty()) {
-      ABS_RETURN_IF_ERROR(jobs_->Insert(job));
+      ABS_RETURN_IF_ERROR(jobs_.Insert(job));
     } else {
       job.detail["resumed"] = run->resume_detail.value("resumed", 0) + 1;
-      ABS_RETURN_IF_ERROR(jobs_->Update(job));
+      ABS_RETURN_IF_ERROR(jobs_.Update(job));
     }
 
     for (const auto& ns : namespaces) {
@@ -206,7 +215,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                               .max_delay_ms = 3600 * 1000,  // an hour between attempts at most
                               .max_retries = policy.retry.max_retries};
       Status last = jobs::RunAttempts(
-          *options_.clock, retry, run->cancel,
+          clock_, retry, run->cancel,
           [&](int64_t) -> Status {
             auto res = backup::RunBackup(*client, *storage, o, progress.get());
             if (res.ok()) {
@@ -240,7 +249,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
                    st.code() != StatusCode::kNotFound && st.code() != StatusCode::kUnsupported;
           },
           [&](int64_t n, int64_t delay, const Status& failure) {
-            metrics_->BackupEvent(run->routine, run->incremental, "retry");
+            metrics_.BackupEvent(run->routine, run->incremental, "retry");
             ABS_LOG_WARN("backup of {} ({}) failed, retry {} in {} ms: {}", ns, run->routine, n,
                          delay, failure.ToString());
             progress->records = 0;
@@ -253,7 +262,7 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
   }();
 
   heartbeat.Stop();
-  int64_t now = options_.clock->UnixMillis();
+  int64_t now = clock_.UnixMillis();
   JobStatus outcome = result.ok()                               ? JobStatus::kSuccess
                       : result.code() == StatusCode::kCancelled ? JobStatus::kCanceled
                                                                 : JobStatus::kFailure;
@@ -269,9 +278,9 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     }
   }
   if (result.ok()) {
-    metrics_->BackupSucceeded(run->routine, run->incremental, run->start_ms,
-                              static_cast<double>(now - run->start_ms) / 1000.0);
-    metrics_->BackupBytes(run->routine, run->incremental, total_records, total_bytes);
+    metrics_.BackupSucceeded(run->routine, run->incremental, run->start_ms,
+                             static_cast<double>(now - run->start_ms) / 1000.0);
+    metrics_.BackupBytes(run->routine, run->incremental, total_records, total_bytes);
     if (!run->incremental && policy.retention_full > 0 && storage) {
       Status st = backupset::ApplyRetention(*storage, run->routine, policy.retention_full,
                                             policy.retention_incremental, SliceKey(r));
@@ -285,26 +294,22 @@ void Service::RunBackup(std::shared_ptr<BackupRun> run) {
     ABS_LOG_ERROR("{} backup of routine {} {}: {}", type, run->routine,
                   outcome == JobStatus::kCanceled ? "cancelled" : "failed", result.ToString());
   }
-  metrics_->BackupEvent(run->routine, run->incremental, jobs::Name(outcome));
+  metrics_.BackupEvent(run->routine, run->incremental, jobs::Name(outcome));
   if (job.started_ms != 0) {
     job.status = outcome;
     job.finished_ms = now;
     job.detail["record-count"] = total_records;
     job.detail["byte-count"] = total_bytes;
     if (!result.ok()) job.detail["error"] = ShortError(result);
-    Status st = jobs_->Update(job);
+    Status st = jobs_.Update(job);
     if (!st.ok()) ABS_LOG_ERROR("{}", st.ToString());
   }
   {
     std::lock_guard l(run->mu);
     run->lock.reset();  // after the cleanup: a sibling may start this slice now
   }
-  std::lock_guard lock(mu_);
-  auto& rt = routines_[run->routine];
-  if (result.ok()) (run->incremental ? rt.last_incremental_ms : rt.last_full_ms) = run->start_ms;
-  auto& slot = run->incremental ? rt.incremental : rt.full;
-  if (slot == run) slot.reset();
-  metrics_->BackupRunning(run->routine, run->incremental, false, result.ok() ? 100 : 0);
+  hooks_.finished(run, result.ok());
+  metrics_.BackupRunning(run->routine, run->incremental, false, result.ok() ? 100 : 0);
 }
 
 }  // namespace absvc::service

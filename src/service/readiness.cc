@@ -1,18 +1,15 @@
 // Readiness (/ready): every cluster and storage the configuration names, each checked
 // within its time bound.
-#include "backupset/catalog.h"
-#include "common/cltime.h"
-#include "common/log.h"
-#include "common/text.h"
-#include "service/metrics.h"
-#include "service/runs.h"
-#include "service/service.h"
+#include "service/readiness.h"
+
+#include <set>
 
 namespace absvc::service {
 
-Readiness Service::CheckReady() {
+Readiness CheckReadiness(const Config& config, ClusterConnections& connections,
+                         const StorageOpener& open_storage_once) {
   Readiness r;
-  auto cfg = config();
+  const Config* cfg = &config;
   std::set<std::string> clusters, storages;
   for (const auto& [name, routine] : cfg->routines) {
     if (routine.disabled) continue;
@@ -22,7 +19,7 @@ Readiness Service::CheckReady() {
   for (const auto& name : storages) {
     const StorageConfig& s = cfg->storage.at(name);
     // One attempt each: probes (Kubernetes, systemd) time out in seconds.
-    auto st = OpenStorage(s, /*retries=*/false);
+    auto st = open_storage_once(s);
     Status reachable = st.ok() ? (*st)->Probe() : st.status();
     if (!reachable.ok()) r.problems.push_back("storage " + name + ": " + reachable.message());
   }
@@ -31,7 +28,7 @@ Readiness Service::CheckReady() {
     // /ready for the whole conn-timeout.
     ClusterConfig probe = cfg->clusters.at(name);
     probe.conn_timeout_ms = std::min<int64_t>(probe.conn_timeout_ms, 2000);
-    auto c = clusters_.ClientFor(name, probe);
+    auto c = connections.ClientFor(name, probe);
     if (!c.ok()) {
       r.problems.push_back("cluster " + name + ": " + c.status().message());
     } else if ((*c)->Nodes().empty()) {

@@ -1,6 +1,8 @@
 // Crash recovery at startup: jobs a previous process left running, and runs in the shared
 // storage whose owner is gone. Backups that can go on from their checkpoints resume; the
 // rest is cleaned up, touching only what provably belongs to a process that is gone.
+#include "service/recovery.h"
+
 #include <set>
 
 #include "backupset/catalog.h"
@@ -8,32 +10,38 @@
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "service/metrics.h"
 #include "service/ownership.h"
 #include "service/runs.h"
-#include "service/service.h"
 
 namespace absvc::service {
 
-void Service::RecoverInterruptedJobs() {
-  auto running = jobs_->Running();
+using jobs::JobKind;
+using jobs::JobRecord;
+using jobs::JobType;
+
+CrashRecovery::CrashRecovery(jobs::JobStore& jobs, int64_t run_lease_ms, StorageOpener open_storage)
+    : jobs_(jobs), run_lease_ms_(run_lease_ms), open_storage_(std::move(open_storage)) {}
+
+std::vector<InterruptedBackup> CrashRecovery::RecoverInterruptedJobs(const Config& config) {
+  std::vector<InterruptedBackup> to_resume;
+  auto running = jobs_.Running();
   if (!running.ok()) {
     ABS_LOG_ERROR("job history: {}", running.status().ToString());
-    return;
+    return to_resume;
   }
   const int64_t now = UnixNowMillis();
   for (auto& job : *running) {
     // Instances started from one directory share this history: a sibling may be running
     // this job right now. Jobs recorded before owners were (none named) are this
     // instance's own.
-    if (!OwnerIsGone(job.detail, now, options_.run_lease_ms, /*ownerless_is_gone=*/true)) {
+    if (!OwnerIsGone(job.detail, now, run_lease_ms_, /*ownerless_is_gone=*/true)) {
       continue;
     }
     std::string note = "interrupted: absd stopped while this job ran";
     if (job.kind == JobKind::kBackup) {
       // A backup of a routine still configured, on the same storage, goes on from its
       // checkpoints rather than starting again.
-      auto cfg = config();
+      const Config* cfg = &config;
       auto routine = cfg->routines.find(job.routine);
       std::string run_dir = job.detail.value("run-directory", std::string());
       if (routine != cfg->routines.end() && !routine->second.disabled &&
@@ -41,11 +49,11 @@ void Service::RecoverInterruptedJobs() {
           (job.type == JobType::kFull || job.type == JobType::kIncremental) && !run_dir.empty() &&
           storage::ValidateRelativePath(run_dir).ok()) {
         // Only a run that made its claim has checkpoints to go on from.
-        auto storage = OpenStorage(cfg->storage.at(routine->second.storage));
+        auto storage = open_storage_(cfg->storage.at(routine->second.storage));
         auto claimed = storage.ok() ? (*storage)->Exists(run_dir + "/abs-run.json")
                                     : Result<bool>(storage.status());
         if (claimed.ok() && *claimed) {
-          to_resume_.push_back({job, run_dir});
+          to_resume.push_back({job, run_dir});
           continue;
         }
       }
@@ -63,15 +71,14 @@ void Service::RecoverInterruptedJobs() {
       StorageConfig where;
       where.kind = StorageKind::kLocal;
       if (job.detail.contains("storage") && job.detail["storage"].is_string()) {
-        auto cfg = config();
-        auto it = cfg->storage.find(job.detail["storage"].get<std::string>());
-        if (it != cfg->storage.end()) where = it->second;
+        auto it = config.storage.find(job.detail["storage"].get<std::string>());
+        if (it != config.storage.end()) where = it->second;
       }
       if (where.kind == StorageKind::kLocal) where.path = root;
       if (!where.path.empty() || where.kind != StorageKind::kLocal) root = where.Describe();
       if (!root.empty() && job.detail.contains("directories") &&
           job.detail["directories"].is_array()) {
-        auto storage = OpenStorage(where);
+        auto storage = open_storage_(where);
         if (storage.ok()) {
           for (const auto& d : job.detail["directories"]) {
             if (!d.is_string() || !storage::ValidateRelativePath(d.get<std::string>()).ok()) {
@@ -119,18 +126,19 @@ void Service::RecoverInterruptedJobs() {
     job.status = JobStatus::kFailure;
     job.finished_ms = UnixNowMillis();
     job.detail["error"] = note;
-    (void)jobs_->Update(job);
+    (void)jobs_.Update(job);
     ABS_LOG_WARN("{} job {} ({}) was interrupted by a restart", jobs::Name(job.kind), job.id,
                  job.routine);
   }
+  return to_resume;
 }
 
-void Service::ReclaimInterruptedBackups() {
-  auto cfg = config();
-  std::vector<std::pair<JobRecord, std::string>> kept;
-  for (auto& [job, run_dir] : to_resume_) {
-    const RoutineConfig& r = cfg->routines.at(job.routine);
-    auto storage = OpenStorage(cfg->storage.at(r.storage));
+std::vector<InterruptedBackup> CrashRecovery::Reclaim(const Config& config,
+                                                      std::vector<InterruptedBackup> backups) {
+  std::vector<InterruptedBackup> kept;
+  for (auto& [job, run_dir] : backups) {
+    const RoutineConfig& r = config.routines.at(job.routine);
+    auto storage = open_storage_(config.storage.at(r.storage));
     Result<std::string> text = storage.ok() ? (*storage)->ReadAll(run_dir + "/abs-run.json")
                                             : Result<std::string>(storage.status());
     Json claim = text.ok() ? Json::parse(*text, nullptr, false) : Json();
@@ -155,45 +163,21 @@ void Service::ReclaimInterruptedBackups() {
           "interrupted: absd stopped while this job ran, and it could not "
           "resume: " +
           ShortError(st);
-      (void)jobs_->Update(job);
+      (void)jobs_.Update(job);
       continue;
     }
     kept.push_back({job, run_dir});
   }
-  to_resume_ = std::move(kept);
+  return kept;
 }
 
-void Service::ResumeInterruptedBackupsLocked() {
-  for (auto& [job, run_dir] : to_resume_) {
-    bool incremental = job.type == JobType::kIncremental;
-    auto& rt = routines_[job.routine];
-    if (incremental ? rt.incremental : rt.full) continue;
-    auto run = std::make_shared<BackupRun>();
-    run->id = job.id;
-    run->routine = job.routine;
-    run->incremental = incremental;
-    run->start_ms = job.started_ms;
-    run->config = config_;
-    run->resume_dir = run_dir;
-    run->resume_detail = job.detail;
-    (incremental ? rt.incremental : rt.full) = run;
-    metrics_->BackupRunning(job.routine, incremental, true, 0);
-    ABS_LOG_INFO("{} backup of routine {} resumes from its checkpoints (job {}, {})",
-                 jobs::Name(job.type), job.routine, job.id, run_dir);
-    Launch([this, run] { RunBackup(run); });
-  }
-  to_resume_.clear();
-}
-
-void Service::RecoverAbandonedRuns() {
-  // Runs in the shared storage whose claim names an owner that is gone and that did not
-  // finish every namespace: a crash left them, perhaps before any job was recorded.
-  auto cfg = config();
+void CrashRecovery::RemoveAbandonedRuns(const Config& config) {
+  const Config* cfg = &config;
   const int64_t now = UnixNowMillis();
   for (const auto& [name, r] : cfg->routines) {
     auto storage_cfg = cfg->storage.find(r.storage);
     if (storage_cfg == cfg->storage.end()) continue;
-    auto storage = OpenStorage(storage_cfg->second);
+    auto storage = open_storage_(storage_cfg->second);
     if (!storage.ok()) continue;
     for (bool incremental : {false, true}) {
       const std::string base = name + (incremental ? "/incremental/" : "/backup/");
@@ -230,7 +214,7 @@ void Service::RecoverAbandonedRuns() {
         } else {
           complete = !state.finished.empty();  // claims that listed no namespaces
         }
-        if (complete || !OwnerIsGone(claim, now, options_.run_lease_ms)) continue;
+        if (complete || !OwnerIsGone(claim, now, run_lease_ms_)) continue;
         Status st = (*storage)->Remove(run_dir + "/");
         std::string owner = Owner::FromJson(claim.value("owner", Json::object())).Describe();
         if (st.ok()) {

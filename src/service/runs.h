@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -25,6 +26,13 @@
 namespace absvc::service {
 
 using jobs::JobStatus;
+
+// The routine's slice as abs-run.json records it (backupset::SliceKey).
+std::string SliceKey(const RoutineConfig& routine);
+
+// Opens a storage of the configuration (through the service's registry and metrics).
+using StorageOpener =
+    std::function<Result<std::shared_ptr<storage::Storage>>(const StorageConfig&)>;
 
 struct BackupRun {
   int64_t id = 0;
@@ -86,7 +94,7 @@ struct RunHeartbeat {
 
 struct RestoreRun {
   int64_t id = 0;
-  std::string kind;
+  jobs::JobType kind = jobs::JobType::kFull;
   RestoreRequest request;
   // Resolved when the job is accepted, so later config edits cannot pull them away.
   StorageConfig source;

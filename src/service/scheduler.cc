@@ -6,6 +6,7 @@
 #include "common/cltime.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "service/backup_runner.h"
 #include "service/metrics.h"
 #include "service/runs.h"
 #include "service/service.h"
@@ -152,7 +153,7 @@ Status Service::StartBackupLocked(const std::string& routine, bool incremental, 
   (incremental ? rt.incremental : rt.full) = run;
   metrics_->BackupRunning(routine, incremental, true, 0);
   ABS_LOG_INFO("{} backup of routine {} starting (job {})", type, routine, run->id);
-  Launch([this, run] { RunBackup(run); });
+  Launch([this, run] { backups_->Run(run); });
   return Status::Ok();
 }
 
@@ -168,6 +169,27 @@ Status Service::CancelBackups(const std::string& routine) {
   if (rt.full) rt.full->cancel = true;
   if (rt.incremental) rt.incremental->cancel = true;
   return Status::Ok();
+}
+
+void Service::ResumeInterruptedBackupsLocked(const std::vector<InterruptedBackup>& backups) {
+  for (const auto& [job, run_dir] : backups) {
+    bool incremental = job.type == JobType::kIncremental;
+    auto& rt = routines_[job.routine];
+    if (incremental ? rt.incremental : rt.full) continue;
+    auto run = std::make_shared<BackupRun>();
+    run->id = job.id;
+    run->routine = job.routine;
+    run->incremental = incremental;
+    run->start_ms = job.started_ms;
+    run->config = config_;
+    run->resume_dir = run_dir;
+    run->resume_detail = job.detail;
+    (incremental ? rt.incremental : rt.full) = run;
+    metrics_->BackupRunning(job.routine, incremental, true, 0);
+    ABS_LOG_INFO("{} backup of routine {} resumes from its checkpoints (job {}, {})",
+                 jobs::Name(job.type), job.routine, job.id, run_dir);
+    Launch([this, run] { backups_->Run(run); });
+  }
 }
 
 }  // namespace absvc::service

@@ -16,8 +16,10 @@
 #include "common/log.h"
 #include "common/periodic.h"
 #include "common/text.h"
+#include "service/backup_runner.h"
 #include "service/clusters.h"
 #include "service/metrics.h"
+#include "service/restore_runner.h"
 #include "service/runs.h"
 #include "wire/info.h"
 
@@ -54,7 +56,32 @@ Service::Service(ServiceOptions options, Config config, std::unique_ptr<JobStore
     : options_(std::move(options)),
       jobs_(std::move(jobs)),
       metrics_(std::make_unique<Metrics>()),
-      config_(std::make_shared<const Config>(std::move(config))) {}
+      config_(std::make_shared<const Config>(std::move(config))),
+      restores_(std::make_unique<RestoreRunner>(
+          *options_.clock, *jobs_, *metrics_, clusters_,
+          [this](const StorageConfig& s) { return OpenStorage(s); })) {
+  BackupRunner::Hooks hooks;
+  hooks.acquire_lock = [this](const Config& cfg, const std::string& routine, bool incremental) {
+    return AcquireRunLock(cfg, routine, incremental);
+  };
+  hooks.incremental_base_ms = [this](const std::string& routine, bool cumulative) {
+    std::lock_guard lock(mu_);
+    const auto& rt = routines_[routine];
+    return cumulative ? rt.last_full_ms : std::max(rt.last_full_ms, rt.last_incremental_ms);
+  };
+  hooks.finished = [this](const std::shared_ptr<BackupRun>& run, bool succeeded) {
+    std::lock_guard lock(mu_);
+    auto& rt = routines_[run->routine];
+    if (succeeded) {
+      (run->incremental ? rt.last_incremental_ms : rt.last_full_ms) = run->start_ms;
+    }
+    auto& slot = run->incremental ? rt.incremental : rt.full;
+    if (slot == run) slot.reset();
+  };
+  backups_ = std::make_unique<BackupRunner>(
+      *options_.clock, options_.run_lease_ms, *jobs_, *metrics_, clusters_,
+      [this](const StorageConfig& s) { return OpenStorage(s); }, std::move(hooks));
+}
 
 Result<std::unique_ptr<Service>> Service::Create(ServiceOptions options, Config config) {
   ABS_ASSIGN_OR_RETURN(auto jobs, JobStore::Open(options.state_dir));
@@ -67,9 +94,13 @@ Service::~Service() {
 }
 
 Status Service::Start() {
-  RecoverInterruptedJobs();
-  ReclaimInterruptedBackups();
-  RecoverAbandonedRuns();
+  // Interrupted backups become this instance's again before abandoned runs are looked
+  // for, so they are not taken for abandoned.
+  auto cfg = config();
+  CrashRecovery recovery(*jobs_, options_.run_lease_ms,
+                         [this](const StorageConfig& s) { return OpenStorage(s); });
+  auto resumable = recovery.Reclaim(*cfg, recovery.RecoverInterruptedJobs(*cfg));
+  recovery.RemoveAbandonedRuns(*cfg);
   {
     std::lock_guard lock(mu_);
     // Last successes come from storage, so a restart keeps "no incremental before a full".
@@ -98,7 +129,7 @@ Status Service::Start() {
       }
     }
     RescheduleLocked(options_.clock->UnixMillis());
-    ResumeInterruptedBackupsLocked();
+    ResumeInterruptedBackupsLocked(resumable);
   }
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   return Status::Ok();
@@ -113,9 +144,8 @@ void Service::Stop() {
       if (rt.full) rt.full->cancel = true;
       if (rt.incremental) rt.incremental->cancel = true;
     }
-    for (auto& [id, r] : restores_)
-      r->cancel = true;
   }
+  restores_->CancelAll();
   scheduler_cv_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
   std::unique_lock lock(threads_mu_);
@@ -147,6 +177,87 @@ void Service::Launch(std::function<void()> fn) {
     --active_threads_;
     threads_cv_.notify_all();
   }
+}
+
+Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind) {
+  auto type = jobs::ParseJobType(kind);
+  if (!type) return Status::InvalidArgument("unknown restore kind '" + ShortValue(kind) + "'");
+  ABS_ASSIGN_OR_RETURN(RestoreRequest req, ParseRestoreRequest(body, *type == JobType::kTimestamp));
+  auto cfg = config();
+  if (!req.source_name.empty() && !cfg->storage.count(req.source_name)) {
+    return Status::NotFound("no storage named '" + req.source_name + "'");
+  }
+  if (!req.destination_name.empty() && !cfg->clusters.count(req.destination_name)) {
+    return Status::NotFound("no cluster named '" + req.destination_name + "'");
+  }
+  if (*type == JobType::kTimestamp) {
+    bool inline_both = req.source && req.destination;
+    if (!inline_both && !cfg->routines.count(req.routine)) {
+      return Status::NotFound("no backup routine named '" + req.routine + "'");
+    }
+    if (!ValidateEntityName(req.routine).ok()) {
+      return Status::InvalidArgument("routine: not a valid name");
+    }
+  } else {
+    Status st = storage::ValidateRelativePath(req.backup_data_path);
+    if (!st.ok()) {
+      return Status::InvalidArgument("backup-data-path: " + st.message());
+    }
+  }
+  // A restore into a cluster is refused while a backup reads it.
+  std::string dest_cluster = req.destination_name;
+  if (dest_cluster.empty() && !req.destination && cfg->routines.count(req.routine)) {
+    dest_cluster = cfg->routines.at(req.routine).source_cluster;
+  }
+  auto run = std::make_shared<RestoreRun>();
+  if (req.source) {
+    run->source = *req.source;
+  } else if (!req.source_name.empty()) {
+    run->source = cfg->storage.at(req.source_name);
+  } else {
+    run->source = cfg->storage.at(cfg->routines.at(req.routine).storage);
+  }
+  if (req.destination) {
+    run->destination = *req.destination;
+  } else {
+    run->destination_name = !req.destination_name.empty()
+                                ? req.destination_name
+                                : cfg->routines.at(req.routine).source_cluster;
+    run->destination = cfg->clusters.at(run->destination_name);
+  }
+  if (cfg->routines.count(req.routine))
+    run->routine_slice = SliceKey(cfg->routines.at(req.routine));
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Status::Unavailable("absd is stopping");
+    for (const auto& [name, rt] : routines_) {
+      auto it = config_->routines.find(name);
+      if (it != config_->routines.end() && !dest_cluster.empty() &&
+          it->second.source_cluster == dest_cluster && (rt.full || rt.incremental)) {
+        return Status::Conflict("routine '" + name + "' is backing up cluster '" + dest_cluster +
+                                "'; restore when it has finished");
+      }
+    }
+    run->id = NewJobId();
+    run->kind = *type;
+    run->request = std::move(req);
+    run->start_ms = UnixNowMillis();
+    ABS_RETURN_IF_ERROR(restores_->Accept(run));
+  }
+  Launch([this, run] { restores_->Run(run); });
+  return run->id;
+}
+
+Result<Json> Service::RestoreStatus(int64_t id) {
+  return restores_->StatusOf(id);
+}
+
+Result<Json> Service::RestoreJobs(int64_t from_ms, int64_t to_ms, const std::string& filter) {
+  return restores_->Jobs(from_ms, to_ms, filter);
+}
+
+Status Service::CancelRestore(int64_t id) {
+  return restores_->Cancel(id);
 }
 
 std::shared_ptr<const Config> Service::config() const {
@@ -298,6 +409,12 @@ Result<Json> Service::ListBackups(bool incremental, const std::string& routine, 
 }
 
 // ---------------------------------------------------------------- metrics
+
+Readiness Service::CheckReady() {
+  return CheckReadiness(*config(), clusters_, [this](const StorageConfig& s) {
+    return OpenStorage(s, /*retries=*/false);
+  });
+}
 
 std::string Service::MetricsText() {
   {

@@ -22,6 +22,8 @@
 #include "service/clusters.h"
 #include "service/config.h"
 #include "service/ownership.h"
+#include "service/readiness.h"
+#include "service/recovery.h"
 #include "storage/registry.h"
 #include "storage/storage.h"
 
@@ -45,12 +47,9 @@ struct ServiceOptions {
   Clock* clock = &Clock::Real();
 };
 
-struct Readiness {
-  bool ready = false;
-  std::vector<std::string> problems;
-};
-
 class Metrics;
+class RestoreRunner;
+class BackupRunner;
 struct BackupRun;
 struct RestoreRun;
 
@@ -111,15 +110,8 @@ class Service {
   // instance sharing that storage.
   Result<std::unique_ptr<RunLock>> AcquireRunLock(const Config& cfg, const std::string& routine,
                                                   bool incremental);
-  void RecoverAbandonedRuns();
-  void RunBackup(std::shared_ptr<BackupRun> run);
-  void RunRestore(std::shared_ptr<RestoreRun> run);
-  void RecoverInterruptedJobs();
-  // Interrupted backups that go on from their checkpoints: their claims are this
-  // instance's again (before RecoverAbandonedRuns looks), then they run.
-  void ReclaimInterruptedBackups();
-  void ResumeInterruptedBackupsLocked();
-  Json RestoreRunJson(const RestoreRun& r) const;
+  // Interrupted backups that go on from their checkpoints (CrashRecovery found them).
+  void ResumeInterruptedBackupsLocked(const std::vector<InterruptedBackup>& backups);
   void Launch(std::function<void()> fn);
 
   ServiceOptions options_;
@@ -145,22 +137,17 @@ class Service {
     bool incremental_starting = false;
   };
   std::map<std::string, RoutineRuntime> routines_;
-  std::map<int64_t, std::shared_ptr<RestoreRun>> restores_;
-  // Backup jobs a previous process left running, to resume at start (with their run
-  // directories in the routine's storage).
-  std::vector<std::pair<JobRecord, std::string>> to_resume_;
   bool stopping_ = false;
   std::thread scheduler_;
 
   ClusterConnections clusters_;
+  std::unique_ptr<RestoreRunner> restores_;
+  std::unique_ptr<BackupRunner> backups_;
 
   std::mutex threads_mu_;
   std::condition_variable threads_cv_;
   int active_threads_ = 0;
 };
-
-// The routine's slice as abs-run.json records it (backupset::SliceKey).
-std::string SliceKey(const RoutineConfig& routine);
 
 // HTTP status for a Status from the service.
 int HttpStatusOf(const Status& st);

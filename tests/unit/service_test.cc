@@ -15,7 +15,6 @@
 #include "jobs/job_store.h"
 #include "service/config.h"
 #include "service/cron.h"
-#include "service/service.h"
 #include "storage/local/local_storage.h"
 #include "storage/storage.h"
 
@@ -525,10 +524,9 @@ TEST_F(CatalogTest, RetentionOfOneSliceLeavesOtherInstancesAlone) {
   }
   EXPECT_EQ(a, 1u);
   EXPECT_EQ(b, 3u);
-  RoutineConfig r;
-  EXPECT_EQ(SliceKey(r), "");
-  r.rack_list = {1, 2};
-  EXPECT_EQ(SliceKey(r), "rack-list:1,2");
+  EXPECT_EQ(backupset::SliceKey("", {}, {}), "");
+  EXPECT_EQ(backupset::SliceKey("", {}, {1, 2}), "rack-list:1,2");
+  EXPECT_EQ(backupset::SliceKey("0-100", {"a"}, {1}), "partition-list:0-100") << "the first given";
 }
 
 TEST(Config, JsonFilesAreSavedAsJson) {
