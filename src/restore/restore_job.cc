@@ -163,17 +163,6 @@ Status RunRestore(client::Client& client, storage::Storage& storage, const Resto
   return RunPlannedRestore(client, storage, o, plan, counters);
 }
 
-RecordTransformOptions TransformOptionsOf(const RestoreOptions& o) {
-  RecordTransformOptions t;
-  t.policy = o.policy;
-  t.extra_ttl = o.extra_ttl;
-  t.namespace_source = o.namespace_source;
-  t.namespace_destination = o.namespace_destination;
-  t.sets = o.sets;
-  t.bins = o.bins;
-  return t;
-}
-
 void RestoreNotes::Add(const RestorePlan& plan) {
   std::lock_guard lock(mu);
   warnings.insert(warnings.end(), plan.warnings.begin(), plan.warnings.end());
@@ -193,7 +182,7 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
     if (o.restored_files) o.restored_files->Add(f.object.path);
   };
   RateLimiter tps(o.records_per_second), bandwidth(o.bandwidth_bytes_per_second);
-  const RecordTransform transform(TransformOptionsOf(o), *o.clock);
+  const RecordTransform transform(o, *o.clock);
   // Indexes and UDFs first, so they exist before the data arrives. They change the
   // cluster beyond the records (a UDF runs code), so their files are checked whole
   // before any of it is applied: they are small.

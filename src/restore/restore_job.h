@@ -45,18 +45,14 @@ class RestoredFiles {
   std::set<std::string> paths_;
 };
 
-struct RestoreOptions {
+// The transform stage's options (policy, extra-ttl, namespace remap, set and bin lists)
+// are the base; the rest is the reader's, the sink's and the job's.
+struct RestoreOptions : RecordTransformOptions {
   std::vector<std::string> directories;  // in storage; each holds .asb files
   int parallel = 8;
   size_t batch_size = 128;
   size_t max_async_batches = 16;
   bool disable_batch_writes = false;
-  RestorePolicy policy;
-  uint32_t extra_ttl = 0;
-  std::string namespace_source;  // remap when both are set
-  std::string namespace_destination;
-  std::vector<std::string> sets;  // empty = all
-  std::vector<std::string> bins;  // empty = all
   uint64_t records_per_second = 0;
   uint64_t bandwidth_bytes_per_second = 0;
   bool no_records = false;
@@ -74,9 +70,6 @@ struct RestoreOptions {
   // Where "now" comes from for TTLs.
   Clock* clock = &Clock::Real();
 };
-
-// The transform stage's part of the options.
-RecordTransformOptions TransformOptionsOf(const RestoreOptions& options);
 
 // What restores said besides their counters, gathered from their plans.
 struct RestoreNotes {

@@ -1,5 +1,6 @@
-// The scheduler: each routine's next full and incremental fire times on the service's
-// clock, and the start of backups, scheduled or triggered, under the routine's run lock.
+// The scheduler: backups started when the schedule (schedule.h) says they are due, on the
+// service's clock, or when triggered; each under the routine's run lock, one of a kind
+// per routine at a time.
 #include <algorithm>
 
 #include "backupset/catalog.h"
@@ -13,55 +14,19 @@
 
 namespace absvc::service {
 
-void Service::RescheduleLocked(int64_t now_ms) {
-  for (const auto& [name, r] : config_->routines) {
-    auto& rt = routines_[name];
-    bool local = (r.schedule_timezone.empty() ? config_->service.schedule_timezone
-                                              : r.schedule_timezone) == "Local";
-    std::string key = r.interval_cron.text() + "|" +
-                      (r.incr_interval_cron ? r.incr_interval_cron->text() : "") + "|" +
-                      std::to_string(local) + "|" + std::to_string(r.disabled);
-    // An unchanged schedule keeps its next fire times: an edit made just before a fire
-    // time must not skip that backup.
-    if (key == rt.schedule_key && (rt.next_full_ms != 0 || r.disabled)) continue;
-    rt.schedule_key = key;
-    rt.next_full_ms = 0;
-    rt.next_incremental_ms = 0;
-    if (r.disabled) continue;
-    if (auto next = r.interval_cron.Next(now_ms / 1000, local)) rt.next_full_ms = *next * 1000;
-    if (r.incr_interval_cron) {
-      if (auto next = r.incr_interval_cron->Next(now_ms / 1000, local))
-        rt.next_incremental_ms = *next * 1000;
-    }
-  }
-}
-
 void Service::SchedulerLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     int64_t now = options_.clock->UnixMillis();
-    int64_t wake = now + 60000;
-    for (auto& [name, rt] : routines_) {
-      auto it = config_->routines.find(name);
-      if (it == config_->routines.end() || it->second.disabled) continue;
-      bool local = (it->second.schedule_timezone.empty() ? config_->service.schedule_timezone
-                                                         : it->second.schedule_timezone) == "Local";
-      if (rt.next_full_ms != 0 && rt.next_full_ms <= now) {
-        Status st = StartBackupLocked(name, false, 0, true);
-        if (!st.ok()) ABS_LOG_INFO("scheduled full backup of {}: {}", name, st.message());
-        auto next = it->second.interval_cron.Next(now / 1000, local);
-        rt.next_full_ms = next ? *next * 1000 : 0;
+    for (const auto& due : schedule_.TakeDue(*config_, now)) {
+      Status st = StartBackupLocked(due.routine, due.incremental, 0, true);
+      if (!st.ok()) {
+        ABS_LOG_INFO("scheduled {} backup of {}: {}", due.incremental ? "incremental" : "full",
+                     due.routine, st.message());
       }
-      if (rt.next_incremental_ms != 0 && rt.next_incremental_ms <= now) {
-        Status st = StartBackupLocked(name, true, 0, true);
-        if (!st.ok()) ABS_LOG_INFO("scheduled incremental backup of {}: {}", name, st.message());
-        auto next = it->second.incr_interval_cron->Next(now / 1000, local);
-        rt.next_incremental_ms = next ? *next * 1000 : 0;
-      }
-      if (rt.next_full_ms != 0) wake = std::min(wake, rt.next_full_ms);
-      if (rt.next_incremental_ms != 0) wake = std::min(wake, rt.next_incremental_ms);
     }
-    options_.clock->WaitUntilUnix(lock, scheduler_cv_, std::max<int64_t>(now + 10, wake));
+    options_.clock->WaitUntilUnix(lock, scheduler_cv_,
+                                  std::max<int64_t>(now + 10, schedule_.NextWakeMs(now)));
   }
 }
 

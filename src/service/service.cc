@@ -128,7 +128,7 @@ Status Service::Start() {
         }
       }
     }
-    RescheduleLocked(options_.clock->UnixMillis());
+    schedule_.Update(*config_, options_.clock->UnixMillis());
     ResumeInterruptedBackupsLocked(resumable);
   }
   scheduler_ = std::thread([this] { SchedulerLoop(); });
@@ -275,7 +275,7 @@ Status Service::ApplyLocked(Config cfg) {
       if (rt.incremental) rt.incremental->cancel = true;
     }
   }
-  RescheduleLocked(options_.clock->UnixMillis());
+  schedule_.Update(*config_, options_.clock->UnixMillis());
   scheduler_cv_.notify_all();
   return Status::Ok();
 }
@@ -368,9 +368,11 @@ Result<Json> Service::CurrentBackup(const std::string& routine) {
   if (rt.last_incremental_ms) {
     j["last-incremental"] = backupset::FormatRfc3339Millis(rt.last_incremental_ms);
   }
-  if (rt.next_full_ms) j["next-full"] = backupset::FormatRfc3339Millis(rt.next_full_ms);
-  if (rt.next_incremental_ms) {
-    j["next-incremental"] = backupset::FormatRfc3339Millis(rt.next_incremental_ms);
+  if (int64_t next = schedule_.NextFullMs(routine)) {
+    j["next-full"] = backupset::FormatRfc3339Millis(next);
+  }
+  if (int64_t next = schedule_.NextIncrementalMs(routine)) {
+    j["next-incremental"] = backupset::FormatRfc3339Millis(next);
   }
   return j;
 }

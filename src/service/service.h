@@ -24,6 +24,7 @@
 #include "service/ownership.h"
 #include "service/readiness.h"
 #include "service/recovery.h"
+#include "service/schedule.h"
 #include "storage/registry.h"
 #include "storage/storage.h"
 
@@ -103,7 +104,6 @@ class Service {
   Service(ServiceOptions options, Config config, std::unique_ptr<JobStore> jobs);
   Status ApplyLocked(Config cfg);
   void SchedulerLoop();
-  void RescheduleLocked(int64_t now_ms);
   Status StartBackupLocked(const std::string& routine, bool incremental, int64_t delay_ms,
                            bool scheduled, std::unique_ptr<RunLock> lock = nullptr);
   // The lock in the routine's storage that keeps one slice's backup single across every
@@ -126,17 +126,15 @@ class Service {
   struct RoutineRuntime {
     std::shared_ptr<BackupRun> full;
     std::shared_ptr<BackupRun> incremental;
-    int64_t next_full_ms = 0;
-    int64_t next_incremental_ms = 0;
     int64_t last_full_ms = 0;
     int64_t last_incremental_ms = 0;
-    std::string schedule_key;  // the crons and time zone the next times came from
     // A trigger taking the storage lock (outside mu_): the scheduler leaves that kind
     // alone meanwhile rather than race it.
     bool full_starting = false;
     bool incremental_starting = false;
   };
   std::map<std::string, RoutineRuntime> routines_;
+  BackupSchedule schedule_;  // guarded by mu_
   bool stopping_ = false;
   std::thread scheduler_;
 

@@ -15,6 +15,7 @@
 #include "jobs/job_store.h"
 #include "service/config.h"
 #include "service/cron.h"
+#include "service/schedule.h"
 #include "storage/local/local_storage.h"
 #include "storage/storage.h"
 
@@ -614,6 +615,71 @@ TEST(SemaphoreTest, LimitsAndCancels) {
   Semaphore unlimited(0);
   for (int i = 0; i < 100; ++i)
     EXPECT_TRUE(unlimited.Acquire());
+}
+
+}  // namespace
+}  // namespace absvc::service
+
+namespace absvc::service {
+namespace {
+
+// 2026-01-01T00:00:00Z: a Thursday, midnight UTC.
+constexpr int64_t kNewYearMs = 1767225600000;
+
+Config ScheduleConfig(const std::string& full_cron, const std::string& incr_cron) {
+  Json d = MinimalDoc();
+  d["backup-routines"]["r1"]["interval-cron"] = full_cron;
+  if (!incr_cron.empty()) d["backup-routines"]["r1"]["incr-interval-cron"] = incr_cron;
+  auto cfg = ParseConfig(d);
+  EXPECT_TRUE(cfg.ok()) << cfg.status().ToString();
+  return *cfg;
+}
+
+TEST(BackupSchedule, BackupsFallDueAtTheirCronTimesAndMoveOn) {
+  Config cfg = ScheduleConfig("0 0 1 * * ?", "0 */30 * * * ?");  // 01:00 daily; half-hourly
+  BackupSchedule s;
+  s.Update(cfg, kNewYearMs);
+  EXPECT_EQ(s.NextFullMs("r1"), kNewYearMs + 3600 * 1000);
+  EXPECT_EQ(s.NextIncrementalMs("r1"), kNewYearMs + 1800 * 1000);
+  EXPECT_EQ(s.NextWakeMs(kNewYearMs, 3600 * 1000), kNewYearMs + 1800 * 1000);
+  EXPECT_EQ(s.NextWakeMs(kNewYearMs), kNewYearMs + 60000) << "a minute at most by default";
+  EXPECT_TRUE(s.TakeDue(cfg, kNewYearMs + 1000).empty());
+  auto due = s.TakeDue(cfg, kNewYearMs + 1800 * 1000);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_TRUE(due[0].incremental);
+  EXPECT_EQ(s.NextIncrementalMs("r1"), kNewYearMs + 3600 * 1000);
+  due = s.TakeDue(cfg, kNewYearMs + 3600 * 1000);
+  ASSERT_EQ(due.size(), 2u) << "the full and the incremental of 01:00";
+  EXPECT_FALSE(due[0].incremental);
+  EXPECT_EQ(s.NextFullMs("r1"), kNewYearMs + 25 * 3600 * 1000);
+  // A wake-up never waits past the bound, even when nothing is due for a day.
+  EXPECT_EQ(s.NextWakeMs(kNewYearMs + 3600 * 1000, 60000), kNewYearMs + 3600 * 1000 + 60000);
+}
+
+TEST(BackupSchedule, AnUnchangedScheduleKeepsItsTimesAndAChangedOneIsRecomputed) {
+  Config cfg = ScheduleConfig("0 0 1 * * ?", "");
+  BackupSchedule s;
+  s.Update(cfg, kNewYearMs);
+  // An edit just before the fire time (another field) must not skip that backup.
+  s.Update(cfg, kNewYearMs + 3600 * 1000 - 1);
+  EXPECT_EQ(s.NextFullMs("r1"), kNewYearMs + 3600 * 1000);
+  Config changed = ScheduleConfig("0 0 2 * * ?", "");
+  s.Update(changed, kNewYearMs);
+  EXPECT_EQ(s.NextFullMs("r1"), kNewYearMs + 2 * 3600 * 1000);
+  Json d = MinimalDoc();
+  d["backup-routines"]["r1"]["disabled"] = true;
+  auto disabled = ParseConfig(d);
+  ASSERT_TRUE(disabled.ok()) << disabled.status().ToString();
+  s.Update(*disabled, kNewYearMs);
+  EXPECT_EQ(s.NextFullMs("r1"), 0);
+  EXPECT_TRUE(s.TakeDue(*disabled, kNewYearMs + 48 * 3600 * 1000).empty());
+  // A routine removed from the configuration leaves the schedule.
+  Json none = MinimalDoc();
+  none["backup-routines"] = Json::object();
+  auto empty = ParseConfig(none);
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  s.Update(*empty, kNewYearMs);
+  EXPECT_EQ(s.NextFullMs("r1"), 0);
 }
 
 }  // namespace
