@@ -1,5 +1,5 @@
 # abs — make demo | test | bench | build. Each target installs what is missing first.
-.PHONY: all deps build build-asan build-fuzz test unit-tests asan-tests fuzz-smoke compat-tests demo bench format clean
+.PHONY: all deps build build-asan build-fuzz test unit-tests asan-tests fuzz-smoke compat-tests demo bench campaign format clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -48,6 +48,16 @@ demo: build
 
 bench: build
 	@bash scripts/bench.sh $(BUILD)/bin
+
+# The crash campaign at full size: absd and absctl each killed with SIGKILL at random
+# moments of one backup of 1M records (CAMPAIGN_RECORDS, CAMPAIGN_KILLS override).
+CAMPAIGN_RECORDS ?= 1000000
+CAMPAIGN_KILLS ?= 25
+campaign: build
+	@ABS_CAMPAIGN_RECORDS=$(CAMPAIGN_RECORDS) ABS_CAMPAIGN_KILLS=$(CAMPAIGN_KILLS) \
+	  $(BUILD)/bin/service_integration_tests --gtest_filter='*KilledAtRandomMoments*'
+	@ABS_CAMPAIGN_RECORDS=$(CAMPAIGN_RECORDS) ABS_CAMPAIGN_KILLS=$(CAMPAIGN_KILLS) \
+	  $(BUILD)/bin/backup_integration_tests --gtest_filter='*KilledAtRandomMoments*'
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,12 +1,41 @@
 // absctl: backup, restore, verify, load, info, truncate. Flags follow asbackup/asrestore.
 #include <signal.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/absctl.h"
 #include "common/log.h"
 
 namespace {
+
+// Every usage error exits 2 (docs/absctl.md), whatever CLI11 would return; help and
+// --version exit 0. A first word that is no subcommand is named, with the nearest one.
+int ParseArguments(CLI::App& app, int argc, char** argv) {
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const auto* sub : app.get_subcommands({}))
+      names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::string suggestion = absvc::cli::NearestWord(argv[1], names);
+      std::fprintf(stderr, "absctl: '%s' is not a command%s; the commands are:", argv[1],
+                   suggestion.empty() ? "" : (", did you mean '" + suggestion + "'?").c_str());
+      for (const auto& n : names)
+        std::fprintf(stderr, " %s", n.c_str());
+      std::fprintf(stderr, "\n");
+      return 2;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help, the version, or the error
+    return code == 0 ? 0 : 2;
+  }
+  return -1;
+}
 
 void AddConnection(CLI::App* cmd, absvc::cli::ConnectionFlags& c) {
   cmd->add_option("-h,--host", c.hosts, "seed hosts: host[:tls-name]:port, comma-separated")
@@ -74,6 +103,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.set_version_flag("--version", std::string("absctl ") + ABS_VERSION, "print the version");
 
   absvc::cli::BackupFlags backup;
   auto* b = app.add_subcommand("backup", "back up a namespace, or a slice of it");
@@ -93,13 +123,15 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   b->add_option("--rack-list", backup.rack_list, "racks, comma-separated")->delimiter(',');
   b->add_option("-a,--modified-after", backup.modified_after,
-                "only records updated at or after (ISO-8601 UTC or Unix ms)");
-  b->add_option("-b,--modified-before", backup.modified_before, "only records updated before");
+                "only records updated at or after: YYYY-MM-DDTHH:MM:SS[Z] or "
+                "YYYY-MM-DD_HH:MM:SS (UTC), or Unix milliseconds");
+  b->add_option("-b,--modified-before", backup.modified_before,
+                "only records updated before (the same formats)");
   b->add_flag("-R,--no-records", backup.no_records, "only indexes and UDFs");
   b->add_flag("-I,--no-indexes", backup.no_indexes, "without secondary indexes");
   b->add_flag("-u,--no-udfs", backup.no_udfs, "without UDFs");
   b->add_flag("-C,--compact", backup.compact, "raw instead of base64 blobs");
-  b->add_option("-F,--file-limit", backup.file_limit_mb, "rotate files at this many MB")
+  b->add_option("-F,--file-limit", backup.file_limit_mib, "rotate files at this many MiB")
       ->capture_default_str();
   b->add_option("-L,--records-per-second", backup.records_per_second, "scan rate limit");
   b->add_option("-N,--bandwidth", backup.bandwidth_mib, "write limit in MiB/s");
@@ -163,7 +195,7 @@ int main(int argc, char** argv) {
   t->add_option("-n,--namespace", trunc_ns)->required();
   t->add_option("-s,--set", trunc_set);
 
-  CLI11_PARSE(app, argc, argv);
+  if (int code = ParseArguments(app, argc, argv); code >= 0) return code;
   if (!absvc::SetLogLevel(log_level)) {
     fprintf(stderr, "absctl: unknown --log-level '%s'\n", log_level.c_str());
     return 2;

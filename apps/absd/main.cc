@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
                  "where job history is kept (default: absd-state beside the config file)");
   app.add_flag("-v,--version", show_version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
-  const std::string version = "0.5.0";
+  const std::string version = ABS_VERSION;
   if (show_version) {
     std::cout << "absd " << version << "\n";
     return 0;

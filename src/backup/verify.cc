@@ -22,19 +22,23 @@ using storage::JoinPath;
 
 }  // namespace
 
-bool VerifyReport::complete() const {
-  if (!problems.empty() || namespaces.empty()) return false;
+VerifyVerdict VerifyReport::Verdict() const {
+  if (namespaces.empty() && problems.empty()) return VerifyVerdict::kNothing;
+  if (!problems.empty() || !empty_locations.empty()) return VerifyVerdict::kIncomplete;
+  bool overlaps = false;
   for (const auto& [ns, c] : namespaces) {
-    if (c.covered.Count() != kPartitions || !c.overlapping.empty()) return false;
+    if (c.covered.Count() != kPartitions) return VerifyVerdict::kIncomplete;
+    overlaps = overlaps || !c.overlapping.empty();
   }
-  return true;
+  return overlaps ? VerifyVerdict::kOverlapping : VerifyVerdict::kComplete;
 }
 
 std::string VerifyReport::Format() const {
   std::string out;
   for (const auto& p : problems)
     out += "problem: " + p + "\n";
-  if (namespaces.empty()) out += "problem: no backup with a manifest was found\n";
+  for (const auto& where : empty_locations)
+    out += "problem: " + where + ": no backup with a manifest is there\n";
   for (const auto& [ns, c] : namespaces) {
     out += "namespace " + ns + ": " + std::to_string(c.backups) + " backup(s), " +
            std::to_string(c.records) + " records, " + std::to_string(c.covered.Count()) +
@@ -43,21 +47,37 @@ std::string VerifyReport::Format() const {
     if (!gaps.empty()) out += "  gaps (start-count): " + gaps.ToList() + "\n";
     if (!c.overlapping.empty()) out += "  overlaps (start-count): " + c.overlapping.ToList() + "\n";
   }
-  out += complete() ? "verify: complete\n" : "verify: INCOMPLETE\n";
+  switch (Verdict()) {
+    case VerifyVerdict::kComplete:
+      out += "verify: complete\n";
+      break;
+    case VerifyVerdict::kIncomplete:
+      out += "verify: INCOMPLETE\n";
+      break;
+    case VerifyVerdict::kOverlapping:
+      out += "verify: OVERLAPPING (every partition is covered, some more than once)\n";
+      break;
+    case VerifyVerdict::kNothing:
+      out += "verify: nothing to verify: no backup with a manifest was found\n";
+      break;
+  }
   return out;
 }
 
 Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
   VerifyReport report;
   for (const auto& loc : locations) {
-    ABS_ASSIGN_OR_RETURN(auto objects, loc.storage->List(loc.prefix));
+    const std::string location =
+        loc.storage->Describe() + (loc.prefix.empty() ? "" : "/" + loc.prefix);
+    auto objects = loc.storage->List(loc.prefix);
+    if (!objects.ok()) return objects.status().WithContext("verify: reading " + location);
     // Per directory: what a backup there consists of.
     struct Directory {
       bool manifest = false, start_marker = false;
       std::set<std::string> asb_files;
     };
     std::map<std::string, Directory> dirs;
-    for (const auto& obj : objects) {
+    for (const auto& obj : *objects) {
       std::string name = BaseName(obj.path);
       auto& d = dirs[storage::DirName(obj.path)];
       if (name == kManifestFile) d.manifest = true;
@@ -65,7 +85,9 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
       if (name.size() > 4 && name.compare(name.size() - 4, 4, ".asb") == 0)
         d.asb_files.insert(name);
     }
+    bool found = false;
     for (const auto& [dir, d] : dirs) {
+      found = found || d.manifest || d.start_marker;
       std::string where = loc.storage->Describe() + (dir.empty() ? "" : "/" + dir);
       if (!d.manifest) {
         if (d.start_marker) {
@@ -120,6 +142,7 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
       c.records += manifest->record_count;
       ++c.backups;
     }
+    if (!found) report.empty_locations.push_back(location);
   }
   return report;
 }

@@ -23,10 +23,19 @@ struct NamespaceCoverage {
   size_t backups = 0;
 };
 
+enum class VerifyVerdict {
+  kComplete,     // no problems, no gaps, no overlaps
+  kIncomplete,   // problems or gaps
+  kOverlapping,  // every partition covered and nothing wrong, but some partitions twice
+  kNothing,      // no backup anywhere it looked
+};
+
 struct VerifyReport {
-  std::vector<std::string> problems;  // files missing, resized, altered; incomplete backups
+  std::vector<std::string> problems;         // files missing, resized, altered; incomplete backups
+  std::vector<std::string> empty_locations;  // places given that hold no backup
   std::map<std::string, NamespaceCoverage> namespaces;
-  bool complete() const;  // no problems, no gaps, no overlaps
+  VerifyVerdict Verdict() const;
+  bool complete() const { return Verdict() == VerifyVerdict::kComplete; }
   std::string Format() const;
 };
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -191,6 +192,34 @@ bool ParseTimeToUnixNanos(const std::string& text, int64_t* out) {
   return true;
 }
 
+std::string NearestWord(const std::string& typed, const std::vector<std::string>& words) {
+  auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j)
+      row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+        diagonal = row[j];
+        row[j] = next;
+      }
+    }
+    return row[b.size()];
+  };
+  std::string best;
+  size_t best_distance = typed.size() / 3 + 1;
+  for (const auto& w : words) {
+    size_t d = distance(typed, w);
+    if (d < best_distance) {
+      best = w;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
 int Backup(const BackupFlags& f) {
   if (f.ns.empty()) return Fail(Status::InvalidArgument("--namespace is required"));
   if (!f.continue_directory.empty() && !f.directory.empty() &&
@@ -226,9 +255,9 @@ int Backup(const BackupFlags& f) {
   o.no_indexes = f.no_indexes;
   o.no_udfs = f.no_udfs;
   o.compact = f.compact;
-  if (f.file_limit_mb == 0)
-    return Fail(Status::InvalidArgument("--file-limit must be at least 1 MB"));
-  o.file_limit_bytes = f.file_limit_mb * 1000 * 1000;
+  if (f.file_limit_mib == 0)
+    return Fail(Status::InvalidArgument("--file-limit must be at least 1 MiB"));
+  o.file_limit_bytes = f.file_limit_mib << 20;
   o.records_per_second = f.records_per_second;
   o.bandwidth_bytes_per_second = f.bandwidth_mib * 1024 * 1024;
   auto codec = MakeCodec(f.codec);
@@ -369,6 +398,8 @@ int Restore(const RestoreFlags& f) {
       std::printf("  skipped: %s\n", s.c_str());
   }
   double secs = SecondsSince(start);
+  // A restore that failed before reading a record has nothing to sum up.
+  if (!st.ok() && counters.read.load() == 0) return Fail(st);
   std::printf(
       "restore: read %llu = inserted %llu + existed %llu + fresher %llu + skipped %llu + "
       "expired %llu + ignored %llu + failed %llu; %llu files, %llu bytes, %llu indexes, %llu "
@@ -404,7 +435,14 @@ int Verify(const std::vector<std::string>& directories, const StorageFlags& stor
   auto report = backup::Verify(locations);
   if (!report.ok()) return Fail(report.status());
   std::fputs(report->Format().c_str(), stdout);
-  return report->complete() ? 0 : 3;
+  switch (report->Verdict()) {
+    case backup::VerifyVerdict::kComplete:
+      return 0;
+    case backup::VerifyVerdict::kNothing:
+      return 4;
+    default:
+      return 3;
+  }
 }
 
 int Load(const LoadFlags& f) {

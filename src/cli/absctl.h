@@ -57,7 +57,7 @@ struct BackupFlags {
   std::string modified_after;
   std::string modified_before;
   bool no_records = false, no_indexes = false, no_udfs = false, compact = false;
-  uint64_t file_limit_mb = 250;
+  uint64_t file_limit_mib = 250;
   uint32_t records_per_second = 0;
   uint64_t bandwidth_mib = 0;
 };
@@ -101,5 +101,9 @@ int Truncate(const ConnectionFlags& conn, const std::string& ns, const std::stri
 
 // "2026-11-25T10:00:00Z", "2026-11-25_10:00:00" (UTC) or Unix milliseconds.
 bool ParseTimeToUnixNanos(const std::string& text, int64_t* out);
+
+// The word of `words` nearest to `typed` (edit distance), when near enough to be what was
+// meant (at most a third of its letters wrong); "" otherwise.
+std::string NearestWord(const std::string& typed, const std::vector<std::string>& words);
 
 }  // namespace absvc::cli

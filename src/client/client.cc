@@ -424,10 +424,15 @@ Status Client::BatchWrite(std::span<BatchWriteRecord> records, const BatchPolicy
     std::vector<size_t> unrouted;
     for (size_t i : pending) {
       auto node = table->Master(records[i].key.ns, records[i].key.partition_id());
-      if (node)
+      if (node) {
         groups[node].push_back(i);
-      else
+      } else if (!table->namespaces.count(records[i].key.ns)) {
+        // A namespace the cluster does not have is its answer, not a routing failure to
+        // retry.
+        records[i].result = wire::result::kNamespaceNotFound;
+      } else {
         unrouted.push_back(i);
+      }
     }
     std::mutex failed_mu;
     std::vector<size_t> failed = unrouted;

@@ -19,16 +19,32 @@ class ThrottledSource : public asb::ByteSource {
   RateLimiter& bandwidth_;
 };
 
+// Counts the stored bytes read, for the restore's counters.
+class CountingReader : public storage::Reader {
+ public:
+  CountingReader(std::unique_ptr<storage::Reader> inner, std::atomic<uint64_t>& count)
+      : inner_(std::move(inner)), count_(count) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    ABS_ASSIGN_OR_RETURN(size_t k, inner_->Read(buf, n));
+    count_ += k;
+    return k;
+  }
+
+ private:
+  std::unique_ptr<storage::Reader> inner_;
+  std::atomic<uint64_t>& count_;
+};
+
 }  // namespace
 
-Result<std::unique_ptr<BackupFileReader>> BackupFileReader::Open(storage::Storage& storage,
-                                                                 const PlannedFile& file,
-                                                                 const storage::CodecOptions& codec,
-                                                                 RateLimiter& bandwidth) {
+Result<std::unique_ptr<BackupFileReader>> BackupFileReader::Open(
+    storage::Storage& storage, const PlannedFile& file, const storage::CodecOptions& codec,
+    RateLimiter& bandwidth, std::atomic<uint64_t>& stored_bytes) {
   const std::string& path = file.object.path;
   ABS_ASSIGN_OR_RETURN(auto stored, storage.OpenReader(path));
   std::unique_ptr<BackupFileReader> r(new BackupFileReader(storage, file));
-  auto hashing = std::make_unique<storage::HashingReader>(std::move(stored));
+  auto hashing = std::make_unique<storage::HashingReader>(
+      std::make_unique<CountingReader>(std::move(stored), stored_bytes));
   r->hashing_ = hashing.get();
   auto decoded = storage::DecodeReader(std::move(hashing), codec, path);
   r->decoder_ = std::make_unique<asb::Decoder>(

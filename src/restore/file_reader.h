@@ -3,6 +3,7 @@
 // bandwidth limit, into the .asb decoder.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -17,10 +18,12 @@ namespace absvc::restore {
 
 class BackupFileReader {
  public:
+  // `stored_bytes` counts the stored bytes as they are read.
   static Result<std::unique_ptr<BackupFileReader>> Open(storage::Storage& storage,
                                                         const PlannedFile& file,
                                                         const storage::CodecOptions& codec,
-                                                        RateLimiter& bandwidth);
+                                                        RateLimiter& bandwidth,
+                                                        std::atomic<uint64_t>& stored_bytes);
 
   asb::Decoder& decoder() { return *decoder_; }
 

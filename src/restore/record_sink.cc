@@ -94,8 +94,9 @@ Status RecordSink::Flush() {
       default:
         ++counters_.failed;
         if (row.result >= 0 && refused.ok()) {
-          refused = Status::Server(row.result,
-                                   "writing a record failed: " + wire::result::Name(row.result));
+          refused = Status::Server(row.result, "writing a record to " + row.key.ns +
+                                                   (row.key.set.empty() ? "" : "/" + row.key.set) +
+                                                   " failed: " + wire::result::Name(row.result));
         }
     }
   }

@@ -46,8 +46,8 @@ class FileRestorer {
   Status RestoreFile(const PlannedFile& file) {
     const std::string& path = file.object.path;
     const uint64_t inserted_before = sink_->inserted();
-    ABS_ASSIGN_OR_RETURN(auto reader, BackupFileReader::Open(storage_, file, o_.codec, bandwidth_));
-    counters_.bytes += file.object.size;
+    ABS_ASSIGN_OR_RETURN(
+        auto reader, BackupFileReader::Open(storage_, file, o_.codec, bandwidth_, counters_.bytes));
     Status st = DecodeAndWrite(reader->decoder(), path);
     // The checksum speaks first when the file itself may be at fault: a damaged file
     // often fails to decode too, and the mismatch is the better explanation. The last

@@ -286,6 +286,12 @@ TEST_F(BackupRestoreTest, RackAndPartitionListSlicesCoverWhatTheyName) {
   ASSERT_TRUE(backup::RunBackup(c, *rest, pl).ok());
   auto v = backup::Verify({{p.get(), ""}, {rest.get(), ""}});
   EXPECT_TRUE(v->complete()) << v->Format();
+  // The same slice twice covers everything, twice over in part: overlapping, not complete.
+  auto twice = backup::Verify({{p.get(), ""}, {rest.get(), ""}, {p.get(), ""}});
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(twice->Verdict(), backup::VerifyVerdict::kOverlapping) << twice->Format();
+  EXPECT_NE(twice->Format().find("overlaps (start-count): 0-2048"), std::string::npos)
+      << twice->Format();
   // Absent racks and nodes fail the job by name, before anything is written.
   auto none = Store("none");
   backup::BackupOptions bad = o;
@@ -840,6 +846,23 @@ CommandResult RunAbsctl(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+// True when absctl printed no restore summary, or one whose counters add up:
+// "read N = inserted a + existed b + fresher c + skipped d + expired e + ignored f + failed g".
+bool SummaryAddsUp(const std::string& output) {
+  size_t at = output.find("restore: read ");
+  if (at == std::string::npos) return true;
+  unsigned long long read = 0, parts[7] = {};
+  int got = std::sscanf(output.c_str() + at,
+                        "restore: read %llu = inserted %llu + existed %llu + fresher %llu + "
+                        "skipped %llu + expired %llu + ignored %llu + failed %llu",
+                        &read, &parts[0], &parts[1], &parts[2], &parts[3], &parts[4], &parts[5],
+                        &parts[6]);
+  unsigned long long sum = 0;
+  for (auto p : parts)
+    sum += p;
+  return got == 8 && sum == read;
+}
+
 TEST(Absctl, BadFlagsGiveClearErrorsAndExitCodes) {
   auto dir = fs::temp_directory_path() / ("abs-cli-" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -861,12 +884,44 @@ TEST(Absctl, BadFlagsGiveClearErrorsAndExitCodes) {
   EXPECT_NE(r.output.find("4000-200"), std::string::npos) << r.output;
   r = RunAbsctl("restore -h 127.0.0.1:1 -d " + (dir / "full").string() + " --unique --replace");
   EXPECT_NE(r.code, 0);
+  // Nothing to verify is its own exit code, and the place is named.
   r = RunAbsctl("verify " + (dir / "full").string());
-  EXPECT_EQ(r.code, 3) << r.output;
-  EXPECT_NE(r.output.find("no backup with a manifest"), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 4) << r.output;
+  EXPECT_NE(r.output.find((dir / "full").string() + ": no backup with a manifest"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("nothing to verify"), std::string::npos) << r.output;
   r = RunAbsctl("backup -h nohost:99999 -n test -d " + (dir / "new").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("nohost:99999"), std::string::npos) << r.output;
+  // Every usage error exits 2, whatever the parser calls it.
+  for (const char* usage : {"backup --no-such-flag -n test -d x", "backup -n test -d x -w many",
+                            "restore", "backup -n", "", "verify --s3-min-part-size"}) {
+    r = RunAbsctl(usage);
+    EXPECT_EQ(r.code, 2) << "absctl " << usage << ": " << r.output;
+  }
+  r = RunAbsctl("bakcup -n test");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("'bakcup' is not a command, did you mean 'backup'?"), std::string::npos)
+      << r.output;
+  r = RunAbsctl("frobnicate");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_EQ(r.output.find("did you mean"), std::string::npos) << "nothing near: " << r.output;
+  // One version, shown by both binaries.
+  r = RunAbsctl("--version");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, std::string("absctl ") + ABS_VERSION + "\n");
+  FILE* absd = popen((testing::SiblingBinary("absd") + " --version").c_str(), "r");
+  ASSERT_NE(absd, nullptr);
+  char line[128] = {};
+  ASSERT_NE(std::fgets(line, sizeof line, absd), nullptr);
+  pclose(absd);
+  EXPECT_EQ(std::string(line), std::string("absd ") + ABS_VERSION + "\n");
+  // Help says MiB where sizes are MiB, and which times are accepted.
+  r = RunAbsctl("backup --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("rotate files at this many MiB"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("YYYY-MM-DDTHH:MM:SS"), std::string::npos) << r.output;
   fs::remove_all(dir);
 }
 
@@ -951,6 +1006,15 @@ TEST(Absctl, AKilledBackupIsRefusedAndSalvageRestoresItsCompleteFiles) {
   EXPECT_NE(r.output.find("failed"), std::string::npos) << "the summary still adds up";
   r = RunAbsctl("verify " + (dir / "mixed" / "done").string());
   EXPECT_EQ(r.code, 3) << r.output;
+
+  // Into a namespace the cluster does not have: the namespace is named, and no summary
+  // of a restore that never wrote claims otherwise.
+  r = RunAbsctl("restore --salvage -n test,nosuch -h " + host + " -d " +
+                (dir / "mixed" / "cut").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("nosuch"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("namespace not found"), std::string::npos) << r.output;
+  EXPECT_TRUE(SummaryAddsUp(r.output)) << r.output;
   fs::remove_all(dir);
 }
 

@@ -181,6 +181,7 @@ TEST(RecordSink, EveryAnswerLandsInExactlyOneCounter) {
   Status st = sink.Flush();
   EXPECT_EQ(st.server_code(), rc::kRecordTooBig);
   EXPECT_NE(st.message().find("record too big"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("to src failed"), std::string::npos) << "names the namespace";
   EXPECT_EQ(counters.inserted.load(), 2u);
   EXPECT_EQ(counters.fresher.load(), 1u);
   EXPECT_EQ(counters.existed.load(), 1u);
