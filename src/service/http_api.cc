@@ -301,6 +301,15 @@ void HttpApi::Register() {
            if (!st.ok()) return SendError(res, st);
            res.status = 200;
          }));
+  // Before the entry routes, which would take "check-connectivity" for a name.
+  s.Post(p + "/v1/config/(clusters|storage)/check-connectivity",
+         WithBody([this](const httplib::Request& req, httplib::Response& res) {
+           auto body = ParseBody(req);
+           if (!body.ok()) return SendError(res, body.status());
+           Status st = service_.CheckConnectivity(req.matches[1].str(), *body);
+           if (!st.ok()) return SendError(res, st);
+           res.set_content("Ok", "text/plain");
+         }));
   s.Get(p + "/v1/config/(clusters|storage|policies|routines)",
         [this](const httplib::Request& req, httplib::Response& res) {
           SendJson(res, 200, ConfigSection(service_, req.matches[1]));

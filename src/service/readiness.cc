@@ -1,42 +1,77 @@
-// Readiness (/ready): every cluster and storage the configuration names, each checked
-// within its time bound.
+// Readiness (/ready) and the check-connectivity endpoints: clusters and storages, each
+// checked once within a time bound that probes (Kubernetes, systemd) can wait for.
 #include "service/readiness.h"
 
 #include <set>
 
+#include "client/client.h"
+
 namespace absvc::service {
+namespace {
+
+// An unreachable seed must not hold a probe for the whole conn-timeout.
+constexpr int64_t kProbeConnectMs = 2000;
+
+// Parses one entry of `section` as the configuration would (strictly, secrets resolved).
+Result<Config> ConfigWithOneEntry(const std::string& section, const Json& entry) {
+  if (!entry.is_object()) return Status::InvalidArgument("the body must be a JSON object");
+  Json document = Json::object();
+  document[section] = Json::object({{"check", entry}});
+  return ParseConfig(document);
+}
+
+}  // namespace
+
+Status ProbeStorage(const StorageConfig& s, const StorageOpener& open_storage_once) {
+  auto storage = open_storage_once(s);
+  return storage.ok() ? (*storage)->Probe() : storage.status();
+}
+
+Status ProbeCluster(const std::string& name, const ClusterConfig& cluster,
+                    ClusterConnections* connections) {
+  ClusterConfig probe = cluster;
+  probe.conn_timeout_ms = std::min<int64_t>(probe.conn_timeout_ms, kProbeConnectMs);
+  std::shared_ptr<client::Client> client;
+  if (connections) {
+    ABS_ASSIGN_OR_RETURN(client, connections->ClientFor(name, probe));
+  } else {
+    ABS_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(probe));
+    ABS_ASSIGN_OR_RETURN(auto own, client::Client::Connect(std::move(options)));
+    client = std::move(own);
+  }
+  if (client->Nodes().empty()) return Status::Unavailable("no node reachable");
+  return Status::Ok();
+}
 
 Readiness CheckReadiness(const Config& config, ClusterConnections& connections,
                          const StorageOpener& open_storage_once) {
   Readiness r;
-  const Config* cfg = &config;
   std::set<std::string> clusters, storages;
-  for (const auto& [name, routine] : cfg->routines) {
+  for (const auto& [name, routine] : config.routines) {
     if (routine.disabled) continue;
     clusters.insert(routine.source_cluster);
     storages.insert(routine.storage);
   }
   for (const auto& name : storages) {
-    const StorageConfig& s = cfg->storage.at(name);
-    // One attempt each: probes (Kubernetes, systemd) time out in seconds.
-    auto st = open_storage_once(s);
-    Status reachable = st.ok() ? (*st)->Probe() : st.status();
-    if (!reachable.ok()) r.problems.push_back("storage " + name + ": " + reachable.message());
+    Status st = ProbeStorage(config.storage.at(name), open_storage_once);
+    if (!st.ok()) r.problems.push_back("storage " + name + ": " + st.message());
   }
   for (const auto& name : clusters) {
-    // Probes (Kubernetes, systemd) time out in seconds: an unreachable seed must not hold
-    // /ready for the whole conn-timeout.
-    ClusterConfig probe = cfg->clusters.at(name);
-    probe.conn_timeout_ms = std::min<int64_t>(probe.conn_timeout_ms, 2000);
-    auto c = connections.ClientFor(name, probe);
-    if (!c.ok()) {
-      r.problems.push_back("cluster " + name + ": " + c.status().message());
-    } else if ((*c)->Nodes().empty()) {
-      r.problems.push_back("cluster " + name + ": no node reachable");
-    }
+    Status st = ProbeCluster(name, config.clusters.at(name), &connections);
+    if (!st.ok()) r.problems.push_back("cluster " + name + ": " + st.message());
   }
   r.ready = r.problems.empty();
   return r;
+}
+
+Status CheckClusterConnectivity(const Json& entry) {
+  ABS_ASSIGN_OR_RETURN(Config config, ConfigWithOneEntry("aerospike-clusters", entry));
+  return ProbeCluster("check", config.clusters.at("check"), nullptr);
+}
+
+Status CheckStorageConnectivity(const Json& entry, const StorageOpener& open_storage_once) {
+  ABS_ASSIGN_OR_RETURN(Config config, ConfigWithOneEntry("storage", entry));
+  return ProbeStorage(config.storage.at("check"), open_storage_once);
 }
 
 }  // namespace absvc::service

@@ -20,4 +20,16 @@ struct Readiness {
 Readiness CheckReadiness(const Config& config, ClusterConnections& connections,
                          const StorageOpener& open_storage_once);
 
+// One attempt at a storage: opened and its root listed.
+Status ProbeStorage(const StorageConfig& storage, const StorageOpener& open_storage_once);
+// A cluster reached within min(conn-timeout, 2 s), with at least one node answering:
+// through the shared connection when `name` is configured, else with a client of its own.
+Status ProbeCluster(const std::string& name, const ClusterConfig& cluster,
+                    ClusterConnections* connections);
+
+// The check-connectivity endpoints: a cluster or storage entry (the body of a config
+// create), validated like the configuration, then probed. Nothing is kept.
+Status CheckClusterConnectivity(const Json& entry);
+Status CheckStorageConnectivity(const Json& entry, const StorageOpener& open_storage_once);
+
 }  // namespace absvc::service

@@ -418,6 +418,15 @@ Readiness Service::CheckReady() {
   });
 }
 
+Status Service::CheckConnectivity(const std::string& section, const Json& entry) {
+  if (section == "clusters") return CheckClusterConnectivity(entry);
+  if (section == "storage") {
+    return CheckStorageConnectivity(
+        entry, [this](const StorageConfig& s) { return OpenStorage(s, /*retries=*/false); });
+  }
+  return Status::NotFound("no connectivity check for '" + section + "'");
+}
+
 std::string Service::MetricsText() {
   {
     std::lock_guard lock(mu_);

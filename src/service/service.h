@@ -93,6 +93,9 @@ class Service {
   Status CancelRestore(int64_t id);
 
   Readiness CheckReady();
+  // POST /v1/config/{clusters|storage}/check-connectivity: the entry in the body is
+  // validated like the configuration and probed once; nothing is kept.
+  Status CheckConnectivity(const std::string& section, const Json& entry);
   std::string MetricsText();
 
   // Opens the named storage of the configuration in force.

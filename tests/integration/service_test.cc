@@ -544,6 +544,40 @@ void ServiceTest::CloudWorkflow(const Json& block, const Json& broken,
   EXPECT_NE(r->body.find("storage shared"), std::string::npos) << r->body;
   for (const auto& says : broken_says)
     EXPECT_NE(r->body.find(says), std::string::npos) << r->body;
+
+  // The same probes on demand, for an entry not (yet) in the configuration.
+  r = inst->Post("/v1/config/storage/check-connectivity", block.dump());
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = inst->Post("/v1/config/storage/check-connectivity", broken.dump());
+  EXPECT_NE(r->status, 200) << r->body;
+  for (const auto& says : broken_says)
+    EXPECT_NE(r->body.find(says), std::string::npos) << r->body;
+  EXPECT_FALSE(Json::parse(inst->Get("/v1/config/storage")->body).contains("check"))
+      << "nothing is kept";
+}
+
+TEST_F(ServiceTest, ConnectivityChecksProbeAnEntryAndKeepNothing) {
+  Json doc = BaseConfig();
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  Json cluster = doc["aerospike-clusters"]["c1"];
+  auto r = inst->Post("/v1/config/clusters/check-connectivity", cluster.dump());
+  EXPECT_EQ(r->status, 200) << r->body;
+  // Nobody listens there: refused within the probe's bound, naming the seed.
+  Json nowhere = {{"seed-nodes", {{{"host-name", "127.0.0.1"}, {"port", 1}}}}};
+  r = inst->Post("/v1/config/clusters/check-connectivity", nowhere.dump());
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_NE(r->body.find("127.0.0.1:1"), std::string::npos) << r->body;
+  // Validated like the configuration: the bad field is named.
+  cluster["seed-nodez"] = 1;
+  r = inst->Post("/v1/config/clusters/check-connectivity", cluster.dump());
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_NE(r->body.find("seed-nodez"), std::string::npos) << r->body;
+  r = inst->Post("/v1/config/storage/check-connectivity", doc["storage"]["shared"].dump());
+  EXPECT_EQ(r->status, 200) << r->body;
+  r = inst->Post("/v1/config/storage/check-connectivity", "[1]");
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(Json::parse(inst->Get("/v1/config/clusters")->body).size(), 1u) << "nothing kept";
 }
 
 TEST_F(ServiceTest, BadRequestsGetClearErrors) {

@@ -42,7 +42,9 @@ TEST_F(RecordTransformTest, SetsAndBinsOutsideTheListsAreFilteredOut) {
   RecordWrite w;
   EXPECT_EQ(t.Apply(Record("other", {"a"}), &w), TransformVerdict::kFiltered);
   EXPECT_EQ(t.Apply(Record("keep", {"b"}), &w), TransformVerdict::kFiltered) << "no bin left";
-  ASSERT_EQ(t.Apply(Record("keep", {"a", "b", "c"}), &w), TransformVerdict::kWrite);
+  // The write's views point into the record, which must outlive them.
+  const auto kept = Record("keep", {"a", "b", "c"});
+  ASSERT_EQ(t.Apply(kept, &w), TransformVerdict::kWrite);
   ASSERT_EQ(w.bins.size(), 2u);
   EXPECT_EQ(w.bins[0].name, "a");
   EXPECT_EQ(w.bins[1].name, "c");
