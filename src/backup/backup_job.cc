@@ -59,6 +59,7 @@ struct FileSet {
   // The first scan worker to fail stops the others: their work would only be discarded
   // (or, resumable, scanned again from the checkpoint).
   std::atomic<bool> stop{false};
+  std::unique_ptr<client::NodeGate> node_gate;  // max-concurrent-nodes, shared by the workers
 
   FileSet(storage::Storage& s, const BackupOptions& o)
       : storage(s), options(o), bandwidth(o.bandwidth_bytes_per_second) {}
@@ -198,6 +199,7 @@ class ScanWorker {
     req.records_per_second = rps_;
     if (o.socket_timeout.count() > 0) req.socket_timeout = o.socket_timeout;
     req.max_concurrent_nodes = 1;  // one callback thread: this worker's files need no lock
+    req.node_gate = files_.node_gate.get();
     if (o.scan_slots && !o.scan_slots->Acquire(o.cancel)) {
       return Status::Cancelled("backup of " + o.ns + " cancelled");
     }
@@ -627,6 +629,9 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
       auto it = resume_from.find(pid);
       if (it == resume_from.end() || !it->second.done) left.Add(pid);
     }
+    if (o.max_concurrent_nodes > 0) {
+      files.node_gate = std::make_unique<client::NodeGate>(o.max_concurrent_nodes);
+    }
     auto groups = left.Split(static_cast<size_t>(o.parallel));
     uint32_t rps =
         o.records_per_second == 0 || groups.empty()
@@ -647,6 +652,7 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
     }
     for (auto& t : threads)
       t.join();
+    if (progress && files.node_gate) progress->peak_concurrent_nodes = files.node_gate->peak();
     for (const auto& st : statuses) {
       if (st.code() == StatusCode::kCancelled) return fail(st);
     }

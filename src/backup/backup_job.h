@@ -54,6 +54,9 @@ struct BackupOptions {
   // Shared by every job on one cluster (max-parallel-scans): each scan worker holds a
   // permit while it scans.
   Semaphore* scan_slots = nullptr;
+  // At most this many distinct nodes scanned at once by the job's workers together
+  // (max-concurrent-nodes); 0 = no limit.
+  size_t max_concurrent_nodes = 0;
 };
 
 // Live counters a caller may read while the backup runs.
@@ -62,6 +65,8 @@ struct BackupProgress {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> estimated_records{0};
   std::atomic<uint64_t> files{0};
+  // With max_concurrent_nodes: the most distinct nodes scanned at once.
+  std::atomic<uint64_t> peak_concurrent_nodes{0};
 };
 
 // What a backup wrote: the backup set's own description (backupset/metadata.h).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "client/cluster.h"
+#include "client/node_gate.h"
 #include "client/options.h"
 #include "common/status.h"
 #include "wire/message.h"
@@ -87,6 +88,8 @@ struct ScanRequest {
   int max_retries = 100;            // rounds after the first
   std::chrono::milliseconds retry_delay{200};
   std::chrono::milliseconds socket_timeout{30000};
+  // Shared by the scans of one job (max-concurrent-nodes); null = no limit.
+  NodeGate* node_gate = nullptr;
 };
 
 // Updated while the scan runs (from several threads), so a caller may watch progress.

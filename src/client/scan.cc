@@ -141,7 +141,10 @@ class PartitionScanner {
           std::lock_guard lock(mu);
           if (fatal) return;
         }
-        NodeScanResult r = ScanNode(*work[w].first, work[w].second, rps_per_node);
+        Node& node = *work[w].first;
+        if (request_.node_gate) request_.node_gate->Enter(node.name());
+        NodeScanResult r = ScanNode(node, work[w].second, rps_per_node);
+        if (request_.node_gate) request_.node_gate->Leave(node.name());
         std::lock_guard lock(mu);
         if (!r.status.ok()) {
           const bool retryable = Retryable(r.status) && !callback_failed_;

@@ -128,6 +128,7 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
           base.codec.key,
           storage::LoadEncryptionKey(policy.key_file, policy.key_env, base.codec.encryption));
     }
+    base.max_concurrent_nodes = static_cast<size_t>(policy.max_concurrent_nodes);
     auto slots = clusters_.ScanSlots(r.source_cluster, cluster.max_parallel_scans);
     base.scan_slots = slots.get();
     if (run->incremental) {

@@ -315,6 +315,35 @@ TEST_F(BackupRestoreTest, RackAndPartitionListSlicesCoverWhatTheyName) {
   EXPECT_EQ(counters.inserted.load(), ra->record_count);
 }
 
+// max-concurrent-nodes: the workers together scan at most that many nodes at once, and the
+// backup is as complete as without the limit.
+TEST_F(BackupRestoreTest, MaxConcurrentNodesBoundsTheNodesScannedAtOnce) {
+  auto tc = TestCluster::StartDevCluster({});
+  ASSERT_TRUE(tc.ok()) << tc.status().ToString();
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto& c = **client;
+  const uint64_t n = 6000;
+  ASSERT_TRUE(Load(c, "gate", n).ok());
+  for (size_t limit : {1, 2}) {
+    auto store = Store("gate" + std::to_string(limit));
+    backup::BackupOptions o;
+    o.ns = "test";
+    o.sets = {"gate"};
+    o.parallel = 6;
+    o.max_concurrent_nodes = limit;
+    backup::BackupProgress progress;
+    auto r = backup::RunBackup(c, *store, o, &progress);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->record_count, n);
+    EXPECT_GE(progress.peak_concurrent_nodes.load(), 1u);
+    EXPECT_LE(progress.peak_concurrent_nodes.load(), limit);
+    auto v = backup::Verify({{store.get(), ""}});
+    ASSERT_TRUE(v.ok());
+    EXPECT_TRUE(v->complete()) << v->Format();
+  }
+}
+
 TEST_F(BackupRestoreTest, ANodeStoppedMidBackupLosesNothing) {
   DevClusterArgs args;
   args.extra = {"--namespace", "test:rf=2"};

@@ -1,6 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
 #include "client/host.h"
+#include "client/node_gate.h"
 
 namespace absvc::client {
 namespace {
@@ -23,6 +29,70 @@ TEST(Hosts, RejectsBadPortsAndEmptyParts) {
                           "[::1]x", "[[]", "a b:3000", "a:t ls:3000"}) {
     EXPECT_FALSE(ParseHosts(bad).ok()) << bad;
   }
+}
+
+}  // namespace
+}  // namespace absvc::client
+
+namespace absvc::client {
+namespace {
+
+// Workers of one job reach nodes in any order: never more than the limit of distinct
+// nodes at once, while scans of a node already in share its place.
+TEST(NodeGate, NoMoreDistinctNodesThanTheLimitAtOnce) {
+  NodeGate gate(2);
+  std::mutex mu;
+  std::map<std::string, int> inside;
+  size_t most = 0;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 8; ++w) {
+    workers.emplace_back([&, w] {
+      for (int i = 0; i < 200; ++i) {
+        std::string node = "node" + std::to_string((w + i) % 4);
+        gate.Enter(node);
+        {
+          std::lock_guard lock(mu);
+          ++inside[node];
+          most = std::max(most, inside.size());
+        }
+        std::this_thread::yield();
+        {
+          std::lock_guard lock(mu);
+          if (--inside[node] == 0) inside.erase(node);
+        }
+        gate.Leave(node);
+      }
+    });
+  }
+  for (auto& t : workers)
+    t.join();
+  EXPECT_LE(most, 2u);
+  EXPECT_LE(gate.peak(), 2u);
+  EXPECT_GE(gate.peak(), 1u);
+  // A scan of a node already in goes in at once, even at the limit.
+  gate.Enter("a");
+  gate.Enter("b");
+  std::atomic<bool> entered{false};
+  std::thread same([&] {
+    gate.Enter("a");
+    entered = true;
+    gate.Leave("a");
+  });
+  same.join();
+  EXPECT_TRUE(entered.load());
+  // A third node waits until one leaves.
+  std::atomic<bool> third{false};
+  std::thread other([&] {
+    gate.Enter("c");
+    third = true;
+    gate.Leave("c");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(third.load());
+  gate.Leave("b");
+  other.join();
+  EXPECT_TRUE(third.load());
+  gate.Leave("a");
 }
 
 }  // namespace
