@@ -40,6 +40,9 @@ struct BackupOptions {
   uint64_t bandwidth_bytes_per_second = 0;
   // Longest wait for the next piece of a scan answer; 0 = the client's default.
   std::chrono::milliseconds socket_timeout{0};
+  // Each scan worker's scan must end within this (total-timeout); 0 = no bound. A worker
+  // past it fails the attempt with kTimeout; a retry resumes from the checkpoint.
+  std::chrono::milliseconds total_timeout{0};
   std::string directory;  // in storage: where this namespace's files go
   // A resumable backup writes a checkpoint (checkpoint.h) each time it closes a file and
   // keeps what it wrote when it fails (not when cancelled). Started again on the same

@@ -88,6 +88,9 @@ struct ScanRequest {
   int max_retries = 100;            // rounds after the first
   std::chrono::milliseconds retry_delay{200};
   std::chrono::milliseconds socket_timeout{30000};
+  // The whole scan, every round included, must end within this; 0 = no bound. Past it
+  // the scan fails with kTimeout, its cursors where they got to.
+  std::chrono::milliseconds total_timeout{0};
   // Shared by the scans of one job (max-concurrent-nodes); null = no limit.
   NodeGate* node_gate = nullptr;
 };

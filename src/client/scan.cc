@@ -59,6 +59,9 @@ class PartitionScanner {
         filter_(EffectiveFilter(request)) {
     for (size_t i = 0; i < cursors_.size(); ++i)
       index_of_pid_[cursors_[i].pid] = i;
+    if (request_.total_timeout.count() > 0) {
+      deadline_ = std::chrono::steady_clock::now() + request_.total_timeout;
+    }
   }
 
   Status Run() {
@@ -69,6 +72,7 @@ class PartitionScanner {
         if (!cursors_[i].done) pending.push_back(i);
       }
       if (pending.empty()) return Status::Ok();
+      ABS_RETURN_IF_ERROR(CheckDeadline(pending.size()));
       if (round > request_.max_retries) {
         return Status::Unavailable(
             "scan of " + request_.ns + " gave up after " + std::to_string(round) + " rounds with " +
@@ -82,6 +86,8 @@ class PartitionScanner {
       if (stats_) ++stats_->rounds;
       Status st = RunRound(pending);
       if (!st.ok()) {
+        // A read cut short by the deadline is the deadline's failure.
+        if (Status late = CheckDeadline(0); !late.ok()) return late;
         if (!Retryable(st) || callback_failed_) return st;
         last = st;
       }
@@ -89,6 +95,17 @@ class PartitionScanner {
   }
 
  private:
+  // kTimeout once the scan's total-timeout has passed (`pending` partitions left, when
+  // known).
+  Status CheckDeadline(size_t pending) const {
+    if (std::chrono::steady_clock::now() < deadline_) return Status::Ok();
+    deadline_passed_ = true;
+    return Status::Timeout(
+        "scan of " + request_.ns + " exceeded its total-timeout of " +
+        std::to_string(request_.total_timeout.count()) + " ms" +
+        (pending ? " with " + std::to_string(pending) + " partitions unread" : std::string()));
+  }
+
   static bool Retryable(const Status& st) {
     if (st.code() == StatusCode::kServer) {
       int c = st.server_code();
@@ -147,7 +164,7 @@ class PartitionScanner {
         if (request_.node_gate) request_.node_gate->Leave(node.name());
         std::lock_guard lock(mu);
         if (!r.status.ok()) {
-          const bool retryable = Retryable(r.status) && !callback_failed_;
+          const bool retryable = Retryable(r.status) && !callback_failed_ && !deadline_passed_;
           if (first_error.ok() || !retryable) first_error = r.status;
           if (!retryable) fatal = true;
         }
@@ -172,7 +189,13 @@ class PartitionScanner {
       result.status = conn.status();
       return result;
     }
-    (*conn)->SetReadTimeout(request_.socket_timeout);
+    auto read_timeout = request_.socket_timeout;
+    if (deadline_ != std::chrono::steady_clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline_ - std::chrono::steady_clock::now());
+      read_timeout = std::max(std::chrono::milliseconds(1), std::min(read_timeout, left));
+    }
+    (*conn)->SetReadTimeout(read_timeout);
     Status st = (*conn)->WriteAll(request);
     std::set<size_t> unavailable;
     if (st.ok()) st = ReadStream(**conn, node, unavailable);
@@ -233,6 +256,7 @@ class PartitionScanner {
     std::string_view data;
     wire::MessageView v;
     while (true) {
+      ABS_RETURN_IF_ERROR(CheckDeadline(0));
       ABS_RETURN_IF_ERROR(conn.ReadMessages(&body, &inflated, &data));
       if (stats_) stats_->bytes += data.size();
       size_t pos = 0;
@@ -327,6 +351,8 @@ class PartitionScanner {
   const std::string filter_;
   std::map<uint32_t, size_t> index_of_pid_;
   std::atomic<bool> callback_failed_{false};
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  mutable std::atomic<bool> deadline_passed_{false};
 };
 
 }  // namespace

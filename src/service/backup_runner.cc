@@ -129,6 +129,7 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
           storage::LoadEncryptionKey(policy.key_file, policy.key_env, base.codec.encryption));
     }
     base.max_concurrent_nodes = static_cast<size_t>(policy.max_concurrent_nodes);
+    base.total_timeout = std::chrono::milliseconds(policy.total_timeout_ms);
     auto slots = clusters_.ScanSlots(r.source_cluster, cluster.max_parallel_scans);
     base.scan_slots = slots.get();
     if (run->incremental) {

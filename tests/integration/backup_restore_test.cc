@@ -344,6 +344,40 @@ TEST_F(BackupRestoreTest, MaxConcurrentNodesBoundsTheNodesScannedAtOnce) {
   }
 }
 
+// total-timeout bounds each worker's scan: a scan slowed past it fails with kTimeout
+// naming the bound, and resuming without the bound finishes the same backup whole.
+TEST_F(BackupRestoreTest, TotalTimeoutEndsAScanThatRunsPastIt) {
+  auto tc = TestCluster::StartDevCluster({});
+  ASSERT_TRUE(tc.ok()) << tc.status().ToString();
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto& c = **client;
+  const uint64_t n = 4000;
+  ASSERT_TRUE(Load(c, "late", n).ok());
+  auto store = Store("late");
+  backup::BackupOptions o;
+  o.ns = "test";
+  o.sets = {"late"};
+  o.parallel = 2;
+  o.records_per_second = 2000;  // about two seconds of scanning
+  o.total_timeout = std::chrono::milliseconds(300);
+  o.resumable = true;
+  auto r = backup::RunBackup(c, *store, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kTimeout) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("total-timeout of 300 ms"), std::string::npos)
+      << r.status().ToString();
+  o.total_timeout = std::chrono::milliseconds(0);
+  o.records_per_second = 0;
+  auto resumed = backup::RunBackup(c, *store, o);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_TRUE(resumed->resumed);
+  EXPECT_EQ(resumed->record_count, n);
+  auto v = backup::Verify({{store.get(), ""}});
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->complete()) << v->Format();
+}
+
 TEST_F(BackupRestoreTest, ANodeStoppedMidBackupLosesNothing) {
   DevClusterArgs args;
   args.extra = {"--namespace", "test:rf=2"};
