@@ -199,6 +199,7 @@ class ScanWorker {
     req.records_per_second = rps_;
     if (o.socket_timeout.count() > 0) req.socket_timeout = o.socket_timeout;
     req.total_timeout = o.total_timeout;
+    req.compress = o.scan_compression;
     req.max_concurrent_nodes = 1;  // one callback thread: this worker's files need no lock
     req.node_gate = files_.node_gate.get();
     if (o.scan_slots && !o.scan_slots->Acquire(o.cancel)) {

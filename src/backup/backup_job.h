@@ -43,6 +43,8 @@ struct BackupOptions {
   // Each scan worker's scan must end within this (total-timeout); 0 = no bound. A worker
   // past it fails the attempt with kTimeout; a retry resumes from the checkpoint.
   std::chrono::milliseconds total_timeout{0};
+  // Ask the cluster for compressed scan answers (use-scan-compression).
+  bool scan_compression = false;
   std::string directory;  // in storage: where this namespace's files go
   // A resumable backup writes a checkpoint (checkpoint.h) each time it closes a file and
   // keeps what it wrote when it fails (not when cancelled). Started again on the same

@@ -91,6 +91,9 @@ struct ScanRequest {
   // The whole scan, every round included, must end within this; 0 = no bound. Past it
   // the scan fails with kTimeout, its cursors where they got to.
   std::chrono::milliseconds total_timeout{0};
+  // Ask for compressed answers (use-scan-compression): servers that compress (EE)
+  // send zlib-compressed protos; others answer as usual.
+  bool compress = false;
   // Shared by the scans of one job (max-concurrent-nodes); null = no limit.
   NodeGate* node_gate = nullptr;
 };
@@ -101,6 +104,7 @@ struct ScanStats {
   std::atomic<uint64_t> bytes{0};  // proto bodies received
   std::atomic<uint64_t> rounds{0};
   std::atomic<uint64_t> partition_retries{0};
+  std::atomic<uint64_t> compressed_protos{0};  // answers that came compressed
 };
 
 // Called for each record, possibly from several threads at once (one per node request).

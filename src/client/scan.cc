@@ -220,7 +220,8 @@ class PartitionScanner {
     std::string out;
     size_t off = wire::BeginProto(out);
     wire::MsgHeader h;
-    h.info1 = wire::info1::kRead | (request_.no_bins ? wire::info1::kGetNoBinData : 0);
+    h.info1 = wire::info1::kRead | (request_.no_bins ? wire::info1::kGetNoBinData : 0) |
+              (request_.compress ? wire::info1::kCompressResponse : 0);
     h.info3 = wire::info3::kPartitionDone;
     h.record_ttl = 0xFFFFFFFF;  // never read-touch
     wire::MessageBuilder b(out, h);
@@ -258,7 +259,10 @@ class PartitionScanner {
     while (true) {
       ABS_RETURN_IF_ERROR(CheckDeadline(0));
       ABS_RETURN_IF_ERROR(conn.ReadMessages(&body, &inflated, &data));
-      if (stats_) stats_->bytes += data.size();
+      if (stats_) {
+        stats_->bytes += data.size();
+        if (data.data() != body.data()) ++stats_->compressed_protos;
+      }
       size_t pos = 0;
       while (pos < data.size()) {
         size_t used = 0;

@@ -65,7 +65,10 @@ std::optional<IndexRange> ParseIndexRange(std::string_view data) {
 
 class ScanStream {
  public:
-  ScanStream(RequestContext& ctx) : ctx_(ctx) { Begin(); }
+  explicit ScanStream(RequestContext& ctx) : ctx_(ctx) { Begin(); }
+  // The client asked for compressed answers: each proto goes out zlib-compressed, as an
+  // Enterprise server sends them.
+  void CompressAnswers() { compress_ = true; }
 
   std::string& buffer() { return out_; }
   // Flushes when the proto holds about 1 MiB.
@@ -76,6 +79,7 @@ class ScanStream {
   Status Flush() {
     if (out_.size() - proto_offset_ == wire::kProtoHeaderSize) return Status::Ok();  // never empty
     wire::EndProto(out_, proto_offset_, wire::ProtoType::kMessage);
+    if (compress_) out_ = wire::CompressMessage(out_, 1);
     Status st = ctx_.conn.WriteAll(out_);
     out_.clear();
     Begin();
@@ -91,6 +95,7 @@ class ScanStream {
   RequestContext& ctx_;
   std::string out_;
   size_t proto_offset_ = 0;
+  bool compress_ = false;
 };
 
 }  // namespace
@@ -99,6 +104,7 @@ Status HandleScan(RequestContext& ctx, const wire::MessageView& msg) {
   ctx.cluster.scans_started.fetch_add(1);
   ScanStream stream(ctx);
   const auto& h = msg.header;
+  if (h.info1 & wire::info1::kCompressResponse) stream.CompressAnswers();
   std::string_view ns_name = msg.FieldData(FieldType::kNamespace);
   NamespaceStore* store = ctx.cluster.FindNamespace(ns_name);
   if (!store) return stream.Finish(wire::result::kNamespaceNotFound);

@@ -130,6 +130,7 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
     }
     base.max_concurrent_nodes = static_cast<size_t>(policy.max_concurrent_nodes);
     base.total_timeout = std::chrono::milliseconds(policy.total_timeout_ms);
+    base.scan_compression = policy.use_scan_compression;
     auto slots = clusters_.ScanSlots(r.source_cluster, cluster.max_parallel_scans);
     base.scan_slots = slots.get();
     if (run->incremental) {

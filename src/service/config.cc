@@ -296,7 +296,7 @@ void ParsePolicy(const std::string& name, const Json& j, BackupPolicyConfig& p, 
   Assign(p.socket_timeout_ms, f.Int("socket-timeout", 0, INT32_MAX));
   Assign(p.total_timeout_ms, f.Int("total-timeout", 0, INT32_MAX));
   Assign(p.max_concurrent_nodes, f.Int("max-concurrent-nodes", 1, 1 << 16));
-  f.Bool("use-scan-compression");
+  Assign(p.use_scan_compression, f.Bool("use-scan-compression"));
   if (const Json* r = f.Get("retry-policy")) {
     Fields x(r, path + ".retry-policy", errors);
     Assign(p.retry.base_timeout_ms, x.Int("base-timeout", 0, INT32_MAX));

@@ -91,6 +91,7 @@ struct BackupPolicyConfig {
   int64_t socket_timeout_ms = 600000;
   int64_t total_timeout_ms = 0;
   int64_t max_concurrent_nodes = 0;
+  bool use_scan_compression = false;
   RetryPolicyConfig retry;
   int64_t records_per_second = 0;
   int64_t bandwidth_mib = 0;

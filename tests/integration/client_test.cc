@@ -181,6 +181,40 @@ struct Seen {
   }
 };
 
+// use-scan-compression: answers asked compressed come compressed (the devcluster answers
+// as an Enterprise server; Community servers never compress) and read the same.
+TEST_F(ClientTest, ScansAskedToCompressReadCompressedAnswers) {
+  std::string set = UniqueSet("zscan");
+  Load(set, 3000);
+  for (bool compress : {true, false}) {
+    ScanRequest req;
+    req.ns = "test";
+    req.sets = {set};
+    req.compress = compress;
+    auto cursors = CursorsForRange(0, 4096);
+    std::mutex mu;
+    std::set<int64_t> keys;
+    ScanStats stats;
+    Status st = client().ScanPartitions(
+        req, cursors,
+        [&](const ScanRecordView& r) {
+          std::lock_guard lock(mu);
+          if (r.bins->size() == 2 && r.user_key.size() == 9)
+            keys.insert(static_cast<int64_t>(LoadU64BE(r.user_key.data() + 1)));
+          return Status::Ok();
+        },
+        &stats);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(keys.size(), 3000u) << "compress " << compress;
+    const char* hosts = std::getenv("ABS_TEST_HOSTS");
+    if (!compress) {
+      EXPECT_EQ(stats.compressed_protos.load(), 0u);
+    } else if (!hosts || !*hosts) {
+      EXPECT_GT(stats.compressed_protos.load(), 0u);
+    }
+  }
+}
+
 TEST_F(ClientTest, ScanReadsEveryRecordOnceWithItsMetadata) {
   std::string set = UniqueSet("scan");
   Load(set, 5000);

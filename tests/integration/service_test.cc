@@ -26,6 +26,7 @@
 #include "backupset/checkpoint.h"
 #include "backupset/metadata.h"
 #include "client/client.h"
+#include "common/base64.h"
 #include "common/cltime.h"
 #include "emulator.h"
 #include "restore/restore_job.h"
@@ -36,6 +37,7 @@
 #include "storage/registry.h"
 #include "storage/storage.h"
 #include "test_cluster.h"
+#include "wire/expression.h"
 
 namespace absvc::service {
 namespace {
@@ -274,7 +276,14 @@ class ServiceTest : public ::testing::Test {
     doc["service"] = {{"http", {{"address", "127.0.0.1"}}}, {"logger", {{"level", "WARN"}}}};
     doc["aerospike-clusters"] = {{"c1", {{"seed-nodes", seeds}}}};
     doc["storage"] = {{"shared", {{"local-storage", {{"path", (dir_ / "storage").string()}}}}}};
-    doc["backup-policies"] = {{"p1", {{"parallel", 4}, {"file-limit", 10}}}};
+    // Scan settings every service test runs with: acted on (backup_restore_test shows
+    // their effect), here through absd's policy.
+    doc["backup-policies"] = {{"p1",
+                               {{"parallel", 4},
+                                {"file-limit", 10},
+                                {"max-concurrent-nodes", 2},
+                                {"use-scan-compression", true},
+                                {"total-timeout", 600000}}}};
     doc["backup-routines"] = {{"r1",
                                {{"interval-cron", "@yearly"},
                                 {"source-cluster", "c1"},
@@ -554,6 +563,30 @@ void ServiceTest::CloudWorkflow(const Json& block, const Json& broken,
     EXPECT_NE(r->body.find(says), std::string::npos) << r->body;
   EXPECT_FALSE(Json::parse(inst->Get("/v1/config/storage")->body).contains("check"))
       << "nothing is kept";
+}
+
+// A routine's filter-exp (base64 packed expression) selects the records of every backup,
+// and an incremental applies it together with its time bound.
+TEST_F(ServiceTest, FilterExpSelectsRecordsAlsoWithinAnIncremental) {
+  ASSERT_TRUE(Load(*client_, 1000, "v1").ok());
+  Json doc = BaseConfig();
+  namespace exp = wire::exp;
+  doc["backup-routines"]["r1"]["filter-exp"] =
+      Base64Encode(exp::Ge(exp::Bin(wire::ExpType::kInt, "i"), exp::Int(100)));
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
+  inst->WaitIdle("r1");
+  Json full = Json::parse(inst->Get("/v1/backups/full/r1")->body);
+  ASSERT_EQ(full.size(), 1u) << full.dump();
+  EXPECT_EQ(full[0]["record-count"], 900) << "i >= 100 of 0..999";
+  // Records 0..299 change: of those, the filter keeps 100..299.
+  ASSERT_TRUE(Load(*client_, 300, "v2").ok());
+  ASSERT_EQ(inst->Post("/v1/backups/incremental/r1")->status, 202);
+  inst->WaitIdle("r1");
+  Json incremental = Json::parse(inst->Get("/v1/backups/incremental/r1")->body);
+  ASSERT_EQ(incremental.size(), 1u) << incremental.dump();
+  EXPECT_EQ(incremental[0]["record-count"], 200);
 }
 
 TEST_F(ServiceTest, ConnectivityChecksProbeAnEntryAndKeepNothing) {
