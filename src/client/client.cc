@@ -225,21 +225,22 @@ Result<std::string> Client::KeyCommand(const Key& key, const std::string& messag
 }
 
 Status Client::Put(const Key& key, const std::vector<Bin>& bins, const WritePolicy& p) {
-  std::string msg;
-  wire::MsgHeader h;
-  h.info2 = wire::info2::kWrite;
-  ApplyWritePolicy(h, p.exists, p.generation_policy, p.generation, p.ttl, p.durable_delete);
-  h.transaction_ttl = static_cast<uint32_t>(p.total_timeout.count());
-  wire::MessageBuilder b(msg, h);
-  AddKeyFields(b, key, p.send_key);
-  if (!p.filter.empty()) b.Field(wire::FieldType::kFilterExpression, p.filter);
+  BatchWriteRecord row;
+  row.key = key;
+  row.exists = p.exists;
+  row.generation_policy = p.generation_policy;
+  row.generation = p.generation;
+  row.ttl = p.ttl;
+  row.send_key = p.send_key;
   for (const auto& bin : bins)
-    b.Op(wire::OpType::kWrite, bin.value.type, bin.name, bin.value.bytes);
-  b.Finish();
-  ABS_ASSIGN_OR_RETURN(std::string body,
-                       KeyCommand(key, msg, true, p.total_timeout, p.max_retries, "put"));
-  auto answer = DecodeRecordAnswer(key, body, "put");
-  return answer.ok() ? Status::Ok() : answer.status();
+    row.AddBin(bin);
+  ABS_RETURN_IF_ERROR(Write(row, p));
+  if (row.result == wire::result::kOk) return Status::Ok();
+  if (row.result == wire::result::kKeyNotFound) {
+    return Status(StatusCode::kNotFound, "put: record not found", row.result);
+  }
+  return Status::Server(row.result,
+                        "put " + key.ns + "/" + key.set + ": " + wire::result::Name(row.result));
 }
 
 Status Client::Write(BatchWriteRecord& row, const WritePolicy& p) {

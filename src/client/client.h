@@ -30,7 +30,7 @@ struct BatchWriteRecord {
   Key key;
   RecordExistsAction exists = RecordExistsAction::kUpdate;
   GenerationPolicy generation_policy = GenerationPolicy::kNone;
-  uint16_t generation = 0;
+  uint32_t generation = 0;
   uint32_t ttl = 0;
   bool send_key = false;
   std::string ops;
