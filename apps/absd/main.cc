@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
     log.file = l.file;
     log.file_max_bytes = static_cast<size_t>(l.file_max_size_mb) << 20;
     log.file_max_backups = static_cast<size_t>(l.file_max_backups);
+    log.file_max_age_days = static_cast<int>(l.file_max_age_days);
+    log.file_compress = l.file_compress;
     std::string error;
     if (!ConfigureLogging(log, &error)) {
       std::cerr << "absd: " << error << "\n";

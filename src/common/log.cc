@@ -1,7 +1,8 @@
 #include "common/log.h"
 
+#include "common/log_file.h"
+
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <algorithm>
 #include <cctype>
@@ -42,8 +43,8 @@ bool ConfigureLogging(const LogOptions& o, std::string* error) {
   if (o.to_stdout) sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
   if (!o.file.empty()) {
     try {
-      sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-          o.file, o.file_max_bytes, o.file_max_backups));
+      sinks.push_back(std::make_shared<RotatingLogFile>(LogFileOptions{
+          o.file, o.file_max_bytes, o.file_max_backups, o.file_max_age_days, o.file_compress}));
     } catch (const spdlog::spdlog_ex& e) {
       if (error) *error = "cannot open log file " + o.file + ": " + e.what();
       return false;

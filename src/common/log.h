@@ -17,7 +17,9 @@ struct LogOptions {
   bool to_stdout = true;
   std::string file;  // empty = no file
   size_t file_max_bytes = 100u << 20;
-  size_t file_max_backups = 3;  // rotated files kept beside `file`
+  size_t file_max_backups = 3;  // rotated files kept beside `file` (0 = any number)
+  int file_max_age_days = 0;    // rotated files older are removed (0 = no limit)
+  bool file_compress = false;   // rotated files are gzipped
 };
 
 // Replaces the process-wide logger. Fails (naming the file) when the file cannot be opened.

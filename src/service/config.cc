@@ -88,9 +88,9 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
       Fields w(fw, "service.logger.file-writer", errors);
       Assign(s.logger.file, w.String("filename", true));
       Assign(s.logger.file_max_size_mb, w.Int("maxsize", 1, 1 << 20));
-      w.Int("maxage", 0, 1 << 20);
+      Assign(s.logger.file_max_age_days, w.Int("maxage", 0, 1 << 20));
       Assign(s.logger.file_max_backups, w.Int("maxbackups", 0, 1000));
-      w.Bool("compress");
+      Assign(s.logger.file_compress, w.Bool("compress"));
       w.Finish();
     }
     l.Finish();

@@ -42,6 +42,8 @@ struct LoggerConfig {
   std::string file;  // file-writer.filename; empty = none
   int64_t file_max_size_mb = 100;
   int64_t file_max_backups = 3;
+  int64_t file_max_age_days = 0;  // 0 = rotated files are not removed by age
+  bool file_compress = false;
 };
 
 struct ServiceConfig {

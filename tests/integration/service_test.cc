@@ -878,10 +878,12 @@ TEST_F(ServiceTest, AbsdRefusesBadConfigsAndLogsJsonToAFile) {
   ASSERT_GT(port, 0);
   Json doc = BaseConfig();
   doc["service"]["http"]["port"] = port;
-  doc["service"]["logger"] = {{"level", "INFO"},
-                              {"format", "JSON"},
-                              {"stdout-writer", false},
-                              {"file-writer", {{"filename", (dir_ / "absd.log").string()}}}};
+  doc["service"]["logger"] = {
+      {"level", "INFO"},
+      {"format", "JSON"},
+      {"stdout-writer", false},
+      {"file-writer",
+       {{"filename", (dir_ / "absd.log").string()}, {"maxage", 7}, {"compress", true}}}};
   fs::path good = dir_ / "good.yml";
   std::ofstream(good) << JsonToYaml(doc);
   pid_t pid = fork();

@@ -6,9 +6,13 @@
 #include <fstream>
 #include <random>
 
+#include <zlib.h>
+
 #include "common/base64.h"
 #include "common/bytes.h"
 #include "common/cltime.h"
+#include "common/log.h"
+#include "common/log_file.h"
 #include "common/secret_value.h"
 #include "common/status.h"
 #include "scoped_env.h"
@@ -150,6 +154,101 @@ TEST(SecretValue, ResolvesEveryFormAndNamesWhatIsMissing) {
   EXPECT_EQ(big.find("kkkk"), std::string::npos);
   EXPECT_EQ(big.rfind("error: ", 0), 0u) << "a 70 KiB secret file is refused";
   fs::remove(file);
+}
+
+}  // namespace
+}  // namespace absvc
+
+namespace absvc {
+namespace {
+
+std::vector<std::string> FilesIn(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string Gunzip(const std::filesystem::path& path) {
+  gzFile in = gzopen(path.c_str(), "rb");
+  std::string out;
+  char buf[4096];
+  int n;
+  while (in && (n = gzread(in, buf, sizeof buf)) > 0)
+    out.append(buf, static_cast<size_t>(n));
+  if (in) gzclose(in);
+  return out;
+}
+
+// The log file rotates past its size, gzips what it rotated, and keeps only the newest
+// max-backups and none older than max-age.
+TEST(RotatingLogFile, RotatesCompressesAndPrunes) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("abs-log-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "absd-notes.log") << "not a rotated file";
+  LogFileOptions o;
+  o.path = (dir / "absd.log").string();
+  o.max_bytes = 1000;
+  o.max_backups = 2;
+  o.compress = true;
+  auto sink = std::make_shared<RotatingLogFile>(o);
+  spdlog::logger logger("t", sink);
+  logger.set_pattern("%v");
+  for (int i = 0; i < 100; ++i) {
+    logger.info("line {:03d} {}", i, std::string(40, 'x'));  // ~50 bytes each
+    if (i % 20 == 19) sink->WaitIdle();  // rotations a millisecond apart or more
+  }
+  logger.flush();
+  sink->WaitIdle();
+  auto names = FilesIn(dir);
+  size_t gz = 0;
+  for (const auto& n : names)
+    gz += n.size() > 3 && n.compare(n.size() - 3, 3, ".gz") == 0;
+  EXPECT_EQ(gz, 2u) << ::testing::PrintToString(names);
+  EXPECT_LE(fs::file_size(dir / "absd.log"), 1000u);
+  EXPECT_TRUE(fs::exists(dir / "absd-notes.log")) << "a file rotation did not name is kept";
+  // The newest rotated file holds the lines just before the current file's.
+  std::string newest;
+  for (const auto& n : names) {
+    if (n.size() > 3 && n.compare(n.size() - 3, 3, ".gz") == 0) newest = n;
+  }
+  std::string text = Gunzip(dir / newest);
+  EXPECT_NE(text.find("line "), std::string::npos) << text;
+  std::ifstream current(dir / "absd.log");
+  std::string first;
+  std::getline(current, first);
+  int newest_last = std::stoi(text.substr(text.rfind("line ") + 5, 3));
+  char expected[32];
+  std::snprintf(expected, sizeof expected, "line %03d", newest_last + 1);
+  EXPECT_EQ(first.substr(0, 8), expected) << "nothing lost between the files";
+
+  // max-age: rotated files last written long ago go at the next rotation.
+  o.max_backups = 0;
+  o.max_age_days = 7;
+  o.compress = false;
+  sink.reset();
+  auto aged = std::make_shared<RotatingLogFile>(o);
+  for (const auto& n : FilesIn(dir)) {
+    if (n.size() > 3 && n.compare(n.size() - 3, 3, ".gz") == 0) {
+      fs::last_write_time(dir / n, fs::file_time_type::clock::now() - std::chrono::hours(24 * 8));
+    }
+  }
+  aged->RotateNow();
+  aged->WaitIdle();
+  names = FilesIn(dir);
+  gz = 0;
+  size_t plain_backups = 0;
+  for (const auto& n : names) {
+    gz += n.size() > 3 && n.compare(n.size() - 3, 3, ".gz") == 0;
+    plain_backups +=
+        n.rfind("absd-2", 0) == 0 && n.size() > 4 && n.compare(n.size() - 4, 4, ".log") == 0;
+  }
+  EXPECT_EQ(gz, 0u) << "older than max-age: " << ::testing::PrintToString(names);
+  EXPECT_EQ(plain_backups, 1u) << "the fresh rotation stays, uncompressed";
+  fs::remove_all(dir);
 }
 
 }  // namespace
