@@ -1,6 +1,8 @@
-// absd's core: the configuration in force, one client and one scan semaphore per
-// cluster, the scheduler, backup runs and restore jobs, job history and metrics. The
-// HTTP layer (http_api.h) only translates requests into these calls.
+// absd's facade: the configuration in force and the runs in progress, over parts with
+// one job each — the schedule and scheduler loop, the backup runner, restore planning and
+// the restore runner, cluster connections, crash recovery, readiness, metrics and the job
+// history. The HTTP layer (http_api.h) only translates requests into these calls; config
+// edits by entry are in config_edits.h.
 #pragma once
 
 #include <atomic>
