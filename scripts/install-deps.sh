@@ -8,7 +8,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang clang-format libclang-rt-14-dev
   libssl-dev libzstd-dev libcrypt-dev zlib1g-dev libcurl4-openssl-dev libexpat1-dev
   libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev
-  libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev
+  libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl
 )

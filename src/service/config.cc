@@ -99,8 +99,8 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
     Fields b(backup, "service.backup", errors);
     Assign(s.timestamp_format, b.Enum("timestamp-format", {"ISO", "EU", "US"}));
     if (auto tz = b.String("schedule-timezone")) {
-      if (*tz != "UTC" && *tz != "Local") {
-        b.Error("schedule-timezone", "abs supports UTC and Local, got '" + ShortValue(*tz) + "'");
+      if (auto zone = ScheduleZone(*tz); !zone.ok()) {
+        b.Error("schedule-timezone", zone.status().message());
       } else {
         s.schedule_timezone = *tz;
       }
@@ -433,8 +433,8 @@ void ParseRoutine(const std::string& name, const Json& j, const Config& cfg, Rou
     }
   }
   if (auto tz = f.String("schedule-timezone")) {
-    if (*tz != "UTC" && *tz != "Local") {
-      f.Error("schedule-timezone", "abs supports UTC and Local, got '" + ShortValue(*tz) + "'");
+    if (auto zone = ScheduleZone(*tz); !zone.ok()) {
+      f.Error("schedule-timezone", zone.status().message());
     } else {
       r.schedule_timezone = *tz;
     }

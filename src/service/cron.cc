@@ -1,5 +1,7 @@
 #include "service/cron.h"
 
+#include <date/tz.h>
+
 #include <ctime>
 #include <vector>
 
@@ -201,21 +203,14 @@ bool CronSchedule::DayMatches(int year, int month, int day, int weekday) const {
   return true;
 }
 
-std::optional<int64_t> CronSchedule::Next(int64_t after_unix_s, bool local_time) const {
-  auto to_tm = [&](time_t t) {
+std::optional<int64_t> CronSchedule::NextWallClock(int64_t after) const {
+  auto to_tm = [](time_t t) {
     std::tm tm{};
-    if (local_time) {
-      localtime_r(&t, &tm);
-    } else {
-      gmtime_r(&t, &tm);
-    }
+    gmtime_r(&t, &tm);
     return tm;
   };
-  auto from_tm = [&](std::tm tm) -> int64_t {
-    tm.tm_isdst = -1;
-    return local_time ? static_cast<int64_t>(mktime(&tm)) : static_cast<int64_t>(timegm(&tm));
-  };
-  int64_t t = after_unix_s + 1;
+  auto from_tm = [](std::tm tm) -> int64_t { return static_cast<int64_t>(timegm(&tm)); };
+  int64_t t = after + 1;
   // Each step either matches or jumps to the start of the next second, minute, hour, day,
   // month or year, so a few thousand steps cover centuries.
   for (int steps = 0; steps < 200000; ++steps) {
@@ -250,8 +245,7 @@ std::optional<int64_t> CronSchedule::Next(int64_t after_unix_s, bool local_time)
       n.tm_hour += 1;
       n.tm_min = 0;
       n.tm_sec = 0;
-      int64_t next = from_tm(n);
-      t = next > t ? next : t + 3600;
+      t = from_tm(n);
       continue;
     }
     if (!minutes_.test(static_cast<size_t>(tm.tm_min))) {
@@ -262,18 +256,41 @@ std::optional<int64_t> CronSchedule::Next(int64_t after_unix_s, bool local_time)
       t += 1;
       continue;
     }
-    if (local_time) {
-      // When clocks fall back, a wall-clock time happens twice: fire on the first only.
-      std::tm earlier = to_tm(static_cast<time_t>(t - 3600));
-      if (earlier.tm_hour == tm.tm_hour && earlier.tm_min == tm.tm_min &&
-          earlier.tm_sec == tm.tm_sec && earlier.tm_mday == tm.tm_mday) {
-        t += 1;
-        continue;
-      }
-    }
     return t;
   }
   return std::nullopt;
+}
+
+std::optional<int64_t> CronSchedule::Next(int64_t after_unix_s, const date::time_zone* zone) const {
+  if (!zone) return NextWallClock(after_unix_s);
+  using std::chrono::seconds;
+  // The search runs on the zone's wall clock, from the wall-clock time of `after`; each
+  // wall-clock match becomes an instant with the offset in force just before it (for a
+  // time in a spring-forward gap that shifts it by the jump; for one that happens twice it
+  // is the first). A match that is not after `after` (the repeated hour) is passed over.
+  auto wall = [&](int64_t unix_s) {
+    return zone->to_local(date::sys_seconds(seconds(unix_s))).time_since_epoch().count();
+  };
+  int64_t from = wall(after_unix_s);
+  for (int tries = 0; tries < 1000; ++tries) {
+    auto match = NextWallClock(from);
+    if (!match) return std::nullopt;
+    auto info = zone->get_info(date::local_seconds(seconds(*match)));
+    int64_t instant = *match - info.first.offset.count();
+    if (instant > after_unix_s) return instant;
+    from = *match;
+  }
+  return std::nullopt;
+}
+
+Result<const date::time_zone*> ScheduleZone(const std::string& name) {
+  if (name.empty() || name == "UTC") return static_cast<const date::time_zone*>(nullptr);
+  try {
+    return name == "Local" ? date::current_zone() : date::locate_zone(name);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument("unknown time zone '" + ShortValue(name) +
+                                   "' (an IANA name such as Europe/Berlin, UTC or Local)");
+  }
 }
 
 }  // namespace absvc::service

@@ -14,16 +14,27 @@
 
 #include "common/status.h"
 
+namespace date {
+class time_zone;
+}  // namespace date
+
 namespace absvc::service {
+
+// schedule-timezone: "UTC" (nullptr), "Local" (the machine's zone) or an IANA name such as
+// "Europe/Berlin", from the system's tz database. kInvalidArgument names an unknown one.
+Result<const date::time_zone*> ScheduleZone(const std::string& name);
 
 class CronSchedule {
  public:
   // The error names the field and the token that is wrong.
   static Result<CronSchedule> Parse(std::string_view expression);
 
-  // The first fire time strictly after `after_unix_s`, evaluated in UTC, or in the
-  // machine's local time zone when `local_time` is set; nullopt when none is left.
-  std::optional<int64_t> Next(int64_t after_unix_s, bool local_time = false) const;
+  // The first fire time strictly after `after_unix_s`, the fields read as wall-clock time
+  // in `zone` (nullptr = UTC); nullopt when none is left. Across daylight-saving changes:
+  // a wall-clock time that does not exist (clocks spring forward) fires shifted by the
+  // jump, as Quartz does (02:30 fires at 03:30); one that happens twice (clocks fall
+  // back) fires on the first only.
+  std::optional<int64_t> Next(int64_t after_unix_s, const date::time_zone* zone = nullptr) const;
 
   const std::string& text() const { return text_; }
 
@@ -31,6 +42,8 @@ class CronSchedule {
   static constexpr int kFirstYear = 1970;
   static constexpr int kLastYear = 2199;
   bool DayMatches(int year, int month, int day, int weekday) const;
+  // Next on a clock without daylight saving: seconds as if UTC.
+  std::optional<int64_t> NextWallClock(int64_t after) const;
 
   std::string text_;
   std::bitset<60> seconds_;

@@ -5,9 +5,16 @@
 namespace absvc::service {
 namespace {
 
-bool LocalTime(const Config& config, const RoutineConfig& r) {
-  return (r.schedule_timezone.empty() ? config.service.schedule_timezone : r.schedule_timezone) ==
-         "Local";
+// The routine's zone, else the service's. Both were checked with the configuration; a
+// zone the tz database lost since reads as UTC.
+const date::time_zone* ZoneOf(const Config& config, const RoutineConfig& r) {
+  auto zone = ScheduleZone(r.schedule_timezone.empty() ? config.service.schedule_timezone
+                                                       : r.schedule_timezone);
+  return zone.ok() ? *zone : nullptr;
+}
+
+std::string ZoneName(const Config& config, const RoutineConfig& r) {
+  return r.schedule_timezone.empty() ? config.service.schedule_timezone : r.schedule_timezone;
 }
 
 }  // namespace
@@ -18,18 +25,18 @@ void BackupSchedule::Update(const Config& config, int64_t now_ms) {
   }
   for (const auto& [name, r] : config.routines) {
     auto& e = entries_[name];
-    bool local = LocalTime(config, r);
+    const date::time_zone* zone = ZoneOf(config, r);
     std::string key = r.interval_cron.text() + "|" +
                       (r.incr_interval_cron ? r.incr_interval_cron->text() : "") + "|" +
-                      std::to_string(local) + "|" + std::to_string(r.disabled);
+                      ZoneName(config, r) + "|" + std::to_string(r.disabled);
     if (key == e.key && (e.next_full_ms != 0 || r.disabled)) continue;
     e.key = key;
     e.next_full_ms = 0;
     e.next_incremental_ms = 0;
     if (r.disabled) continue;
-    if (auto next = r.interval_cron.Next(now_ms / 1000, local)) e.next_full_ms = *next * 1000;
+    if (auto next = r.interval_cron.Next(now_ms / 1000, zone)) e.next_full_ms = *next * 1000;
     if (r.incr_interval_cron) {
-      if (auto next = r.incr_interval_cron->Next(now_ms / 1000, local))
+      if (auto next = r.incr_interval_cron->Next(now_ms / 1000, zone))
         e.next_incremental_ms = *next * 1000;
     }
   }
@@ -41,15 +48,15 @@ std::vector<DueBackup> BackupSchedule::TakeDue(const Config& config, int64_t now
     auto it = config.routines.find(name);
     if (it == config.routines.end() || it->second.disabled) continue;
     const RoutineConfig& r = it->second;
-    bool local = LocalTime(config, r);
+    const date::time_zone* zone = ZoneOf(config, r);
     if (e.next_full_ms != 0 && e.next_full_ms <= now_ms) {
       due.push_back({name, false});
-      auto next = r.interval_cron.Next(now_ms / 1000, local);
+      auto next = r.interval_cron.Next(now_ms / 1000, zone);
       e.next_full_ms = next ? *next * 1000 : 0;
     }
     if (e.next_incremental_ms != 0 && e.next_incremental_ms <= now_ms && r.incr_interval_cron) {
       due.push_back({name, true});
-      auto next = r.incr_interval_cron->Next(now_ms / 1000, local);
+      auto next = r.incr_interval_cron->Next(now_ms / 1000, zone);
       e.next_incremental_ms = next ? *next * 1000 : 0;
     }
   }

@@ -58,6 +58,53 @@ TEST(Cron, FieldsStepsRangesAndNames) {
   EXPECT_EQ(NextOf("0 0 11 * * ?", Utc(2026, 11, 25, 11, 0, 0)), Utc(2026, 11, 26, 11, 0, 0));
 }
 
+int64_t NextIn(const std::string& zone_name, const std::string& expr, int64_t after) {
+  auto zone = ScheduleZone(zone_name);
+  EXPECT_TRUE(zone.ok()) << zone.status().ToString();
+  auto s = CronSchedule::Parse(expr);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  if (!zone.ok() || !s.ok()) return -1;
+  return s->Next(after, *zone).value_or(-1);
+}
+
+// Europe/Berlin: clocks go 02:00 CET -> 03:00 CEST on 2026-03-29 (01:00 UTC) and
+// 03:00 CEST -> 02:00 CET on 2026-10-25 (01:00 UTC).
+TEST(Cron, IanaZonesAcrossDaylightSavingChanges) {
+  const std::string berlin = "Europe/Berlin";
+  // Winter and summer: the same wall-clock time, an hour apart in UTC.
+  EXPECT_EQ(NextIn(berlin, "0 0 9 * * ?", Utc(2026, 1, 10, 0, 0, 0)), Utc(2026, 1, 10, 8, 0, 0));
+  EXPECT_EQ(NextIn(berlin, "0 0 9 * * ?", Utc(2026, 7, 10, 0, 0, 0)), Utc(2026, 7, 10, 7, 0, 0));
+  // Spring forward: 02:30 does not exist on the 29th; it fires shifted by the jump, at
+  // 03:30 CEST, and the day after at 02:30 CEST again.
+  EXPECT_EQ(NextIn(berlin, "0 30 2 * * ?", Utc(2026, 3, 28, 12, 0, 0)), Utc(2026, 3, 29, 1, 30, 0));
+  EXPECT_EQ(NextIn(berlin, "0 30 2 * * ?", Utc(2026, 3, 29, 1, 30, 0)), Utc(2026, 3, 30, 0, 30, 0));
+  // Every 15 minutes through the jump: 01:45 CET, then 03:00 CEST (the gap's first),
+  // then on; never twice the same instant, never backwards.
+  const std::string quarter = "0 */15 * * * ?";
+  int64_t t = Utc(2026, 3, 29, 0, 40, 0);
+  std::vector<int64_t> fires;
+  for (int i = 0; i < 4; ++i)
+    fires.push_back(t = NextIn(berlin, quarter, t));
+  EXPECT_EQ(fires, (std::vector<int64_t>{Utc(2026, 3, 29, 0, 45, 0), Utc(2026, 3, 29, 1, 0, 0),
+                                         Utc(2026, 3, 29, 1, 15, 0), Utc(2026, 3, 29, 1, 30, 0)}));
+  // Fall back: 02:30 happens twice on the 25th and fires on the first (CEST) only.
+  EXPECT_EQ(NextIn(berlin, "0 30 2 * * ?", Utc(2026, 10, 24, 12, 0, 0)),
+            Utc(2026, 10, 25, 0, 30, 0));
+  EXPECT_EQ(NextIn(berlin, "0 30 2 * * ?", Utc(2026, 10, 25, 0, 30, 0)),
+            Utc(2026, 10, 26, 1, 30, 0));
+  // Every 15 minutes through it: 02:45 CEST, then 03:00 CET; the repeated hour's second
+  // pass does not fire again.
+  EXPECT_EQ(NextIn(berlin, quarter, Utc(2026, 10, 25, 0, 45, 0)), Utc(2026, 10, 25, 2, 0, 0));
+  // Another hemisphere and rule: New York springs forward on 2026-03-08 at 07:00 UTC.
+  EXPECT_EQ(NextIn("America/New_York", "0 30 2 * * ?", Utc(2026, 3, 7, 12, 0, 0)),
+            Utc(2026, 3, 8, 7, 30, 0));
+  EXPECT_EQ(NextIn("UTC", "0 30 2 * * ?", Utc(2026, 3, 28, 12, 0, 0)), Utc(2026, 3, 29, 2, 30, 0));
+  auto unknown = ScheduleZone("Mars/Olympus_Mons");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown time zone 'Mars/Olympus_Mons'"),
+            std::string::npos);
+}
+
 TEST(Cron, LastDayNthWeekdayAndMacros) {
   EXPECT_EQ(NextOf("0 0 0 L * ?", Utc(2028, 2, 10, 0, 0, 0)), Utc(2028, 2, 29, 0, 0, 0));
   EXPECT_EQ(NextOf("0 0 0 L * ?", Utc(2027, 2, 10, 0, 0, 0)), Utc(2027, 2, 28, 0, 0, 0));
@@ -680,6 +727,20 @@ TEST(BackupSchedule, AnUnchangedScheduleKeepsItsTimesAndAChangedOneIsRecomputed)
   ASSERT_TRUE(empty.ok()) << empty.status().ToString();
   s.Update(*empty, kNewYearMs);
   EXPECT_EQ(s.NextFullMs("r1"), 0);
+}
+
+TEST(Config, ScheduleTimezoneTakesIanaNames) {
+  // The configuration takes IANA names and names a wrong one with its field.
+  Json d = MinimalDoc();
+  d["backup-routines"]["r1"]["schedule-timezone"] = "Europe/Berlin";
+  EXPECT_TRUE(ParseConfig(d).ok());
+  d["backup-routines"]["r1"]["schedule-timezone"] = "Mars/Olympus_Mons";
+  std::string error = ParseError(d);
+  EXPECT_NE(error.find("schedule-timezone"), std::string::npos) << error;
+  EXPECT_NE(error.find("unknown time zone"), std::string::npos) << error;
+  d = MinimalDoc();
+  d["service"] = {{"backup", {{"schedule-timezone", "America/New_York"}}}};
+  EXPECT_TRUE(ParseConfig(d).ok());
 }
 
 }  // namespace
