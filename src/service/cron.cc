@@ -285,9 +285,17 @@ std::optional<int64_t> CronSchedule::Next(int64_t after_unix_s, const date::time
 
 Result<const date::time_zone*> ScheduleZone(const std::string& name) {
   if (name.empty() || name == "UTC") return static_cast<const date::time_zone*>(nullptr);
+  if (name == "Local") {
+    // A machine with no zone configured keeps UTC, as the C library does.
+    try {
+      return date::current_zone();
+    } catch (const std::exception&) {
+      return static_cast<const date::time_zone*>(nullptr);
+    }
+  }
   try {
-    return name == "Local" ? date::current_zone() : date::locate_zone(name);
-  } catch (const std::exception& e) {
+    return date::locate_zone(name);
+  } catch (const std::exception&) {
     return Status::InvalidArgument("unknown time zone '" + ShortValue(name) +
                                    "' (an IANA name such as Europe/Berlin, UTC or Local)");
   }
