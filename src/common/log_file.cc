@@ -13,17 +13,16 @@ namespace absvc {
 namespace fs = std::filesystem;
 namespace {
 
-// "<stem>-2026-12-01T03-50-00.123<ext>", UTC, as lumberjack names its backups.
-std::string BackupName(const fs::path& path) {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+// "<stem>-2026-12-01T03-50-00.123<ext>", UTC, as lumberjack names its backups: the names
+// sort in the order the files were rotated.
+std::string BackupName(const fs::path& path, int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char stamp[64];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", &tm);
   char millis[8];
-  std::snprintf(millis, sizeof millis, ".%03d", static_cast<int>(ms % 1000));
+  std::snprintf(millis, sizeof millis, ".%03d", static_cast<int>(unix_ms % 1000));
   return (path.parent_path() /
           (path.stem().string() + "-" + stamp + millis + path.extension().string()))
       .string();
@@ -96,14 +95,17 @@ void RotatingLogFile::RotateNow() {
 void RotatingLogFile::RotateLocked() {
   if (file_) std::fclose(file_);
   file_ = nullptr;
-  std::string backup = BackupName(o_.path);
+  // Each rotation takes a later millisecond than the one before, so two rotations within
+  // a millisecond neither overwrite each other nor sort out of order.
+  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  ms = std::max(ms, last_rotation_ms_ + 1);
   std::error_code ec;
-  // Two rotations within a millisecond must not overwrite the first one's file.
-  const fs::path path(o_.path);
-  for (int n = 1; fs::exists(backup, ec) || fs::exists(backup + ".gz", ec); ++n) {
-    backup = BackupName(o_.path);
-    backup.insert(backup.size() - path.extension().string().size(), "-" + std::to_string(n));
-  }
+  std::string backup = BackupName(o_.path, ms);
+  while (fs::exists(backup, ec) || fs::exists(backup + ".gz", ec))
+    backup = BackupName(o_.path, ++ms);
+  last_rotation_ms_ = ms;
   fs::rename(o_.path, backup, ec);
   try {
     Open();

@@ -8,6 +8,7 @@
 #include <spdlog/sinks/base_sink.h>
 
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -48,6 +49,7 @@ class RotatingLogFile : public spdlog::sinks::base_sink<std::mutex> {
   const LogFileOptions o_;
   std::FILE* file_ = nullptr;
   size_t size_ = 0;
+  int64_t last_rotation_ms_ = 0;
   std::mutex mill_mu_;
   std::condition_variable mill_cv_;
   std::deque<std::string> to_compress_;

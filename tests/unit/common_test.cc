@@ -199,7 +199,7 @@ TEST(RotatingLogFile, RotatesCompressesAndPrunes) {
   logger.set_pattern("%v");
   for (int i = 0; i < 100; ++i) {
     logger.info("line {:03d} {}", i, std::string(40, 'x'));  // ~50 bytes each
-    if (i % 20 == 19) sink->WaitIdle();  // rotations a millisecond apart or more
+    if (i % 20 == 19) sink->WaitIdle();  // rotations often within one millisecond
   }
   logger.flush();
   sink->WaitIdle();
