@@ -67,9 +67,15 @@ int main(int argc, char** argv) {
                 "/absd-state";
   }
   const auto http = cfg->service.http;
-  if (http.disabled) {
-    std::cerr << "absd: service.http.disabled is set and abs has no HTTPS listener\n";
-    return 2;
+  const auto https = cfg->service.https;
+  std::shared_ptr<service::HttpsContext> tls;
+  if (https) {
+    auto loaded = service::HttpsContext::Create(*https);
+    if (!loaded.ok()) {
+      std::cerr << "absd: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    tls = std::move(loaded).value();
   }
   service::ServiceOptions options{config_path, state_dir, version};
   auto svc = service::Service::Create(options, std::move(cfg).value());
@@ -92,13 +98,25 @@ int main(int argc, char** argv) {
     return 1;
   }
   service::HttpApi api(**svc);
-  st = api.Start(http.address, http.port);
-  if (!st.ok()) {
-    std::cerr << "absd: " << st.ToString() << "\n";
-    return 1;
+  if (!http.disabled) {
+    st = api.Start(http.address, http.port);
+    if (!st.ok()) {
+      std::cerr << "absd: " << st.ToString() << "\n";
+      return 1;
+    }
+    ABS_LOG_INFO("absd {} listening on {}:{}{} (state in {})", version, http.address, api.port(),
+                 http.context_path, state_dir);
   }
-  ABS_LOG_INFO("absd {} listening on {}:{}{} (state in {})", version, http.address, api.port(),
-               http.context_path, state_dir);
+  if (https) {
+    st = api.StartHttps(https->listener.address, https->listener.port, tls);
+    if (!st.ok()) {
+      std::cerr << "absd: " << st.ToString() << "\n";
+      return 1;
+    }
+    ABS_LOG_INFO("absd {} listening for HTTPS on {}:{}{} (client certificates: {})", version,
+                 https->listener.address, api.https_port(), https->listener.context_path,
+                 https->client_auth);
+  }
   while (!g_stop)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ABS_LOG_INFO("absd stopping");

@@ -1,5 +1,6 @@
 #include "client/connection.h"
 
+#include "common/tls.h"
 #include "wire/message.h"
 
 #include <arpa/inet.h>
@@ -19,24 +20,7 @@
 namespace absvc::client {
 namespace {
 
-std::string OpenSslErrors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown TLS error" : out;
-}
-
-int PasswordCallback(char* buf, int size, int, void* userdata) {
-  auto* password = static_cast<std::string*>(userdata);
-  int n = static_cast<int>(std::min<size_t>(password->size(), static_cast<size_t>(size)));
-  std::memcpy(buf, password->data(), static_cast<size_t>(n));
-  return n;
-}
+using tls::OpenSslErrors;
 
 }  // namespace
 
@@ -61,17 +45,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsOptions& o) {
       return Status::InvalidArgument("cannot load TLS client certificate " + o.cert_file + ": " +
                                      OpenSslErrors());
     }
-    auto* password = new std::string(o.key_password);  // lives as long as the context
-    SSL_CTX_set_default_passwd_cb(t->ctx_, PasswordCallback);
-    SSL_CTX_set_default_passwd_cb_userdata(t->ctx_, password);
-    bool ok = SSL_CTX_use_PrivateKey_file(t->ctx_, o.key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
-              SSL_CTX_check_private_key(t->ctx_) == 1;
-    SSL_CTX_set_default_passwd_cb_userdata(t->ctx_, nullptr);
-    delete password;
-    if (!ok) {
-      return Status::InvalidArgument("cannot load TLS client key " + o.key_file + ": " +
-                                     OpenSslErrors());
-    }
+    ABS_RETURN_IF_ERROR(tls::UsePrivateKey(t->ctx_, o.key_file, o.key_password, "TLS client key"));
   }
   return t;
 }

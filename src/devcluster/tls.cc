@@ -1,5 +1,7 @@
 #include "devcluster/tls.h"
 
+#include "common/tls.h"
+
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <sys/socket.h>
@@ -12,11 +14,7 @@ namespace absvc::devcluster {
 namespace {
 
 std::string OpenSslError() {
-  unsigned long e = ERR_get_error();
-  if (e == 0) return "unknown TLS error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
+  return tls::OpenSslErrors();
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "common/file.h"
 #include "common/secret_value.h"
 #include "common/text.h"
+#include "common/tls.h"
 #include "service/config/fields.h"
 
 namespace absvc::service {
@@ -28,54 +29,94 @@ using config_fields::Errors;
 using config_fields::Fields;
 using config_fields::TypeName;
 
+// The settings service.http and service.https share.
+void ParseListener(Fields& h, HttpConfig& l, Errors& errors) {
+  Assign(l.address, h.String("address"));
+  if (auto p = h.Int("port", 1, 65535)) l.port = static_cast<int>(*p);
+  if (auto cp = h.String("context-path")) {
+    if (cp->empty() || (*cp)[0] != '/') {
+      h.Error("context-path", "must start with '/'");
+    } else {
+      l.context_path = *cp;
+    }
+  }
+  Assign(l.timeout_ms, h.Int("timeout", 0, INT32_MAX));
+  Assign(l.read_timeout_ms, h.Int("read-timeout", 0, INT32_MAX));
+  Assign(l.write_timeout_ms, h.Int("write-timeout", 0, INT32_MAX));
+  Assign(l.idle_timeout_ms, h.Int("idle-timeout", 0, INT32_MAX));
+  Assign(l.disabled, h.Bool("disabled"));
+  if (const Json* rate = h.Get("rate")) {
+    Fields r(rate, h.Path("rate"), errors);
+    Assign(l.rate_tps, r.Int("tps", 1, INT32_MAX));
+    Assign(l.rate_size, r.Int("size", 1, INT32_MAX));
+    Assign(l.rate_white_list, r.Strings("white-list"));
+    for (const auto& entry : l.rate_white_list) {
+      auto slash = entry.find('/');
+      std::string addr = entry.substr(0, slash);
+      in_addr v4{};
+      in6_addr v6{};
+      bool ok = inet_pton(AF_INET, addr.c_str(), &v4) == 1;
+      if (slash != std::string::npos) {
+        std::string bits = entry.substr(slash + 1);
+        ok = ok && !bits.empty() && bits.size() <= 2 &&
+             std::all_of(bits.begin(), bits.end(), ::isdigit) && std::stoi(bits) <= 32;
+      } else {
+        ok = ok || inet_pton(AF_INET6, addr.c_str(), &v6) == 1;
+      }
+      if (!ok) {
+        r.Error("white-list",
+                "'" + ShortValue(entry) + "' is neither an IP address nor an IPv4 CIDR");
+      }
+    }
+    r.Finish();
+  }
+}
+
 void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
   Fields f(j, "service", errors);
   if (const Json* http = f.Get("http")) {
     Fields h(http, "service.http", errors);
-    Assign(s.http.address, h.String("address"));
-    if (auto p = h.Int("port", 1, 65535)) s.http.port = static_cast<int>(*p);
-    if (auto cp = h.String("context-path")) {
-      if (cp->empty() || (*cp)[0] != '/') {
-        h.Error("context-path", "must start with '/'");
-      } else {
-        s.http.context_path = *cp;
-      }
-    }
-    Assign(s.http.timeout_ms, h.Int("timeout", 0, INT32_MAX));
-    Assign(s.http.read_timeout_ms, h.Int("read-timeout", 0, INT32_MAX));
-    Assign(s.http.write_timeout_ms, h.Int("write-timeout", 0, INT32_MAX));
-    Assign(s.http.idle_timeout_ms, h.Int("idle-timeout", 0, INT32_MAX));
-    Assign(s.http.disabled, h.Bool("disabled"));
-    if (const Json* rate = h.Get("rate")) {
-      Fields r(rate, "service.http.rate", errors);
-      Assign(s.http.rate_tps, r.Int("tps", 1, INT32_MAX));
-      Assign(s.http.rate_size, r.Int("size", 1, INT32_MAX));
-      Assign(s.http.rate_white_list, r.Strings("white-list"));
-      for (const auto& entry : s.http.rate_white_list) {
-        auto slash = entry.find('/');
-        std::string addr = entry.substr(0, slash);
-        in_addr v4{};
-        in6_addr v6{};
-        bool ok = inet_pton(AF_INET, addr.c_str(), &v4) == 1;
-        if (slash != std::string::npos) {
-          std::string bits = entry.substr(slash + 1);
-          ok = ok && !bits.empty() && bits.size() <= 2 &&
-               std::all_of(bits.begin(), bits.end(), ::isdigit) && std::stoi(bits) <= 32;
-        } else {
-          ok = ok || inet_pton(AF_INET6, addr.c_str(), &v6) == 1;
-        }
-        if (!ok) {
-          r.Error("white-list",
-                  "'" + ShortValue(entry) + "' is neither an IP address nor an IPv4 CIDR");
-        }
-      }
-      r.Finish();
-    }
+    ParseListener(h, s.http, errors);
     h.Finish();
   }
   if (const Json* https = f.Get("https")) {
     Fields h(https, "service.https", errors);
-    h.Error("", "HTTPS is not supported by abs yet; put a TLS proxy in front of http");
+    HttpsConfig tls;
+    tls.listener.port = 8443;
+    ParseListener(h, tls.listener, errors);
+    Assign(tls.cert_file, h.String("cert-file", true));
+    Assign(tls.key_file, h.String("key-file", true));
+    Assign(tls.key_file_password, h.Secret("key-file-password"));
+    Assign(tls.client_auth, h.Enum("client-auth", {"none", "request", "require-and-verify"}));
+    Assign(tls.client_ca_file, h.String("client-ca-file"));
+    if (tls.client_auth != "none" && tls.client_ca_file.empty()) {
+      h.Error("client-ca-file", "is required with client-auth " + tls.client_auth +
+                                    ": client certificates are verified against it");
+    }
+    if (auto suites = h.Strings("cipher-suites")) {
+      for (const auto& name : *suites) {
+        if (!tls::KnownCipherSuite(name)) {
+          h.Error("cipher-suites", "'" + ShortValue(name) + "' is not a cipher suite abs knows");
+        }
+      }
+      tls.cipher_suites = *suites;
+    }
+    Assign(tls.min_version, h.Enum("min-version", {"1.2", "1.3"}));
+    if (h.Get("secret-agent") || h.Get("secret-agent-name")) {
+      h.Error("secret-agent", "Secret Agent is not supported by abs yet");
+    }
+    // One API serves both listeners, so both share one context-path.
+    if (!h.Get("context-path")) {
+      tls.listener.context_path = s.http.context_path;
+    } else if (!s.http.disabled && tls.listener.context_path != s.http.context_path) {
+      h.Error("context-path", "must equal service.http.context-path (" + s.http.context_path +
+                                  "): one API serves both listeners");
+    }
+    h.Finish();
+    if (!tls.listener.disabled) s.https = std::move(tls);
+  }
+  if (s.http.disabled && !s.https) {
+    f.Error("http", "disabled, and no enabled service.https: nothing would serve the API");
   }
   if (const Json* logger = f.Get("logger")) {
     Fields l(logger, "service.logger", errors);

@@ -46,12 +46,33 @@ struct LoggerConfig {
   bool file_compress = false;
 };
 
+// service.https: the same listener settings as http (port 8443 by default) over TLS.
+// The certificate and key files are read again when they change (see HttpsContext).
+struct HttpsConfig {
+  HttpConfig listener;
+  std::string cert_file, key_file;
+  std::string key_file_password;  // for an encrypted key
+  // none: no client certificate is asked for; request: one is asked for and, when given,
+  // must verify against client-ca-file; require-and-verify: one must be given and verify.
+  std::string client_auth = "none";
+  std::string client_ca_file;
+  std::vector<std::string> cipher_suites;  // IANA names; empty: OpenSSL's defaults
+  std::string min_version = "1.2";         // 1.2 or 1.3
+};
+
 struct ServiceConfig {
   HttpConfig http;
+  std::optional<HttpsConfig> https;
   LoggerConfig logger;
   std::string timestamp_format;  // "", ISO, EU, US
   std::string schedule_timezone = "UTC";
 };
+
+// The listener whose settings (context-path, rate limits, timeouts) the API follows: http,
+// unless it is disabled and https serves alone. Both share one context-path.
+inline const HttpConfig& ApiListener(const ServiceConfig& s) {
+  return s.http.disabled && s.https ? s.https->listener : s.http;
+}
 
 struct SeedNode {
   std::string host;

@@ -174,6 +174,12 @@ std::string ConnectionMetrics(const HttpServer::Counters& c) {
     out += "abs_http_connections_dropped_total{reason=\"" + std::string(reason) + "\"} " +
            std::to_string(n) + "\n";
   }
+  out +=
+      "# HELP abs_https_handshakes_failed_total HTTPS connections whose TLS handshake failed "
+      "(a client certificate refused, no common version or cipher suite).\n"
+      "# TYPE abs_https_handshakes_failed_total counter\n"
+      "abs_https_handshakes_failed_total " +
+      std::to_string(c.tls_handshakes_failed) + "\n";
   return out;
 }
 
@@ -182,7 +188,7 @@ std::string ConnectionMetrics(const HttpServer::Counters& c) {
 // after idle-timeout (at most 5 s, since each holds a descriptor), and an answer must
 // leave within write-timeout.
 HttpLimits DefaultLimits(const Service& service) {
-  const HttpConfig& http = service.config()->service.http;
+  const HttpConfig& http = ApiListener(service.config()->service);
   auto bounded = [](int64_t ms, int64_t cap) {
     return std::chrono::milliseconds(ms <= 0 ? cap : std::min(ms, cap));
   };
@@ -209,8 +215,17 @@ HttpApi::~HttpApi() {
 }
 
 Status HttpApi::Start(const std::string& address, int port) {
-  ABS_RETURN_IF_ERROR(server_->Listen(address, port));
-  port_ = server_->port();
+  auto bound = server_->Listen(address, port);
+  if (!bound.ok()) return bound.status();
+  port_ = *bound;
+  return Status::Ok();
+}
+
+Status HttpApi::StartHttps(const std::string& address, int port,
+                           std::shared_ptr<HttpsContext> tls) {
+  auto bound = server_->Listen(address, port, std::move(tls));
+  if (!bound.ok()) return bound.status().WithContext("https");
+  https_port_ = *bound;
   return Status::Ok();
 }
 
@@ -220,14 +235,14 @@ void HttpApi::Stop() {
 
 void HttpApi::Register() {
   auto& s = *server_;
-  std::string cp = service_.config()->service.http.context_path;
+  std::string cp = ApiListener(service_.config()->service).context_path;
   while (!cp.empty() && cp.back() == '/')
     cp.pop_back();
   const std::string p = RegexEscape(cp);
   const std::string name = "([^/]+)";
 
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!rate_->Allow(req.remote_addr, service_.config()->service.http)) {
+    if (!rate_->Allow(req.remote_addr, ApiListener(service_.config()->service))) {
       SendError(res, Status(StatusCode::kUnavailable, "too many requests from " + req.remote_addr));
       res.status = 429;
       return httplib::Server::HandlerResponse::Handled;

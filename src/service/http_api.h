@@ -7,6 +7,7 @@
 #include <string>
 
 #include "service/http_server.h"
+#include "service/https_context.h"
 #include "service/service.h"
 
 namespace absvc::service {
@@ -20,7 +21,10 @@ class HttpApi {
 
   // Binds address:port (port 0 picks a free one) and serves on a background thread.
   Status Start(const std::string& address, int port);
+  // The same API over TLS on another port.
+  Status StartHttps(const std::string& address, int port, std::shared_ptr<HttpsContext> tls);
   int port() const { return port_; }
+  int https_port() const { return https_port_; }
   void Stop();
   HttpServer::Counters connection_counters() const { return server_->counters(); }
 
@@ -28,7 +32,7 @@ class HttpApi {
   void Register();
   Service& service_;
   std::unique_ptr<HttpServer> server_;
-  int port_ = 0;
+  int port_ = 0, https_port_ = 0;
   struct RateLimiter;
   std::unique_ptr<RateLimiter> rate_;
 };

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -25,7 +26,9 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/tls.h"
 #include "service/http_framing.h"
+#include "service/https_context.h"
 
 namespace absvc::service {
 namespace {
@@ -213,6 +216,9 @@ struct HttpServer::Loop {
     Conn(uint64_t id, RequestFramer::Limits limits) : id(id), framer(limits) {}
     const uint64_t id;
     int fd = -1;
+    SSL* ssl = nullptr;            // over TLS: the session, handshake included
+    bool tls_wants_write = false;  // a TLS read waits for the socket to take bytes
+    uint32_t events = 0;           // watched
     std::string client;
     int client_port = 0;
     Phase phase = Phase::kReading;
@@ -234,11 +240,13 @@ struct HttpServer::Loop {
     bool close;
   };
 
-  Loop(HttpServer& server, HttpLimits limits, int listener, int port)
+  Loop(HttpServer& server, HttpLimits limits, int listener, int port,
+       std::shared_ptr<HttpsContext> tls)
       : server(server),
         limits(limits),
         listener(listener),
         port(port),
+        tls(std::move(tls)),
         workers(limits.max_workers) {
     if (this->limits.max_connections == 0) this->limits.max_connections = DefaultMaxConnections();
   }
@@ -262,8 +270,10 @@ struct HttpServer::Loop {
     Wake();
     if (thread.joinable()) thread.join();
     workers.Shutdown();  // answers still being made are dropped with their connections
-    for (auto& [id, c] : conns)
+    for (auto& [id, c] : conns) {
+      if (c.ssl) SSL_free(c.ssl);
       ::close(c.fd);
+    }
     conns.clear();
     for (int fd : {listener, epoll, wake}) {
       if (fd >= 0) ::close(fd);
@@ -306,15 +316,60 @@ struct HttpServer::Loop {
   }
 
   void Watch(Conn& c, uint32_t events) {
+    if (c.watched && c.events == events) return;
     epoll_event ev{};
     ev.events = events;
     ev.data.u64 = c.id;
     ::epoll_ctl(epoll, c.watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c.fd, &ev);
     c.watched = true;
+    c.events = events;
   }
   void Unwatch(Conn& c) {
     if (c.watched) ::epoll_ctl(epoll, EPOLL_CTL_DEL, c.fd, nullptr);
     c.watched = false;
+    c.events = 0;
+  }
+
+  // The connection's bytes in and out, through TLS when the listener has it. Both answer
+  // as recv/send do: > 0 bytes moved; 0 the client closed (Receive only); -1 with errno
+  // EAGAIN when the socket must become ready first, or another errno when it failed.
+  ssize_t Receive(Conn& c, char* buf, size_t n) {
+    if (!c.ssl) return ::recv(c.fd, buf, n, 0);
+    ERR_clear_error();
+    int got = SSL_read(c.ssl, buf, static_cast<int>(std::min<size_t>(n, INT32_MAX)));
+    if (got > 0) return got;
+    return TlsFailure(c, got, "read");
+  }
+  ssize_t Send(Conn& c, const char* buf, size_t n) {
+    if (!c.ssl) return ::send(c.fd, buf, n, MSG_NOSIGNAL);
+    ERR_clear_error();
+    int sent = SSL_write(c.ssl, buf, static_cast<int>(std::min<size_t>(n, INT32_MAX)));
+    if (sent > 0) return sent;
+    ssize_t r = TlsFailure(c, sent, "write");
+    return r == 0 ? (errno = EPIPE, -1) : r;
+  }
+  ssize_t TlsFailure(Conn& c, int rc, const char* op) {
+    int err = SSL_get_error(c.ssl, rc);
+    c.tls_wants_write = err == SSL_ERROR_WANT_WRITE;
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      errno = EAGAIN;
+      return -1;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN) return 0;
+    if (err == SSL_ERROR_SYSCALL && errno != 0 && errno != EAGAIN) return -1;
+    if (!SSL_is_init_finished(c.ssl)) {
+      ++tls_failed;
+      long verify = SSL_get_verify_result(c.ssl);
+      ABS_LOG_INFO(
+          "https: handshake with {} failed: {}", c.client,
+          verify != X509_V_OK ? X509_verify_cert_error_string(verify) : tls::OpenSslErrors());
+    } else {
+      ABS_LOG_DEBUG("https: {} on a connection from {} failed: {}", op, c.client,
+                    tls::OpenSslErrors());
+    }
+    ERR_clear_error();
+    errno = EPROTO;
+    return -1;
   }
 
   void Accept() {
@@ -347,11 +402,27 @@ struct HttpServer::Loop {
       }
       int yes = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+      SSL* ssl = nullptr;
+      if (tls) {
+        // The context is looked up per connection: a renewed certificate is served from
+        // the next connection on.
+        std::shared_ptr<SSL_CTX> ctx = tls->Current();
+        ssl = SSL_new(ctx.get());
+        if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+          ABS_LOG_ERROR("https: cannot start TLS: {}", tls::OpenSslErrors());
+          if (ssl) SSL_free(ssl);
+          ::close(fd);
+          ++refused;
+          continue;
+        }
+        SSL_set_accept_state(ssl);
+      }
       uint64_t id = next_id++;
       auto [it, _] = conns.try_emplace(
           id, id, RequestFramer::Limits{limits.max_head_bytes, limits.max_body_bytes});
       Conn& c = it->second;
       c.fd = fd;
+      c.ssl = ssl;
       c.client = client;
       c.client_port = client_port;
       c.waiting_since = Clock::now();
@@ -410,6 +481,7 @@ struct HttpServer::Loop {
     if (it == conns.end()) return;
     Conn& c = it->second;
     Unwatch(c);
+    if (c.ssl) SSL_free(c.ssl);
     ::close(c.fd);
     budget_used -= c.reserved;
     auto client = by_client.find(c.client);
@@ -427,10 +499,10 @@ struct HttpServer::Loop {
     Conn& c = it->second;
     switch (c.phase) {
       case Phase::kReading:
-        if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) Read(id, c);
+        Read(id, c);
         break;
       case Phase::kWriting:
-        if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) Write(id, c);
+        Write(id, c);
         break;
       case Phase::kDraining:
         Drain(id, c);
@@ -442,7 +514,7 @@ struct HttpServer::Loop {
 
   void Read(uint64_t id, Conn& c) {
     while (c.phase == Phase::kReading) {
-      ssize_t n = ::recv(c.fd, scratch, sizeof scratch, 0);
+      ssize_t n = Receive(c, scratch, sizeof scratch);
       if (n > 0) {
         c.in.append(scratch, static_cast<size_t>(n));
         if (!Advance(id, c)) return;  // closed
@@ -453,7 +525,11 @@ struct HttpServer::Loop {
         break;
       }
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // A TLS handshake may have to send before it can read on.
+        Watch(c, c.tls_wants_write ? EPOLLIN | EPOLLOUT : EPOLLIN);
+        return;
+      }
       Close(id);
       return;
     }
@@ -490,8 +566,13 @@ struct HttpServer::Loop {
       }
       if (c.framer.expects_continue() && state == RequestFramer::State::kNeedMore) {
         static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        // Best effort: a client that is not told waits a moment and sends anyway.
-        (void)!::send(c.fd, kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+        // Best effort: a client that is not told waits a moment and sends anyway. Over TLS
+        // a write that cannot finish now would have to be retried as it was: the
+        // connection is closed instead (a socket that cannot take 25 bytes is gone).
+        if (Send(c, kContinue, sizeof kContinue - 1) < 0 && c.ssl) {
+          Close(id);
+          return false;
+        }
         c.continue_sent = true;
       }
     }
@@ -571,14 +652,14 @@ struct HttpServer::Loop {
 
   void Write(uint64_t id, Conn& c) {
     while (c.out_sent < c.out.size()) {
-      ssize_t n = ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+      ssize_t n = Send(c, c.out.data() + c.out_sent, c.out.size() - c.out_sent);
       if (n > 0) {
         c.out_sent += static_cast<size_t>(n);
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        Watch(c, EPOLLOUT);
+        Watch(c, c.ssl && !c.tls_wants_write ? EPOLLIN : EPOLLOUT);
         return;
       }
       Close(id);
@@ -593,7 +674,9 @@ struct HttpServer::Loop {
     c.waiting_since = Clock::now();
     c.deadline = c.waiting_since + limits.idle_timeout;
     Watch(c, EPOLLIN);
-    if (!c.in.empty()) {
+    if (c.ssl && SSL_pending(c.ssl) > 0) {
+      Read(id, c);  // a pipelined request already decrypted
+    } else if (!c.in.empty()) {
       Advance(id, c);  // a pipelined request has already arrived
     }
   }
@@ -602,6 +685,11 @@ struct HttpServer::Loop {
     if (c.peer_closed) {
       Close(id);
       return;
+    }
+    if (c.ssl) {
+      ERR_clear_error();
+      (void)SSL_shutdown(c.ssl);  // close_notify, best effort
+      ERR_clear_error();
     }
     ::shutdown(c.fd, SHUT_WR);
     c.phase = Phase::kDraining;
@@ -639,7 +727,7 @@ struct HttpServer::Loop {
       if (c.phase == Phase::kReading && c.request_started) {
         // A request still arriving at its deadline: told why, best effort, and closed.
         std::string answer = ErrorAnswer(408, "the request did not arrive in time");
-        (void)!::send(c.fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+        (void)Send(c, answer.data(), answer.size());
         ++timed_out;
       } else if (c.phase == Phase::kWriting) {
         ++timed_out;
@@ -651,6 +739,7 @@ struct HttpServer::Loop {
   HttpServer& server;
   HttpLimits limits;
   int listener, port;
+  std::shared_ptr<HttpsContext> tls;  // null: plain HTTP
   int epoll = -1, wake = -1;
   WorkerPool workers;
   std::thread thread;
@@ -668,7 +757,8 @@ struct HttpServer::Loop {
   std::mutex done_mu;
   std::vector<Done> done;
 
-  std::atomic<uint64_t> accepted{0}, requests{0}, evicted{0}, timed_out{0}, refused{0}, open{0};
+  std::atomic<uint64_t> accepted{0}, requests{0}, evicted{0}, timed_out{0}, refused{0}, open{0},
+      tls_failed{0};
 };
 
 HttpServer::HttpServer(HttpLimits limits) : limits_(limits) {
@@ -686,8 +776,8 @@ bool HttpServer::Process(httplib::Stream& stream, bool last, bool& connection_cl
   return process_request(stream, last, connection_closed, nullptr);
 }
 
-Status HttpServer::Listen(const std::string& address, int port) {
-  if (loop_) return Status::InvalidArgument("the HTTP server is already listening");
+Result<int> HttpServer::Listen(const std::string& address, int port,
+                               std::shared_ptr<HttpsContext> tls) {
   const std::string where = address + ":" + std::to_string(port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -725,32 +815,37 @@ Status HttpServer::Listen(const std::string& address, int port) {
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   ::getsockname(listener, reinterpret_cast<sockaddr*>(&local), &len);
-  port_ = local.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port)
-                                      : ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
-  auto loop = std::make_unique<Loop>(*this, limits_, listener, port_);
+  int bound = local.ss_family == AF_INET6
+                  ? ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port)
+                  : ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+  auto loop = std::make_unique<Loop>(*this, limits_, listener, bound, std::move(tls));
   Status st = loop->Start();
   if (!st.ok()) {
     loop->Stop();
     return st;
   }
-  loop_ = std::move(loop);
-  return Status::Ok();
+  if (loops_.empty()) port_ = bound;
+  loops_.push_back(std::move(loop));
+  return bound;
 }
 
 void HttpServer::Shutdown() {
-  if (loop_) loop_->Stop();
-  loop_.reset();
+  for (auto& loop : loops_)
+    loop->Stop();
+  loops_.clear();
 }
 
 HttpServer::Counters HttpServer::counters() const {
   Counters out;
-  if (!loop_) return out;
-  out.accepted = loop_->accepted;
-  out.requests = loop_->requests;
-  out.evicted = loop_->evicted;
-  out.timed_out = loop_->timed_out;
-  out.refused = loop_->refused;
-  out.open = loop_->open;
+  for (const auto& loop : loops_) {
+    out.accepted += loop->accepted;
+    out.requests += loop->requests;
+    out.evicted += loop->evicted;
+    out.timed_out += loop->timed_out;
+    out.refused += loop->refused;
+    out.open += loop->open;
+    out.tls_handshakes_failed += loop->tls_failed;
+  }
   return out;
 }
 

@@ -15,10 +15,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
 namespace absvc::service {
+
+class HttpsContext;
 
 struct HttpLimits {
   size_t max_connections = 0;  // 0: half the process's open-file limit, at most 16384
@@ -39,10 +42,12 @@ class HttpServer : public httplib::Server {
   explicit HttpServer(HttpLimits limits = {});
   ~HttpServer() override;
 
-  // Binds address:port (port 0 picks a free one), one listener per port, and serves on a
-  // background thread until Shutdown.
-  Status Listen(const std::string& address, int port);
-  int port() const { return port_; }
+  // Binds address:port (port 0 picks a free one) and serves it on a background thread
+  // until Shutdown; with `tls`, over TLS. Each call adds a listener; all serve the same
+  // routes. Answers the port bound.
+  Result<int> Listen(const std::string& address, int port,
+                     std::shared_ptr<HttpsContext> tls = nullptr);
+  int port() const { return port_; }  // the first listener's
   void Shutdown();
 
   struct Counters {
@@ -51,6 +56,7 @@ class HttpServer : public httplib::Server {
     uint64_t timed_out = 0;  // closed at a deadline
     uint64_t refused = 0;    // closed at once: nothing could make room
     uint64_t open = 0;
+    uint64_t tls_handshakes_failed = 0;
   };
   Counters counters() const;
 
@@ -60,7 +66,7 @@ class HttpServer : public httplib::Server {
   bool Process(httplib::Stream& stream, bool last, bool& connection_closed);
 
   HttpLimits limits_;
-  std::unique_ptr<Loop> loop_;
+  std::vector<std::unique_ptr<Loop>> loops_;
   int port_ = 0;
 };
 

@@ -744,5 +744,62 @@ TEST(Config, ScheduleTimezoneTakesIanaNames) {
   EXPECT_TRUE(ParseConfig(d).ok());
 }
 
+TEST(Config, HttpsSectionIsValidatedAndNamesEachField) {
+  Json d = MinimalDoc();
+  d["service"] = {
+      {"https",
+       {{"port", 9443},
+        {"cert-file", "/etc/abs/cert.pem"},
+        {"key-file", "/etc/abs/key.pem"},
+        {"client-auth", "require-and-verify"},
+        {"client-ca-file", "/etc/abs/ca.pem"},
+        {"min-version", "1.3"},
+        {"cipher-suites", {"TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}}}}};
+  auto cfg = ParseConfig(d);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  ASSERT_TRUE(cfg->service.https.has_value());
+  EXPECT_EQ(cfg->service.https->listener.port, 9443);
+  EXPECT_EQ(cfg->service.https->client_auth, "require-and-verify");
+  EXPECT_EQ(cfg->service.https->min_version, "1.3");
+  // The listener the API follows stays http while http is on.
+  EXPECT_EQ(&ApiListener(cfg->service), &cfg->service.http);
+
+  auto error_for = [&](const Json& https, const Json& http = Json::object()) {
+    Json doc = MinimalDoc();
+    doc["service"] = {{"https", https}};
+    if (!http.empty()) doc["service"]["http"] = http;
+    return ParseError(doc);
+  };
+  Json base = {{"cert-file", "c.pem"}, {"key-file", "k.pem"}};
+  Json j = base;
+  j["client-auth"] = "require-and-verify";
+  EXPECT_NE(error_for(j).find("service.https.client-ca-file: is required"), std::string::npos)
+      << error_for(j);
+  j = base;
+  j["client-auth"] = "always";
+  EXPECT_NE(error_for(j).find("service.https.client-auth"), std::string::npos);
+  j = base;
+  j["cipher-suites"] = {"TLS_MADE_UP_SUITE"};
+  EXPECT_NE(error_for(j).find("'TLS_MADE_UP_SUITE' is not a cipher suite"), std::string::npos)
+      << error_for(j);
+  j = base;
+  j["min-version"] = "1.1";
+  EXPECT_NE(error_for(j).find("service.https.min-version"), std::string::npos);
+  EXPECT_NE(error_for({{"cert-file", "c.pem"}}).find("service.https.key-file"), std::string::npos);
+  j = base;
+  j["context-path"] = "/other";
+  EXPECT_NE(error_for(j, {{"context-path", "/abs"}}).find("must equal service.http.context-path"),
+            std::string::npos);
+  // Without its own context-path, https takes http's; with http off it serves alone.
+  Json doc = MinimalDoc();
+  doc["service"] = {{"http", {{"context-path", "/abs"}, {"disabled", true}}}, {"https", base}};
+  cfg = ParseConfig(doc);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(ApiListener(cfg->service).context_path, "/abs");
+  EXPECT_EQ(ApiListener(cfg->service).port, 8443);
+  doc["service"].erase("https");
+  EXPECT_NE(ParseError(doc).find("nothing would serve the API"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace absvc::service
