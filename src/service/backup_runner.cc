@@ -126,7 +126,10 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
     if (base.codec.encryption != storage::Encryption::kNone) {
       ABS_ASSIGN_OR_RETURN(
           base.codec.key,
-          storage::LoadEncryptionKey(policy.key_file, policy.key_env, base.codec.encryption));
+          policy.key_pem.empty()
+              ? storage::LoadEncryptionKey(policy.key_file, policy.key_env, base.codec.encryption)
+              : storage::EncryptionKeyFromText(policy.key_pem, "the key-secret",
+                                               base.codec.encryption));
     }
     base.max_concurrent_nodes = static_cast<size_t>(policy.max_concurrent_nodes);
     base.total_timeout = std::chrono::milliseconds(policy.total_timeout_ms);

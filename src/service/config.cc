@@ -29,6 +29,49 @@ using config_fields::Errors;
 using config_fields::Fields;
 using config_fields::TypeName;
 
+// secret-agents.<name> or an inline secret-agent.
+void ParseSecretAgent(Fields& a, SecretAgentConfig& out) {
+  Assign(out.connection_type, a.Enum("connection-type", {"tcp", "unix"}, true));
+  Assign(out.address, a.String("address", true));
+  bool tcp = out.connection_type == "tcp";
+  if (auto p = a.Int("port", 1, 65535, tcp)) out.port = static_cast<int>(*p);
+  if (auto t = a.Int("timeout", 1, 3600000)) out.timeout = std::chrono::milliseconds(*t);
+  Assign(out.tls_ca_file, a.String("tls-ca-file"));
+  Assign(out.is_base64, a.Bool("is-base64"));
+  if (!tcp && !out.tls_ca_file.empty()) {
+    a.Error("tls-ca-file", "TLS is for connection-type tcp; a unix socket is local already");
+  }
+  a.Finish();
+}
+
+// An object's secret-agent (inline) or secret-agent-name: the agent its references use.
+void SelectSecretAgent(Fields& f) {
+  const Json* inline_agent = f.Get("secret-agent");
+  auto name = f.String("secret-agent-name");
+  if (inline_agent && name) {
+    f.Error("secret-agent", "give secret-agent or secret-agent-name, not both");
+    return;
+  }
+  if (inline_agent) {
+    size_t before = f.errors().size();
+    Fields a(inline_agent, f.Path("secret-agent"), f.errors());
+    SecretAgentConfig agent;
+    ParseSecretAgent(a, agent);
+    if (f.errors().size() == before) f.UseSecretAgent(agent);
+  } else if (name) {
+    const auto* scope = config_fields::secret_scope;
+    const auto* agents = scope ? scope->agents : nullptr;
+    auto it =
+        agents ? agents->find(*name) : std::map<std::string, SecretAgentConfig>::const_iterator{};
+    if (!agents || it == agents->end()) {
+      f.Error("secret-agent-name",
+              "no secret agent named '" + ShortValue(*name) + "' in secret-agents");
+    } else {
+      f.UseSecretAgent(it->second);
+    }
+  }
+}
+
 // The settings service.http and service.https share.
 void ParseListener(Fields& h, HttpConfig& l, Errors& errors) {
   Assign(l.address, h.String("address"));
@@ -86,6 +129,7 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
     ParseListener(h, tls.listener, errors);
     Assign(tls.cert_file, h.String("cert-file", true));
     Assign(tls.key_file, h.String("key-file", true));
+    SelectSecretAgent(h);
     Assign(tls.key_file_password, h.Secret("key-file-password"));
     Assign(tls.client_auth, h.Enum("client-auth", {"none", "request", "require-and-verify"}));
     Assign(tls.client_ca_file, h.String("client-ca-file"));
@@ -102,9 +146,6 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
       tls.cipher_suites = *suites;
     }
     Assign(tls.min_version, h.Enum("min-version", {"1.2", "1.3"}));
-    if (h.Get("secret-agent") || h.Get("secret-agent-name")) {
-      h.Error("secret-agent", "Secret Agent is not supported by abs yet");
-    }
     // One API serves both listeners, so both share one context-path.
     if (!h.Get("context-path")) {
       tls.listener.context_path = s.http.context_path;
@@ -174,6 +215,7 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
   Assign(c.use_services_alternate, f.Bool("use-services-alternate"));
   if (const Json* cred = f.Get("credentials")) {
     Fields k(cred, path + ".credentials", errors);
+    SelectSecretAgent(k);
     Assign(c.user, k.String("user", true));
     auto password = k.Secret("password");
     auto password_path = k.String("password-path");
@@ -195,9 +237,6 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
     Assign(c.auth_mode, k.Enum("auth-mode", {"INTERNAL", "EXTERNAL", "EXTERNAL_INSECURE", "PKI"}));
     if (c.auth_mode != "INTERNAL") {
       k.Error("auth-mode", "abs supports INTERNAL authentication only, got " + c.auth_mode);
-    }
-    if (k.Get("secret-agent") || k.Get("secret-agent-name")) {
-      k.Error("secret-agent", "Secret Agent is not supported by abs yet");
     }
     k.Finish();
   }
@@ -248,12 +287,6 @@ void ParseStorageClass(Fields& f, Errors& errors, StorageConfig& s) {
   }
 }
 
-void ParseSecretAgentRef(Fields& f) {
-  if (f.Get("secret-agent") || f.Get("secret-agent-name")) {
-    f.Error("secret-agent", "Secret Agent is not supported by abs yet");
-  }
-}
-
 void ParseStorage(const std::string& name, const Json& j, StorageConfig& s, Errors& errors) {
   std::string path = "storage." + name;
   if (!j.is_object()) {
@@ -278,6 +311,7 @@ void ParseStorage(const std::string& name, const Json& j, StorageConfig& s, Erro
   }
   if (const Json* s3 = f.Get("s3-storage")) {
     Fields x(s3, path + ".s3-storage", errors);
+    SelectSecretAgent(x);
     s.kind = StorageKind::kS3;
     Assign(s.bucket, x.String("bucket", true));
     Assign(s.s3_region, x.String("s3-region", true));
@@ -291,11 +325,11 @@ void ParseStorage(const std::string& name, const Json& j, StorageConfig& s, Erro
     Assign(s.max_async_connections, x.Int("max-async-connections", 1, 1 << 16));
     Assign(s.s3_path_style, x.Bool("use-path-style"));
     ParseStorageClass(x, errors, s);
-    ParseSecretAgentRef(x);
     x.Finish();
   }
   if (const Json* g = f.Get("gcp-storage")) {
     Fields x(g, path + ".gcp-storage", errors);
+    SelectSecretAgent(x);
     s.kind = StorageKind::kGcs;
     Assign(s.bucket, x.String("bucket-name", true));
     Assign(s.path, x.String("path"));
@@ -304,11 +338,11 @@ void ParseStorage(const std::string& name, const Json& j, StorageConfig& s, Erro
     Assign(s.gcs_endpoint, x.String("endpoint"));
     Assign(s.min_part_size, x.Int("min-part-size", 256 << 10, INT64_MAX));
     ParseStorageClass(x, errors, s);
-    ParseSecretAgentRef(x);
     x.Finish();
   }
   if (const Json* a = f.Get("azure-storage")) {
     Fields x(a, path + ".azure-storage", errors);
+    SelectSecretAgent(x);
     s.kind = StorageKind::kAzure;
     Assign(s.azure_endpoint, x.String("endpoint", true));
     Assign(s.bucket, x.String("container-name", true));
@@ -321,7 +355,6 @@ void ParseStorage(const std::string& name, const Json& j, StorageConfig& s, Erro
     Assign(s.azure_sas_token, x.Secret("sas-token"));
     Assign(s.min_part_size, x.Int("min-part-size", 1 << 20, INT64_MAX));
     ParseStorageClass(x, errors, s);
-    ParseSecretAgentRef(x);
     x.Finish();
   }
   f.Finish();
@@ -361,7 +394,12 @@ void ParsePolicy(const std::string& name, const Json& j, BackupPolicyConfig& p, 
     Assign(p.key_env, x.String("key-env"));
     Assign(p.key_secret, x.String("key-secret"));
     int sources = !p.key_file.empty() + !p.key_env.empty() + !p.key_secret.empty();
-    if (!p.key_secret.empty()) x.Error("key-secret", "Secret Agent is not supported by abs yet");
+    if (!p.key_secret.empty()) {
+      // Fetched once the routines are read: a routine may name the agent that holds it.
+      if (auto ref = client::ParseSecretRef(p.key_secret); !ref.ok()) {
+        x.Error("key-secret", ref.status().message());
+      }
+    }
     if (p.encryption != "NONE" && sources != 1) {
       x.Error("", "needs exactly one of key-file, key-env, key-secret");
     }
@@ -436,7 +474,14 @@ void ParseRoutine(const std::string& name, const Json& j, const Config& cfg, Rou
       f.Error("backup-policy", "no policy named '" + *p + "' in backup-policies");
     }
   }
-  if (f.Get("secret-agent")) f.Error("secret-agent", "Secret Agent is not supported by abs yet");
+  if (auto agent = f.String("secret-agent")) {
+    if (!cfg.secret_agents.count(*agent)) {
+      f.Error("secret-agent",
+              "no secret agent named '" + ShortValue(*agent) + "' in secret-agents");
+    } else {
+      r.secret_agent = *agent;
+    }
+  }
   Assign(r.namespaces, f.Strings("namespaces", true));
   Assign(r.set_list, f.Strings("set-list"));
   Assign(r.bin_list, f.Strings("bin-list"));
@@ -660,7 +705,27 @@ Status ValidateEntityName(const std::string& name) {
   return Status::Ok();
 }
 
-Result<Config> ParseConfig(const Json& document) {
+// Fetches each policy's key-secret from the agent its routines name (one agent for all of
+// them), or from the only configured agent.
+void FetchKeySecrets(Config& cfg, Errors& errors) {
+  for (auto& [name, p] : cfg.policies) {
+    if (p.key_secret.empty() || !client::IsSecretRef(p.key_secret)) continue;
+    std::set<std::string> named;
+    for (const auto& [routine, r] : cfg.routines) {
+      if (r.backup_policy == name && !r.secret_agent.empty()) named.insert(r.secret_agent);
+    }
+    Fields f(nullptr, "backup-policies." + name + ".encryption", errors);
+    if (named.size() > 1) {
+      f.Error("key-secret", "its routines name different secret agents (" + *named.begin() + ", " +
+                                *std::next(named.begin()) + "); one policy has one key");
+      continue;
+    }
+    if (named.size() == 1) f.UseSecretAgent(cfg.secret_agents.at(*named.begin()));
+    Assign(p.key_pem, f.FromSecretAgent("key-secret", p.key_secret));
+  }
+}
+
+Result<Config> ParseConfig(const Json& document, const SecretFetcher& fetch) {
   Errors errors;
   Config cfg;
   if (!document.is_object() && !document.is_null()) {
@@ -675,6 +740,17 @@ Result<Config> ParseConfig(const Json& document) {
     top.Finish();
   }
   const Json& doc = cfg.document;
+  // Agents first: every other section's references go to them.
+  ParseSection(doc, "secret-agents", cfg.secret_agents, errors,
+               [&](const std::string& n, const Json& j, SecretAgentConfig& a) {
+                 Fields f(&j, "secret-agents." + n, errors);
+                 ParseSecretAgent(f, a);
+               });
+  config_fields::SecretScope scope{&cfg.secret_agents, &fetch};
+  struct ScopeGuard {
+    explicit ScopeGuard(const config_fields::SecretScope* s) { config_fields::secret_scope = s; }
+    ~ScopeGuard() { config_fields::secret_scope = nullptr; }
+  } guard(&scope);
   ParseService(doc.contains("service") ? &doc["service"] : nullptr, cfg.service, errors);
   ParseSection(doc, "aerospike-clusters", cfg.clusters, errors,
                [&](const std::string& n, const Json& j, ClusterConfig& c) {
@@ -692,10 +768,7 @@ Result<Config> ParseConfig(const Json& document) {
                [&](const std::string& n, const Json& j, RoutineConfig& r) {
                  ParseRoutine(n, j, cfg, r, errors);
                });
-  if (doc.contains("secret-agents") && !doc["secret-agents"].is_null() &&
-      !doc["secret-agents"].empty()) {
-    errors.push_back("secret-agents: Secret Agent is not supported by abs yet");
-  }
+  FetchKeySecrets(cfg, errors);
   if (!errors.empty()) {
     std::string msg = "invalid configuration (" + std::to_string(errors.size()) +
                       (errors.size() == 1 ? " problem): " : " problems): ");

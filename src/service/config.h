@@ -7,12 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "client/secret_agent.h"
 #include "common/status.h"
 #include "service/cron.h"
 #include "storage/spec.h"
@@ -20,6 +22,13 @@
 namespace absvc::service {
 
 using Json = nlohmann::ordered_json;
+
+// secret-agents.<name>, or an inline secret-agent: where secrets:<resource>:<key>
+// references are fetched from.
+using SecretAgentConfig = client::SecretAgentOptions;
+// Fetches one secret; ParseConfig asks the agent over the network unless told otherwise.
+using SecretFetcher =
+    std::function<Result<std::string>(const SecretAgentConfig&, const client::SecretRef&)>;
 
 struct HttpConfig {
   std::string address = "0.0.0.0";
@@ -123,6 +132,7 @@ struct BackupPolicyConfig {
   int64_t compression_level = 0;
   std::string encryption = "NONE";
   std::string key_file, key_env, key_secret;
+  std::string key_pem;  // the key key-secret named, fetched from its Secret Agent
   bool no_records = false, no_indexes = false, no_udfs = false;
   int64_t retention_full = 0;          // 0 = keep all
   int64_t retention_incremental = -1;  // -1 = keep all
@@ -146,6 +156,7 @@ struct RoutineConfig {
   std::vector<std::string> node_list;
   std::vector<uint32_t> rack_list;
   std::string filter_exp;         // base64 packed expression
+  std::string secret_agent;       // the agent that holds its policy's key-secret
   std::string schedule_timezone;  // "" = the service's
   std::string incr_mode;          // "" = the policy's
   bool disabled = false;
@@ -158,6 +169,7 @@ struct Config {
   std::map<std::string, StorageConfig> storage;
   std::map<std::string, BackupPolicyConfig> policies;
   std::map<std::string, RoutineConfig> routines;
+  std::map<std::string, SecretAgentConfig> secret_agents;
 
   const BackupPolicyConfig& PolicyOf(const RoutineConfig& r) const;
 };
@@ -199,7 +211,9 @@ Result<RestoreRequest> ParseRestoreRequest(const Json& body, bool timestamp);
 
 // Validates the whole document; the error lists every problem found, each with its field
 // path ("backup-routines.daily.interval-cron: ...").
-Result<Config> ParseConfig(const Json& document);
+// Secret Agent references are fetched with `fetch`.
+Result<Config> ParseConfig(const Json& document,
+                           const SecretFetcher& fetch = SecretFetcher(client::FetchSecret));
 
 // YAML text to the JSON document, with YAML 1.2 core-schema scalars (quoted scalars stay
 // strings). Syntax errors give the line and column.

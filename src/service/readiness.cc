@@ -12,10 +12,13 @@ namespace {
 // An unreachable seed must not hold a probe for the whole conn-timeout.
 constexpr int64_t kProbeConnectMs = 2000;
 
-// Parses one entry of `section` as the configuration would (strictly, secrets resolved).
-Result<Config> ConfigWithOneEntry(const std::string& section, const Json& entry) {
+// Parses one entry of `section` as the configuration would (strictly, secrets resolved,
+// Secret Agent references through the configured agents).
+Result<Config> ConfigWithOneEntry(const std::string& section, const Json& entry,
+                                  const Json& secret_agents) {
   if (!entry.is_object()) return Status::InvalidArgument("the body must be a JSON object");
   Json document = Json::object();
+  if (secret_agents.is_object()) document["secret-agents"] = secret_agents;
   document[section] = Json::object({{"check", entry}});
   return ParseConfig(document);
 }
@@ -64,13 +67,15 @@ Readiness CheckReadiness(const Config& config, ClusterConnections& connections,
   return r;
 }
 
-Status CheckClusterConnectivity(const Json& entry) {
-  ABS_ASSIGN_OR_RETURN(Config config, ConfigWithOneEntry("aerospike-clusters", entry));
+Status CheckClusterConnectivity(const Json& entry, const Json& secret_agents) {
+  ABS_ASSIGN_OR_RETURN(Config config,
+                       ConfigWithOneEntry("aerospike-clusters", entry, secret_agents));
   return ProbeCluster("check", config.clusters.at("check"), nullptr);
 }
 
-Status CheckStorageConnectivity(const Json& entry, const StorageOpener& open_storage_once) {
-  ABS_ASSIGN_OR_RETURN(Config config, ConfigWithOneEntry("storage", entry));
+Status CheckStorageConnectivity(const Json& entry, const Json& secret_agents,
+                                const StorageOpener& open_storage_once) {
+  ABS_ASSIGN_OR_RETURN(Config config, ConfigWithOneEntry("storage", entry, secret_agents));
   return ProbeStorage(config.storage.at("check"), open_storage_once);
 }
 

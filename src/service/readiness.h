@@ -29,7 +29,10 @@ Status ProbeCluster(const std::string& name, const ClusterConfig& cluster,
 
 // The check-connectivity endpoints: a cluster or storage entry (the body of a config
 // create), validated like the configuration, then probed. Nothing is kept.
-Status CheckClusterConnectivity(const Json& entry);
-Status CheckStorageConnectivity(const Json& entry, const StorageOpener& open_storage_once);
+// `secret_agents`: the configuration's secret-agents section, which references in the
+// entry resolve through.
+Status CheckClusterConnectivity(const Json& entry, const Json& secret_agents);
+Status CheckStorageConnectivity(const Json& entry, const Json& secret_agents,
+                                const StorageOpener& open_storage_once);
 
 }  // namespace absvc::service

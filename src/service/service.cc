@@ -419,10 +419,14 @@ Readiness Service::CheckReady() {
 }
 
 Status Service::CheckConnectivity(const std::string& section, const Json& entry) {
-  if (section == "clusters") return CheckClusterConnectivity(entry);
+  const auto current = config();
+  const Json& document = current->document;
+  const Json agents = document.contains("secret-agents") ? document["secret-agents"] : Json();
+  if (section == "clusters") return CheckClusterConnectivity(entry, agents);
   if (section == "storage") {
-    return CheckStorageConnectivity(
-        entry, [this](const StorageConfig& s) { return OpenStorage(s, /*retries=*/false); });
+    return CheckStorageConnectivity(entry, agents, [this](const StorageConfig& s) {
+      return OpenStorage(s, /*retries=*/false);
+    });
   }
   return Status::NotFound("no connectivity check for '" + section + "'");
 }

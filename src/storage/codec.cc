@@ -211,6 +211,17 @@ std::unique_ptr<Reader> DecodeReader(std::unique_ptr<Reader> stored, const Codec
   return r;
 }
 
+Result<std::string> EncryptionKeyFromText(const std::string& text, const std::string& source,
+                                          Encryption mode) {
+  std::string pem = text;
+  if (pem.find("-----BEGIN") == std::string::npos) {
+    auto decoded = Base64Decode(pem);
+    if (!decoded) return Status::InvalidArgument(source + " holds neither PEM nor base64 PEM");
+    pem = *decoded;
+  }
+  return DeriveKeyFromPem(pem, mode);
+}
+
 Result<std::string> LoadEncryptionKey(const std::string& key_file, const std::string& key_env,
                                       Encryption mode) {
   std::string pem;
@@ -223,15 +234,7 @@ Result<std::string> LoadEncryptionKey(const std::string& key_file, const std::st
     const char* v = std::getenv(key_env.c_str());
     if (!v || !*v)
       return Status::InvalidArgument("environment variable " + key_env + " is not set");
-    pem = v;
-    if (pem.find("-----BEGIN") == std::string::npos) {
-      auto decoded = Base64Decode(pem);
-      if (!decoded) {
-        return Status::InvalidArgument("environment variable " + key_env +
-                                       " holds neither PEM nor base64 PEM");
-      }
-      pem = *decoded;
-    }
+    return EncryptionKeyFromText(v, "environment variable " + key_env, mode);
   } else {
     return Status::InvalidArgument("encryption needs a key file or a key environment variable");
   }

@@ -35,6 +35,11 @@ Result<std::string> DeriveKeyFromPem(const std::string& pem, Encryption mode);
 Result<std::string> LoadEncryptionKey(const std::string& key_file, const std::string& key_env,
                                       Encryption mode);
 
+// The AES key from key text that is PEM or base64 PEM (an environment variable's value,
+// a Secret Agent's answer); errors name `source`.
+Result<std::string> EncryptionKeyFromText(const std::string& text, const std::string& source,
+                                          Encryption mode);
+
 // A writer whose bytes go through the codec into `stored`; `*hash` (owned by the chain)
 // reports size and SHA-256 of what reached storage.
 std::unique_ptr<Writer> EncodeWriter(std::unique_ptr<Writer> stored, const CodecOptions& codec,

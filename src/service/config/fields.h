@@ -5,17 +5,28 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "client/secret_agent.h"
 #include "common/secret_value.h"
 #include "service/config.h"
 
 namespace absvc::service::config_fields {
 
 using Errors = std::vector<std::string>;
+
+// What Secret Agent references resolve against while a document is parsed: the configured
+// agents and how a secret is fetched. Set by ParseConfig for the duration of one parse on
+// its thread; null elsewhere (references are then refused).
+struct SecretScope {
+  const std::map<std::string, SecretAgentConfig>* agents = nullptr;
+  const SecretFetcher* fetch = nullptr;
+};
+inline thread_local const SecretScope* secret_scope = nullptr;
 
 inline std::string TypeName(const Json& j) {
   switch (j.type()) {
@@ -217,15 +228,16 @@ class Fields {
     return out;
   }
 
-  // A secret-bearing string: literal values only; Secret Agent references are refused.
+  // The agent this object's Secret Agent references go to (its secret-agent or
+  // secret-agent-name); without one, the only configured agent.
+  void UseSecretAgent(const SecretAgentConfig& agent) { agent_ = agent; }
+  Errors& errors() { return errors_; }
+
+  // A secret-bearing string: the value, a Secret Agent reference (secrets:<resource>:<key>)
+  // fetched now, or one of the forms ResolveSecretValue reads.
   std::optional<std::string> Secret(const std::string& key) {
     auto s = String(key);
-    if (s && s->rfind("secrets:", 0) == 0) {
-      Error(key,
-            "Secret Agent references are not supported by abs yet; give the value, or a "
-            "*-path file");
-      return std::nullopt;
-    }
+    if (s && client::IsSecretRef(*s)) return FromSecretAgent(key, *s);
     if (!s) return s;
     // file:, env:, env-b64: and b64: name where the secret lives; the document keeps the
     // reference, so saving the configuration never writes the secret itself.
@@ -243,7 +255,40 @@ class Fields {
     }
   }
 
+  // Fetches the secret `reference` names from this object's agent; errors name the field,
+  // the agent and the reference, never a secret.
+  std::optional<std::string> FromSecretAgent(const std::string& key, const std::string& reference) {
+    auto ref = client::ParseSecretRef(reference);
+    if (!ref.ok()) {
+      Error(key, ref.status().message());
+      return std::nullopt;
+    }
+    const SecretScope* scope = secret_scope;
+    const SecretAgentConfig* agent = agent_ ? &*agent_ : nullptr;
+    size_t configured = scope && scope->agents ? scope->agents->size() : 0;
+    if (!agent && configured == 1) agent = &scope->agents->begin()->second;
+    if (!agent) {
+      Error(key, configured == 0
+                     ? "is a Secret Agent reference, and no secret-agents are configured"
+                     : "is a Secret Agent reference: say which of the " +
+                           std::to_string(configured) +
+                           " secret-agents holds it with secret-agent-name");
+      return std::nullopt;
+    }
+    if (!scope || !scope->fetch || !*scope->fetch) {
+      Error(key, "Secret Agent references are not resolved here");
+      return std::nullopt;
+    }
+    auto secret = (*scope->fetch)(*agent, *ref);
+    if (!secret.ok()) {
+      Error(key, secret.status().message());
+      return std::nullopt;
+    }
+    return *secret;
+  }
+
  private:
+  std::optional<SecretAgentConfig> agent_;
   const Json* obj_;
   Json empty_ = Json::object();
   std::string path_;
