@@ -553,7 +553,9 @@ void ParseSection(const Json& doc, const char* key, std::map<std::string, T>& ou
 
 constexpr size_t kMaxStoragePathBytes = 4096;
 
-void ParseRestorePolicy(const Json* j, RestorePolicyConfig& p, Errors& errors) {
+// `agent`: the request's secret-agent, which a key-secret goes to.
+void ParseRestorePolicy(const Json* j, RestorePolicyConfig& p, Errors& errors,
+                        const std::optional<SecretAgentConfig>& agent) {
   Fields f(j, "policy", errors);
   Assign(p.parallel, f.Int("parallel", 1, 1024));
   Assign(p.no_records, f.Bool("no-records"));
@@ -600,9 +602,11 @@ void ParseRestorePolicy(const Json* j, RestorePolicyConfig& p, Errors& errors) {
     Assign(p.encryption, x.Enum("mode", {"NONE", "AES128", "AES256"}, true));
     Assign(p.key_file, x.String("key-file"));
     Assign(p.key_env, x.String("key-env"));
-    if (x.Get("key-secret")) x.Error("key-secret", "Secret Agent is not supported by abs yet");
-    if (p.encryption != "NONE" && p.key_file.empty() == p.key_env.empty()) {
-      x.Error("", "needs exactly one of key-file, key-env");
+    if (agent) x.UseSecretAgent(*agent);
+    if (auto ref = x.String("key-secret")) Assign(p.key_pem, x.FromSecretAgent("key-secret", *ref));
+    int sources = !p.key_file.empty() + !p.key_env.empty() + (x.Get("key-secret") != nullptr);
+    if (p.encryption != "NONE" && sources != 1) {
+      x.Error("", "needs exactly one of key-file, key-env, key-secret");
     }
     x.Finish();
   }
@@ -611,13 +615,18 @@ void ParseRestorePolicy(const Json* j, RestorePolicyConfig& p, Errors& errors) {
 
 }  // namespace
 
-Result<RestoreRequest> ParseRestoreRequest(const Json& body, bool timestamp) {
+Result<RestoreRequest> ParseRestoreRequest(const Json& body, bool timestamp,
+                                           const std::map<std::string, SecretAgentConfig>& agents,
+                                           const SecretFetcher& fetch) {
   Errors errors;
   RestoreRequest r;
   if (!body.is_object()) {
     return Status::InvalidArgument("the request body must be a JSON object, got " + TypeName(body));
   }
+  config_fields::SecretScope scope{&agents, &fetch};
+  config_fields::SecretScopeGuard guard(&scope);
   Fields f(&body, "", errors);
+  SelectSecretAgent(f);
   if (timestamp) {
     Assign(r.routine, f.String("routine", true));
     if (const Json* t = f.Get("time", true)) {
@@ -667,10 +676,7 @@ Result<RestoreRequest> ParseRestoreRequest(const Json& body, bool timestamp) {
   if (!timestamp && !r.destination && r.destination_name.empty()) {
     f.Error("destination", "is required");
   }
-  if (f.Get("secret-agent") || f.Get("secret-agent-name")) {
-    f.Error("secret-agent", "Secret Agent is not supported by abs yet");
-  }
-  ParseRestorePolicy(f.Get("policy"), r.policy, errors);
+  ParseRestorePolicy(f.Get("policy"), r.policy, errors, f.secret_agent());
   f.Finish();
   if (!errors.empty()) {
     std::string msg = "invalid restore request: ";
@@ -747,10 +753,7 @@ Result<Config> ParseConfig(const Json& document, const SecretFetcher& fetch) {
                  ParseSecretAgent(f, a);
                });
   config_fields::SecretScope scope{&cfg.secret_agents, &fetch};
-  struct ScopeGuard {
-    explicit ScopeGuard(const config_fields::SecretScope* s) { config_fields::secret_scope = s; }
-    ~ScopeGuard() { config_fields::secret_scope = nullptr; }
-  } guard(&scope);
+  config_fields::SecretScopeGuard guard(&scope);
   ParseService(doc.contains("service") ? &doc["service"] : nullptr, cfg.service, errors);
   ParseSection(doc, "aerospike-clusters", cfg.clusters, errors,
                [&](const std::string& n, const Json& j, ClusterConfig& c) {

@@ -189,6 +189,7 @@ struct RestorePolicyConfig {
   std::string compression;  // "" = as metadata.yaml says
   std::string encryption;   // "" = as metadata.yaml says (a key is still needed)
   std::string key_file, key_env;
+  std::string key_pem;  // the key key-secret named, fetched from the request's agent
   // abs: restore what is intact from a damaged or unfinished backup instead of refusing.
   bool salvage = false;
 };
@@ -207,7 +208,10 @@ struct RestoreRequest {
 };
 
 // Strict, like the configuration; the error names every bad field.
-Result<RestoreRequest> ParseRestoreRequest(const Json& body, bool timestamp);
+// Secret Agent references in it go to the request's secret-agent(-name) or `agents`.
+Result<RestoreRequest> ParseRestoreRequest(
+    const Json& body, bool timestamp, const std::map<std::string, SecretAgentConfig>& agents = {},
+    const SecretFetcher& fetch = SecretFetcher(client::FetchSecret));
 
 // Validates the whole document; the error lists every problem found, each with its field
 // path ("backup-routines.daily.interval-cron: ...").

@@ -42,12 +42,16 @@ Result<restore::RestoreOptions> RestoreOptionsFor(
   ABS_ASSIGN_OR_RETURN(o.codec.encryption,
                        storage::ParseEncryption(encryption.empty() ? "NONE" : encryption));
   if (o.codec.encryption != storage::Encryption::kNone) {
-    if (p.key_file.empty() && p.key_env.empty()) {
+    if (p.key_file.empty() && p.key_env.empty() && p.key_pem.empty()) {
       return Status::InvalidArgument(dir + " is encrypted (" + encryption +
-                                     "); give policy.encryption with key-file or key-env");
+                                     "); give policy.encryption with key-file, key-env or "
+                                     "key-secret");
     }
-    ABS_ASSIGN_OR_RETURN(o.codec.key,
-                         storage::LoadEncryptionKey(p.key_file, p.key_env, o.codec.encryption));
+    ABS_ASSIGN_OR_RETURN(
+        o.codec.key,
+        p.key_pem.empty()
+            ? storage::LoadEncryptionKey(p.key_file, p.key_env, o.codec.encryption)
+            : storage::EncryptionKeyFromText(p.key_pem, "the key-secret", o.codec.encryption));
   }
   return o;
 }

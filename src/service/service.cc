@@ -182,8 +182,9 @@ void Service::Launch(std::function<void()> fn) {
 Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind) {
   auto type = jobs::ParseJobType(kind);
   if (!type) return Status::InvalidArgument("unknown restore kind '" + ShortValue(kind) + "'");
-  ABS_ASSIGN_OR_RETURN(RestoreRequest req, ParseRestoreRequest(body, *type == JobType::kTimestamp));
   auto cfg = config();
+  ABS_ASSIGN_OR_RETURN(RestoreRequest req,
+                       ParseRestoreRequest(body, *type == JobType::kTimestamp, cfg->secret_agents));
   if (!req.source_name.empty() && !cfg->storage.count(req.source_name)) {
     return Status::NotFound("no storage named '" + req.source_name + "'");
   }

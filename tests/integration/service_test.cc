@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -587,6 +589,64 @@ TEST_F(ServiceTest, FilterExpSelectsRecordsAlsoWithinAnIncremental) {
   Json incremental = Json::parse(inst->Get("/v1/backups/incremental/r1")->body);
   ASSERT_EQ(incremental.size(), 1u) << incremental.dump();
   EXPECT_EQ(incremental[0]["record-count"], 200);
+}
+
+// An encryption key held by a Secret Agent (tests/emulators/secret_agent.js): the backup
+// is encrypted with the key the policy's key-secret names, and a restore whose request
+// names the agent and the same key-secret reads it back.
+TEST_F(ServiceTest, AnEncryptionKeyFromASecretAgentBacksUpAndRestores) {
+  ASSERT_TRUE(Load(*client_, 500, "v1").ok());
+  std::string pem;
+  {
+    EVP_PKEY* key = EVP_RSA_gen(2048);
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    pem.assign(data, static_cast<size_t>(n));
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+  }
+  std::ofstream(dir_ / "secrets.json") << Json{{"keys", {{"backup", pem}}}}.dump();
+  auto agent = testing::Emulator::Start("secret_agent.js", {(dir_ / "secrets.json").string()});
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  Json doc = BaseConfig();
+  doc["secret-agents"] = {
+      {"vault",
+       {{"connection-type", "tcp"}, {"address", "127.0.0.1"}, {"port", (*agent)->port()}}}};
+  doc["backup-policies"]["p1"]["encryption"] = {{"mode", "AES256"},
+                                                {"key-secret", "secrets:keys:backup"}};
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
+  inst->WaitIdle("r1");
+  Json list = Json::parse(inst->Get("/v1/backups/full/r1")->body);
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["record-count"], 500);
+  // The secret never shows in the configuration the API returns.
+  auto shown = inst->Get("/v1/config");
+  EXPECT_EQ(shown->body.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_NE(shown->body.find("secrets:keys:backup"), std::string::npos);
+
+  ASSERT_TRUE(client_->Truncate("test", "").ok());
+  Json body = {
+      {"backup-data-path", list[0]["key"]},
+      {"source-name", "shared"},
+      {"destination-name", "c1"},
+      {"secret-agent-name", "vault"},
+      {"policy", {{"encryption", {{"mode", "AES256"}, {"key-secret", "secrets:keys:backup"}}}}}};
+  auto r = inst->Post("/v1/restore/full", body.dump());
+  ASSERT_EQ(r->status, 202) << r->body;
+  Json status = inst->WaitRestore(Json::parse(r->body).get<int64_t>());
+  EXPECT_EQ(status["status"], "success") << status.dump();
+  EXPECT_EQ(Count(*client_, "v1"), std::make_pair(uint64_t{500}, uint64_t{500}));
+  // A key the agent does not hold is refused with the field named.
+  body["policy"]["encryption"]["key-secret"] = "secrets:keys:other";
+  r = inst->Post("/v1/restore/full", body.dump());
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_NE(r->body.find("policy.encryption.key-secret: Secret Agent tcp 127.0.0.1"),
+            std::string::npos)
+      << r->body;
 }
 
 TEST_F(ServiceTest, ConnectivityChecksProbeAnEntryAndKeepNothing) {

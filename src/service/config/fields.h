@@ -28,6 +28,20 @@ struct SecretScope {
 };
 inline thread_local const SecretScope* secret_scope = nullptr;
 
+// Makes `scope` the thread's for its lifetime.
+class SecretScopeGuard {
+ public:
+  explicit SecretScopeGuard(const SecretScope* scope) : previous_(secret_scope) {
+    secret_scope = scope;
+  }
+  ~SecretScopeGuard() { secret_scope = previous_; }
+  SecretScopeGuard(const SecretScopeGuard&) = delete;
+  SecretScopeGuard& operator=(const SecretScopeGuard&) = delete;
+
+ private:
+  const SecretScope* previous_;
+};
+
 inline std::string TypeName(const Json& j) {
   switch (j.type()) {
     case Json::value_t::null:
@@ -231,6 +245,7 @@ class Fields {
   // The agent this object's Secret Agent references go to (its secret-agent or
   // secret-agent-name); without one, the only configured agent.
   void UseSecretAgent(const SecretAgentConfig& agent) { agent_ = agent; }
+  const std::optional<SecretAgentConfig>& secret_agent() const { return agent_; }
   Errors& errors() { return errors_; }
 
   // A secret-bearing string: the value, a Secret Agent reference (secrets:<resource>:<key>)
