@@ -49,6 +49,12 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate: service ports speak TLS");
   app.add_option("--tls-key", options.tls_key_file, "PEM private key of --tls-cert");
   app.add_option("--tls-name", options.tls_name, "tls-name to advertise (default: the cert's CN)");
+  app.add_option("--tls-ca", options.tls_ca_file,
+                 "PEM CA: client certificates are asked for and verified against it");
+  app.add_option("--auth-mode", options.auth_mode,
+                 "how --user logs in: internal, external (clear-text password checked, as an "
+                 "LDAP user) or pki (a client certificate whose CN is --user)")
+      ->capture_default_str();
   app.add_option("--build", options.build, "server build to report")->capture_default_str();
   app.add_option("--cluster-name", options.cluster_name)->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")

@@ -40,12 +40,32 @@ Status Cluster::Connect() {
     ABS_ASSIGN_OR_RETURN(tls_, TlsContext::Create(options_.tls));
   }
   std::string credential;
-  if (!options_.user.empty()) {
-    ABS_ASSIGN_OR_RETURN(credential, wire::HashPasswordCredential(options_.password));
-  } else if (!options_.password.empty()) {
-    return Status::InvalidArgument("a password was given without a user");
+  switch (options_.auth_mode) {
+    case AuthMode::kPki:
+      if (!options_.tls.enabled || options_.tls.cert_file.empty()) {
+        return Status::InvalidArgument(
+            "auth-mode PKI logs in with the TLS client certificate: give TLS with a cert-file "
+            "and key-file");
+      }
+      break;
+    case AuthMode::kExternal:
+      if (!options_.tls.enabled && !options_.allow_clear_password_without_tls) {
+        return Status::InvalidArgument(
+            "auth-mode EXTERNAL sends the password in clear text: it needs TLS to the cluster");
+      }
+      if (options_.user.empty()) return Status::InvalidArgument("auth-mode EXTERNAL needs a user");
+      [[fallthrough]];
+    case AuthMode::kInternal:
+      if (!options_.user.empty()) {
+        ABS_ASSIGN_OR_RETURN(credential, wire::HashPasswordCredential(options_.password));
+      } else if (!options_.password.empty()) {
+        return Status::InvalidArgument("a password was given without a user");
+      }
+      break;
   }
-  session_ = std::make_shared<Session>(options_.user, credential);
+  session_ = std::make_shared<Session>(
+      options_.auth_mode, options_.auth_mode == AuthMode::kPki ? std::string() : options_.user,
+      credential, options_.auth_mode == AuthMode::kExternal ? options_.password : std::string());
   ABS_RETURN_IF_ERROR(SeedNodes());
   ABS_RETURN_IF_ERROR(Tend());
   tend_thread_ = std::thread([this] { TendLoop(); });

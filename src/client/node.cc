@@ -142,11 +142,12 @@ Status Session::Authenticate(Connection& conn, const std::string& node) {
   if (!token.empty()) {
     wire::ProtoHeader h;
     std::string body;
+    // A PKI session has no user name to send: the token alone names it.
+    std::vector<std::pair<wire::AdminField, std::string>> fields;
+    if (mode_ != AuthMode::kPki) fields.push_back({wire::AdminField::kUser, user_});
+    fields.push_back({wire::AdminField::kSessionToken, std::string(token)});
     ABS_RETURN_IF_ERROR(conn.Exchange(
-        wire::EncodeAdminMessage(
-            wire::AdminCommand::kAuthenticate, 0,
-            {{wire::AdminField::kUser, user_}, {wire::AdminField::kSessionToken, token}}),
-        &h, &body));
+        wire::EncodeAdminMessage(wire::AdminCommand::kAuthenticate, 0, fields), &h, &body));
     if (body.size() >= 2 && static_cast<uint8_t>(body[1]) == 0) return Status::Ok();
     // Expired or unknown token: log in again below.
   }
@@ -157,11 +158,16 @@ Status Session::Login(Connection& conn, const std::string& node) {
   namespace ar = wire::admin_result;
   wire::ProtoHeader h;
   std::string body;
-  ABS_RETURN_IF_ERROR(conn.Exchange(
-      wire::EncodeAdminMessage(
-          wire::AdminCommand::kLogin, 0,
-          {{wire::AdminField::kUser, user_}, {wire::AdminField::kCredential, credential_}}),
-      &h, &body));
+  std::vector<std::pair<wire::AdminField, std::string>> fields;
+  if (mode_ != AuthMode::kPki) {
+    fields.push_back({wire::AdminField::kUser, user_});
+    fields.push_back({wire::AdminField::kCredential, credential_});
+  }
+  if (mode_ == AuthMode::kExternal) {
+    fields.push_back({wire::AdminField::kClearPassword, clear_password_});
+  }
+  ABS_RETURN_IF_ERROR(
+      conn.Exchange(wire::EncodeAdminMessage(wire::AdminCommand::kLogin, 0, fields), &h, &body));
   if (h.type != wire::ProtoType::kAdmin) {
     return Status::Corrupt("node " + node + " answered login with proto type " +
                            std::to_string(static_cast<int>(h.type)));
@@ -176,15 +182,17 @@ Status Session::Login(Connection& conn, const std::string& node) {
     case ar::kSecurityNotEnabled:
       return Status::InvalidArgument(
           "node " + node + " has no security enabled (result " + std::to_string(m.result) +
-          "), but a user was given: remove the credentials or enable security on the server");
+          "), but credentials were given: remove them or enable security on the server");
     case ar::kInvalidUser:
     case ar::kInvalidPassword:
     case ar::kInvalidCredential:
-      return Status::Server(m.result, "login to node " + node + " as '" + user_ +
-                                          "' refused: invalid user or password");
+      return Status::Server(
+          m.result, "login to node " + node + " " + Who() + " refused: " +
+                        (mode_ == AuthMode::kPki ? "the certificate names no user the server knows"
+                                                 : "invalid user or password"));
     default:
-      return Status::Server(m.result, "login to node " + node + " as '" + user_ +
-                                          "' failed with result " + std::to_string(m.result));
+      return Status::Server(m.result, "login to node " + node + " " + Who() +
+                                          " failed with result " + std::to_string(m.result));
   }
   std::string_view token = m.Field(wire::AdminField::kSessionToken);
   if (token.empty()) return Status::Corrupt("node " + node + " accepted login without a token");
@@ -196,6 +204,10 @@ Status Session::Login(Connection& conn, const std::string& node) {
   expires_ = ttl > 60 ? std::chrono::steady_clock::now() + std::chrono::seconds(ttl - 60)
                       : std::chrono::steady_clock::time_point::max();
   return Status::Ok();
+}
+
+std::string Session::Who() const {
+  return mode_ == AuthMode::kPki ? "with its client certificate (PKI)" : "as '" + user_ + "'";
 }
 
 Result<NodeIdentity> ValidateNode(Connection& conn, const ClientOptions& options) {

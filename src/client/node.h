@@ -12,6 +12,7 @@
 
 #include "client/connection.h"
 #include "client/host.h"
+#include "client/options.h"
 #include "common/status.h"
 #include "wire/info.h"
 
@@ -90,16 +91,24 @@ class Node {
 // given one, reused with AUTHENTICATE on new connections and renewed when it expires.
 class Session {
  public:
-  Session(std::string user, std::string credential)
-      : user_(std::move(user)), credential_(std::move(credential)) {}
-  bool enabled() const { return !user_.empty(); }
+  // `clear_password` is sent only in kExternal mode.
+  Session(AuthMode mode, std::string user, std::string credential, std::string clear_password)
+      : mode_(mode),
+        user_(std::move(user)),
+        credential_(std::move(credential)),
+        clear_password_(std::move(clear_password)) {}
+  bool enabled() const { return mode_ == AuthMode::kPki || !user_.empty(); }
   // Logs `conn` in: AUTHENTICATE with the token when there is one, else LOGIN.
   Status Authenticate(Connection& conn, const std::string& node);
 
  private:
   Status Login(Connection& conn, const std::string& node);
+  // "as 'user'", or "with its client certificate" for PKI.
+  std::string Who() const;
+  const AuthMode mode_;
   std::string user_;
   std::string credential_;
+  std::string clear_password_;
   std::mutex mu_;
   std::string token_;
   std::chrono::steady_clock::time_point expires_{};

@@ -14,10 +14,19 @@
 
 namespace absvc::client {
 
+// How the client logs in (the server's security must be enabled for any of them):
+//   kInternal  user and a bcrypt credential of the password, checked by the server;
+//   kExternal  the same plus the password in clear text, for the server to check against
+//              LDAP: only over TLS, unless `allow_clear_password_without_tls`;
+//   kPki       no user or password: the TLS client certificate names the user.
+enum class AuthMode { kInternal, kExternal, kPki };
+
 struct ClientOptions {
   std::vector<Host> seeds;
-  std::string user;  // login when set
+  std::string user;  // login when set (kInternal, kExternal)
   std::string password;
+  AuthMode auth_mode = AuthMode::kInternal;
+  bool allow_clear_password_without_tls = false;  // EXTERNAL_INSECURE
   TlsOptions tls;
   std::string cluster_name;  // checked against every node when set
   bool use_services_alternate = false;

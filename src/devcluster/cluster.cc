@@ -110,7 +110,8 @@ Result<std::unique_ptr<DevCluster>> DevCluster::Create(ClusterOptions options) {
   for (const auto& ns : o.namespaces)
     c->stores_.push_back(std::make_unique<NamespaceStore>(ns));
   if (!o.tls_cert_file.empty()) {
-    ABS_ASSIGN_OR_RETURN(c->tls_, TlsServerContext::Create(o.tls_cert_file, o.tls_key_file));
+    ABS_ASSIGN_OR_RETURN(c->tls_,
+                         TlsServerContext::Create(o.tls_cert_file, o.tls_key_file, o.tls_ca_file));
     c->tls_name_ = o.tls_name.empty() ? c->tls_->common_name() : o.tls_name;
     if (c->tls_name_.empty()) {
       return Status::InvalidArgument("TLS certificate has no CN; give --tls-name");
@@ -118,6 +119,19 @@ Result<std::unique_ptr<DevCluster>> DevCluster::Create(ClusterOptions options) {
   }
   if (!o.user.empty()) {
     ABS_ASSIGN_OR_RETURN(c->credential_, wire::HashPasswordCredential(o.password));
+  }
+  if (o.auth_mode != "internal" && o.auth_mode != "external" && o.auth_mode != "pki") {
+    return Status::InvalidArgument("--auth-mode is internal, external or pki, not '" + o.auth_mode +
+                                   "'");
+  }
+  if (o.auth_mode != "internal" && o.user.empty()) {
+    return Status::InvalidArgument("--auth-mode " + o.auth_mode + " needs --user");
+  }
+  if (o.auth_mode == "pki" && o.tls_ca_file.empty()) {
+    return Status::InvalidArgument("--auth-mode pki needs --tls-ca to verify client certificates");
+  }
+  if (!o.tls_ca_file.empty() && o.tls_cert_file.empty()) {
+    return Status::InvalidArgument("--tls-ca needs --tls-cert");
   }
   c->alive_.assign(static_cast<size_t>(o.nodes), true);
   c->Rebalance();
@@ -231,10 +245,12 @@ std::string DevCluster::NewSession(std::string_view user) {
   return token;
 }
 
-bool DevCluster::CheckSession(std::string_view user, std::string_view token) const {
+std::optional<std::string> DevCluster::CheckSession(std::string_view user,
+                                                    std::string_view token) const {
   std::lock_guard lock(sessions_mu_);
   auto it = sessions_.find(std::string(token));
-  return it != sessions_.end() && it->second == user;
+  if (it == sessions_.end() || (!user.empty() && it->second != user)) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace absvc::devcluster

@@ -32,6 +32,12 @@ struct ClusterOptions {
   std::vector<NamespaceConfig> namespaces;
   std::string user;  // when set, every connection must log in
   std::string password;
+  // How --user logs in, as a server with that kind of user expects: internal (user and
+  // bcrypt credential), external (an LDAP-style user: the clear-text password is checked)
+  // or pki (no user or password: a client certificate verified against tls_ca_file whose
+  // CN is the user).
+  std::string auth_mode = "internal";
+  std::string tls_ca_file;    // when set, client certificates are asked for and verified
   std::string tls_cert_file;  // when set, the service ports speak TLS only
   std::string tls_key_file;
   std::string tls_name;  // advertised in peers-tls-std; default: certificate CN
@@ -99,7 +105,8 @@ class DevCluster {
   bool security_enabled() const { return !options_.user.empty(); }
   bool CheckCredential(std::string_view user, std::string_view credential) const;
   std::string NewSession(std::string_view user);
-  bool CheckSession(std::string_view user, std::string_view token) const;
+  // The user a session token belongs to; `user`, when not empty, must be it.
+  std::optional<std::string> CheckSession(std::string_view user, std::string_view token) const;
 
   // System metadata: UDF modules and secondary-index definitions, cluster-wide.
   std::mutex& metadata_mutex() { return metadata_mu_; }

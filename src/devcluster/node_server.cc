@@ -104,6 +104,8 @@ void NodeServer::Serve(Connection* conn) {
     if (!st.ok()) {
       ABS_LOG_DEBUG("node {}: {}", index_, st.ToString());
       ok = false;
+    } else {
+      session.certificate_user = conn->PeerCommonName();
     }
   } else {
     char peek[6];

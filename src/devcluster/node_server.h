@@ -21,6 +21,7 @@ struct Session {
   bool authenticated = false;
   bool user_agent_set = false;
   std::string user;
+  std::string certificate_user;  // CN of a verified client certificate
 };
 
 class NodeServer {

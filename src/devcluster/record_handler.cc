@@ -457,8 +457,23 @@ std::string HandleAdmin(RequestContext& ctx, std::string_view body) {
   std::string user(msg.Field(AdminField::kUser));
   switch (msg.command) {
     case AdminCommand::kLogin: {
-      if (!ctx.cluster.CheckCredential(user, msg.Field(AdminField::kCredential))) {
-        bool known = user == ctx.cluster.options().user;
+      const ClusterOptions& o = ctx.cluster.options();
+      if (o.auth_mode == "pki") {
+        // No user, no password: the verified client certificate names the user.
+        if (msg.Has(AdminField::kUser) || ctx.session.certificate_user != o.user) {
+          return wire::EncodeAdminMessage(msg.command, ar::kInvalidCredential, {});
+        }
+        user = ctx.session.certificate_user;
+      } else if (o.auth_mode == "external") {
+        // An external (LDAP) user has no credential on the server: the clear-text password
+        // is what is checked.
+        if (user != o.user) return wire::EncodeAdminMessage(msg.command, ar::kInvalidUser, {});
+        if (!msg.Has(AdminField::kClearPassword) ||
+            msg.Field(AdminField::kClearPassword) != o.password) {
+          return wire::EncodeAdminMessage(msg.command, ar::kInvalidCredential, {});
+        }
+      } else if (!ctx.cluster.CheckCredential(user, msg.Field(AdminField::kCredential))) {
+        bool known = user == o.user;
         return wire::EncodeAdminMessage(msg.command,
                                         known ? ar::kInvalidCredential : ar::kInvalidUser, {});
       }
@@ -471,11 +486,10 @@ std::string HandleAdmin(RequestContext& ctx, std::string_view body) {
                                        {AdminField::kSessionTtl, ttl}});
     }
     case AdminCommand::kAuthenticate: {
-      if (!ctx.cluster.CheckSession(user, msg.Field(AdminField::kSessionToken))) {
-        return wire::EncodeAdminMessage(msg.command, ar::kNotAuthenticated, {});
-      }
+      auto owner = ctx.cluster.CheckSession(user, msg.Field(AdminField::kSessionToken));
+      if (!owner) return wire::EncodeAdminMessage(msg.command, ar::kNotAuthenticated, {});
       ctx.session.authenticated = true;
-      ctx.session.user = user;
+      ctx.session.user = *owner;
       return wire::EncodeAdminMessage(msg.command, ar::kOk, {});
     }
     default:

@@ -19,8 +19,8 @@ std::string OpenSslError() {
 
 }  // namespace
 
-Result<std::unique_ptr<TlsServerContext>> TlsServerContext::Create(const std::string& cert_file,
-                                                                   const std::string& key_file) {
+Result<std::unique_ptr<TlsServerContext>> TlsServerContext::Create(
+    const std::string& cert_file, const std::string& key_file, const std::string& client_ca_file) {
   std::unique_ptr<TlsServerContext> t(new TlsServerContext());
   t->ctx_ = SSL_CTX_new(TLS_server_method());
   if (!t->ctx_) return Status::Internal("cannot create TLS context: " + OpenSslError());
@@ -35,6 +35,13 @@ Result<std::unique_ptr<TlsServerContext>> TlsServerContext::Create(const std::st
   if (SSL_CTX_check_private_key(t->ctx_) != 1) {
     return Status::InvalidArgument("TLS key " + key_file + " does not match certificate " +
                                    cert_file);
+  }
+  if (!client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(t->ctx_, client_ca_file.c_str(), nullptr) != 1) {
+      return Status::InvalidArgument("cannot load TLS CA " + client_ca_file + ": " +
+                                     OpenSslError());
+    }
+    SSL_CTX_set_verify(t->ctx_, SSL_VERIFY_PEER, nullptr);
   }
   X509* cert = SSL_CTX_get0_certificate(t->ctx_);
   if (cert) {
@@ -61,6 +68,16 @@ Status Connection::AcceptTls(SSL_CTX* ctx) {
   SSL_set_fd(ssl_, fd_);
   if (SSL_accept(ssl_) != 1) return Status::Network("TLS handshake failed: " + OpenSslError());
   return Status::Ok();
+}
+
+std::string Connection::PeerCommonName() const {
+  if (!ssl_ || SSL_get_verify_result(ssl_) != X509_V_OK) return "";
+  X509* cert = SSL_get1_peer_certificate(ssl_);
+  if (!cert) return "";
+  char cn[256] = {};
+  int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+  X509_free(cert);
+  return n > 0 ? std::string(cn, static_cast<size_t>(n)) : "";
 }
 
 Status Connection::ReadExact(char* buf, size_t n) {

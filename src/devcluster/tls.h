@@ -14,8 +14,11 @@ namespace absvc::devcluster {
 
 class TlsServerContext {
  public:
+  // With `client_ca_file`, clients are asked for a certificate, which must verify against
+  // it when given (a client without one is still served).
   static Result<std::unique_ptr<TlsServerContext>> Create(const std::string& cert_file,
-                                                          const std::string& key_file);
+                                                          const std::string& key_file,
+                                                          const std::string& client_ca_file = "");
   ~TlsServerContext();
   SSL_CTX* ctx() const { return ctx_; }
   // The certificate's subject CN (the tls-name clients verify), or empty.
@@ -37,6 +40,8 @@ class Connection {
 
   // Performs the TLS handshake as server.
   Status AcceptTls(SSL_CTX* ctx);
+  // The CN of the client certificate the handshake verified, or empty.
+  std::string PeerCommonName() const;
   // Reads exactly n bytes. kNetwork on EOF or error.
   Status ReadExact(char* buf, size_t n);
   // Peeks up to n bytes without consuming them (plain sockets only).

@@ -14,6 +14,12 @@ Result<client::ClientOptions> ClientOptionsFor(const ClusterConfig& c) {
   }
   o.user = c.user;
   o.password = c.password;
+  if (c.auth_mode == "PKI") {
+    o.auth_mode = client::AuthMode::kPki;
+  } else if (c.auth_mode == "EXTERNAL" || c.auth_mode == "EXTERNAL_INSECURE") {
+    o.auth_mode = client::AuthMode::kExternal;
+    o.allow_clear_password_without_tls = c.auth_mode == "EXTERNAL_INSECURE";
+  }
   if (c.tls) {
     o.tls.enabled = true;
     o.tls.ca_file = c.tls->ca_file;
@@ -32,8 +38,8 @@ Result<std::shared_ptr<client::Client>> ClusterConnections::ClientFor(const std:
                                                                       const ClusterConfig& c) {
   // The fingerprint is what the connection is built from, so a job holding an older
   // configuration never gets (or caches) a client for a different cluster.
-  std::string fingerprint =
-      c.user + "|" + c.password + "|" + std::to_string(c.use_services_alternate);
+  std::string fingerprint = c.user + "|" + c.password + "|" + c.auth_mode + "|" +
+                            std::to_string(c.use_services_alternate);
   for (const auto& s : c.seeds)
     fingerprint += "|" + s.host + ":" + std::to_string(s.port) + ":" + s.tls_name;
   if (c.tls) {

@@ -216,7 +216,9 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
   if (const Json* cred = f.Get("credentials")) {
     Fields k(cred, path + ".credentials", errors);
     SelectSecretAgent(k);
-    Assign(c.user, k.String("user", true));
+    Assign(c.auth_mode, k.Enum("auth-mode", {"INTERNAL", "EXTERNAL", "EXTERNAL_INSECURE", "PKI"}));
+    // PKI logs in with the client certificate alone.
+    Assign(c.user, k.String("user", c.auth_mode != "PKI"));
     auto password = k.Secret("password");
     auto password_path = k.String("password-path");
     if (password && password_path) {
@@ -233,10 +235,6 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
         while (!c.password.empty() && (c.password.back() == '\n' || c.password.back() == '\r'))
           c.password.pop_back();
       }
-    }
-    Assign(c.auth_mode, k.Enum("auth-mode", {"INTERNAL", "EXTERNAL", "EXTERNAL_INSECURE", "PKI"}));
-    if (c.auth_mode != "INTERNAL") {
-      k.Error("auth-mode", "abs supports INTERNAL authentication only, got " + c.auth_mode);
     }
     k.Finish();
   }
@@ -262,6 +260,16 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
                          "].tls-name: is required when tls is set");
       }
     }
+  }
+  if (c.auth_mode == "EXTERNAL" && !c.tls) {
+    errors.push_back(path +
+                     ".credentials.auth-mode: EXTERNAL sends the password in clear text, so it "
+                     "needs tls (EXTERNAL_INSECURE takes that risk)");
+  }
+  if (c.auth_mode == "PKI" && (!c.tls || c.tls->cert_file.empty())) {
+    errors.push_back(path +
+                     ".credentials.auth-mode: PKI logs in with a client certificate; give tls "
+                     "with cert-file and key-file");
   }
   Assign(c.max_parallel_scans, f.Int("max-parallel-scans", 1, 1 << 20));
   if (auto racks = f.Ints("prefer-racks", 0, 1000000)) {

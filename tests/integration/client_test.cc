@@ -17,6 +17,7 @@
 #include "client/client.h"
 #include "common/bytes.h"
 #include "common/cltime.h"
+#include "test_certs.h"
 #include "test_cluster.h"
 #include "wire/expression.h"
 
@@ -435,6 +436,102 @@ TEST_F(FaultTest, LoginRequiredAndWrongPasswordAndCredentialsWithoutSecurity) {
   ASSERT_FALSE(mismatch.ok());
   EXPECT_NE(mismatch.status().message().find("no security enabled"), std::string::npos)
       << mismatch.status().ToString();
+}
+
+// EXTERNAL and PKI logins as a server with such users expects them: the devcluster's
+// --auth-mode external checks the clear-text password (an LDAP user has no credential on
+// the server), --auth-mode pki a verified client certificate whose CN is the user.
+TEST_F(FaultTest, ExternalAndPkiLoginsAsTheServerExpectsThem) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("abs-auth-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  testing::TestCa ca(dir.string(), "abs-ca");
+  auto node = ca.Issue("node", "abs-node");
+  auto operator_cert = ca.Issue("operator", "operator");
+  auto someone = ca.Issue("someone", "someone-else");
+  testing::TestCa other(dir.string(), "other-ca");
+  auto forged = other.Issue("forged", "operator");
+  auto start = [&](const std::string& mode) {
+    DevClusterArgs args;
+    args.nodes = 2;
+    args.extra = {"--tls-cert", node.cert,  "--tls-key",  node.key,  "--tls-ca",    ca.cert_file(),
+                  "--user",     "operator", "--password", "ldap-pw", "--auth-mode", mode};
+    auto tc = TestCluster::StartDevCluster(args);
+    EXPECT_TRUE(tc.ok()) << tc.status().ToString();
+    return tc.ok() ? std::move(tc).value() : nullptr;
+  };
+  auto tls_options = [&](TestCluster& tc) {
+    auto o = tc.Options();
+    o.tls.enabled = true;
+    o.tls.ca_file = ca.cert_file();
+    for (auto& seed : o.seeds)
+      seed.tls_name = "abs-node";
+    return o;
+  };
+
+  auto external = start("external");
+  ASSERT_TRUE(external);
+  auto opts = tls_options(*external);
+  opts.user = "operator";
+  opts.password = "ldap-pw";
+  opts.auth_mode = AuthMode::kExternal;
+  auto client = Client::Connect(opts);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  EXPECT_EQ((*client)->Nodes().size(), 2u);
+  ASSERT_TRUE(
+      (*client)->Put(Key::FromUserKey("test", "ext", Value::Int(1)), {{"a", Value::Int(1)}}).ok());
+  // The same user logging in as an internal one has no credential on the server.
+  opts.auth_mode = AuthMode::kInternal;
+  auto internal = Client::Connect(opts);
+  ASSERT_FALSE(internal.ok());
+  EXPECT_NE(internal.status().message().find("refused: invalid user or password"),
+            std::string::npos)
+      << internal.status().ToString();
+  opts.auth_mode = AuthMode::kExternal;
+  opts.password = "wrong";
+  EXPECT_FALSE(Client::Connect(opts).ok());
+  // Never the clear-text password over a plain connection, unless the operator said so.
+  auto plain = external->Options();
+  plain.user = "operator";
+  plain.password = "ldap-pw";
+  plain.auth_mode = AuthMode::kExternal;
+  auto refused = Client::Connect(plain);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("it needs TLS"), std::string::npos)
+      << refused.status().ToString();
+
+  auto pki = start("pki");
+  ASSERT_TRUE(pki);
+  auto popts = tls_options(*pki);
+  popts.auth_mode = AuthMode::kPki;
+  popts.tls.cert_file = operator_cert.cert;
+  popts.tls.key_file = operator_cert.key;
+  client = Client::Connect(popts);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  ASSERT_TRUE(
+      (*client)->Put(Key::FromUserKey("test", "pki", Value::Int(1)), {{"a", Value::Int(1)}}).ok());
+  // A certificate naming another user is refused by the login; one from another CA by
+  // the handshake; none at all is refused before anything is sent.
+  popts.tls.cert_file = someone.cert;
+  popts.tls.key_file = someone.key;
+  auto stranger = Client::Connect(popts);
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_NE(stranger.status().message().find("with its client certificate (PKI) refused"),
+            std::string::npos)
+      << stranger.status().ToString();
+  popts.tls.cert_file = forged.cert;
+  popts.tls.key_file = forged.key;
+  popts.connect_timeout = std::chrono::milliseconds(2000);
+  EXPECT_FALSE(Client::Connect(popts).ok());
+  popts.tls.cert_file.clear();
+  popts.tls.key_file.clear();
+  auto none = Client::Connect(popts);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("PKI logs in with the TLS client certificate"),
+            std::string::npos)
+      << none.status().ToString();
+  fs::remove_all(dir);
 }
 
 TEST_F(FaultTest, TlsVerifiesTheTlsNameAndNeverFallsBackToPlainText) {

@@ -13,6 +13,7 @@
 #include "common/base64.h"
 #include "common/semaphore.h"
 #include "jobs/job_store.h"
+#include "service/clusters.h"
 #include "service/config.h"
 #include "service/cron.h"
 #include "service/schedule.h"
@@ -742,6 +743,41 @@ TEST(Config, ScheduleTimezoneTakesIanaNames) {
   d = MinimalDoc();
   d["service"] = {{"backup", {{"schedule-timezone", "America/New_York"}}}};
   EXPECT_TRUE(ParseConfig(d).ok());
+}
+
+TEST(Config, AuthModesNeedWhatTheirLoginSends) {
+  Json d = MinimalDoc();
+  Json tls = {{"ca-file", "/ca.pem"}, {"name", "node"}};
+  d["aerospike-clusters"]["c1"]["credentials"] = {
+      {"user", "u"}, {"password", "p"}, {"auth-mode", "EXTERNAL"}};
+  EXPECT_NE(ParseError(d).find("credentials.auth-mode: EXTERNAL sends the password in clear "
+                               "text"),
+            std::string::npos)
+      << ParseError(d);
+  d["aerospike-clusters"]["c1"]["tls"] = tls;
+  auto cfg = ParseConfig(d);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto options = ClientOptionsFor(cfg->clusters.at("c1"));
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->auth_mode, client::AuthMode::kExternal);
+  EXPECT_FALSE(options->allow_clear_password_without_tls);
+  // EXTERNAL_INSECURE (ABS v2) takes the risk knowingly.
+  d["aerospike-clusters"]["c1"].erase("tls");
+  d["aerospike-clusters"]["c1"]["credentials"]["auth-mode"] = "EXTERNAL_INSECURE";
+  cfg = ParseConfig(d);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_TRUE(ClientOptionsFor(cfg->clusters.at("c1"))->allow_clear_password_without_tls);
+  // PKI: no user or password, and a client certificate.
+  d["aerospike-clusters"]["c1"]["credentials"] = {{"auth-mode", "PKI"}};
+  d["aerospike-clusters"]["c1"]["tls"] = tls;
+  EXPECT_NE(ParseError(d).find("PKI logs in with a client certificate"), std::string::npos);
+  d["aerospike-clusters"]["c1"]["tls"]["cert-file"] = "/client.pem";
+  d["aerospike-clusters"]["c1"]["tls"]["key-file"] = "/client-key.pem";
+  cfg = ParseConfig(d);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(ClientOptionsFor(cfg->clusters.at("c1"))->auth_mode, client::AuthMode::kPki);
+  d["aerospike-clusters"]["c1"]["credentials"] = {{"password", "p"}};
+  EXPECT_NE(ParseError(d).find("credentials.user: is required"), std::string::npos);
 }
 
 TEST(Config, HttpsSectionIsValidatedAndNamesEachField) {
