@@ -81,10 +81,44 @@ class InfoResponder {
     if (n == "status") return "ok";
     if (n == "query-show" || n == "scan-show" || n == "jobs") return "";
     if (n == "dev-fault") return DevFault(cmd);
+    if (n == "get-config") return GetConfig(cmd);
     return FormatInfoError(4, "unrecognized command");
   }
 
  private:
+  // A node's configuration by context, in the server's key=value form.
+  std::string GetConfig(const InfoCommand& cmd) const {
+    auto context = cmd.Param("context");
+    if (!context) return FormatInfoError(4, "missing context");
+    const ClusterOptions& o = c_.options();
+    if (*context == "service") {
+      return "cluster-name=" + o.cluster_name +
+             ";proto-fd-max=15000;service-threads=2;node-id=" + c_.node_id(ctx_.node);
+    }
+    if (*context == "network") {
+      std::string port = std::to_string(c_.port(ctx_.node));
+      return "service.address=" + o.host + ";service.port=" + (c_.tls_enabled() ? "0" : port) +
+             ";service.tls-port=" + (c_.tls_enabled() ? port : "0") +
+             ";heartbeat.mode=mesh;heartbeat.interval=150;heartbeat.timeout=10";
+    }
+    if (*context == "security") {
+      if (!c_.security_enabled()) return FormatInfoError(4, "security is not enabled");
+      return "enable-quotas=false;privilege-refresh-period=300;session-ttl=86400";
+    }
+    if (*context == "namespace") {
+      auto id = cmd.Param("id");
+      if (!id) id = cmd.Param("namespace");
+      NamespaceStore* store = id ? c_.FindNamespace(*id) : nullptr;
+      if (!store) return FormatInfoError(4, "namespace not found");
+      const auto& cfg = store->config();
+      return "replication-factor=" + std::to_string(cfg.replication_factor) +
+             ";default-ttl=" + std::to_string(cfg.default_ttl) +
+             ";nsup-period=" + std::to_string(cfg.nsup_period) +
+             ";storage-engine=memory;storage-engine.data-size=1073741824";
+    }
+    return FormatInfoError(4, "unknown context");
+  }
+
   std::string Endpoint(int node) const {
     return c_.options().host + ":" + std::to_string(c_.port(node));
   }

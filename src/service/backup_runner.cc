@@ -1,5 +1,7 @@
 #include "service/backup_runner.h"
 
+#include "backup/cluster_configuration.h"
+
 #include <cmath>
 #include <ctime>
 
@@ -263,6 +265,14 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
           });
       if (last.code() == StatusCode::kCancelled || run->cancel) return last;
       if (!last.ok()) return last.WithContext("namespace " + ns);
+    }
+    if (!run->incremental && policy.with_cluster_configuration) {
+      // As ABS does: the backup stands without it, so a failure is logged, not fatal.
+      Status saved = backup::SaveClusterConfiguration(*client, *storage, run_dir);
+      if (!saved.ok()) {
+        ABS_LOG_WARN("backup of routine {}: the cluster configuration was not saved: {}",
+                     run->routine, saved.ToString());
+      }
     }
     return Status::Ok();
   }();

@@ -428,9 +428,6 @@ void ParsePolicy(const std::string& name, const Json& j, BackupPolicyConfig& p, 
   Assign(p.sealed, f.Bool("sealed"));
   Assign(p.concurrent_incremental, f.Bool("concurrent-incremental"));
   Assign(p.with_cluster_configuration, f.Bool("with-cluster-configuration"));
-  if (p.with_cluster_configuration) {
-    f.Error("with-cluster-configuration", "saving node configuration is not supported by abs yet");
-  }
   Assign(p.compact, f.Bool("compact"));
   Assign(p.incr_mode, f.Enum("incr-mode", {"differential", "cumulative"}));
   f.Finish();

@@ -447,6 +447,20 @@ void HttpApi::Register() {
            if (!st.ok()) return SendError(res, st);
            res.status = 202;
          }));
+  // The cluster configuration saved with a full backup (with-cluster-configuration).
+  s.Get(p + "/v1/retrieve/configuration/" + name + "/" + name,
+        [this](const httplib::Request& req, httplib::Response& res) {
+          auto time = PathId(req.matches[2]);
+          if (!time.ok()) {
+            return SendError(res, Status::InvalidArgument("the timestamp must be epoch "
+                                                          "milliseconds, got '" +
+                                                          ShortValue(req.matches[2].str()) + "'"));
+          }
+          auto zip = service_.ClusterConfigurationArchive(req.matches[1], *time);
+          if (!zip.ok()) return SendError(res, zip.status());
+          res.set_header("Content-Disposition", "attachment; filename=\"archive.zip\"");
+          res.set_content(std::move(zip).value(), "application/zip");
+        });
   // The parallel-backups guide posts a timestamp body to /v1/restore/<ISO-8601 time>.
   s.Post(p + "/v1/restore/" + name,
          WithBody([restore](const httplib::Request& req, httplib::Response& res) {

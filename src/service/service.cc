@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "backup/cluster_configuration.h"
 #include "backupset/catalog.h"
 #include "backupset/metadata.h"
 #include "common/base64.h"
@@ -16,6 +17,7 @@
 #include "common/log.h"
 #include "common/periodic.h"
 #include "common/text.h"
+#include "common/zip.h"
 #include "service/backup_runner.h"
 #include "service/clusters.h"
 #include "service/metrics.h"
@@ -376,6 +378,44 @@ Result<Json> Service::CurrentBackup(const std::string& routine) {
     j["next-incremental"] = backupset::FormatRfc3339Millis(next);
   }
   return j;
+}
+
+Result<std::string> Service::ClusterConfigurationArchive(const std::string& routine,
+                                                         int64_t time_ms) {
+  auto cfg = config();
+  auto r = cfg->routines.find(routine);
+  if (r == cfg->routines.end())
+    return Status::NotFound("no backup routine named '" + routine + "'");
+  ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(cfg->storage.at(r->second.storage)));
+  ABS_ASSIGN_OR_RETURN(auto entries, backupset::ListBackups(*storage, routine, false));
+  const backupset::BackupEntry* chosen = nullptr;
+  for (const auto& e : entries) {  // oldest first
+    if (e.timestamp_ms <= time_ms) chosen = &e;
+  }
+  if (!chosen) {
+    return Status::NotFound("routine '" + routine + "' has no full backup at or before " +
+                            std::to_string(time_ms));
+  }
+  const std::string dir = chosen->run_dir + "/" + backup::kConfigurationDir + "/";
+  ABS_ASSIGN_OR_RETURN(auto objects, storage->List(dir));
+  std::vector<std::string> names;
+  for (const auto& o : objects) {
+    if (o.path.size() > 5 && o.path.ends_with(".conf")) names.push_back(o.path);
+  }
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;  // aerospike_2 before _10
+  });
+  if (names.empty()) {
+    return Status::NotFound("the full backup " + chosen->run_dir +
+                            " holds no cluster configuration (its policy did not set "
+                            "with-cluster-configuration)");
+  }
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& path : names) {
+    ABS_ASSIGN_OR_RETURN(std::string text, storage->ReadAll(path));
+    files.emplace_back("aerospike_" + std::to_string(files.size()) + ".conf", std::move(text));
+  }
+  return ZipStored(files);
 }
 
 Result<Json> Service::ListBackups(bool incremental, const std::string& routine, int64_t from_ms,

@@ -85,6 +85,9 @@ class Service {
   Status CancelBackups(const std::string& routine);
   Result<Json> CurrentBackup(const std::string& routine);
   // BackupDetails lists; an empty routine means every routine ({routine: [...]}).
+  // GET /v1/retrieve/configuration: the cluster configuration saved with the routine's
+  // latest full backup at or before `time_ms`, as a zip of aerospike_<i>.conf.
+  Result<std::string> ClusterConfigurationArchive(const std::string& routine, int64_t time_ms);
   Result<Json> ListBackups(bool incremental, const std::string& routine, int64_t from_ms,
                            int64_t to_ms);
 

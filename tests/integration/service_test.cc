@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <csignal>
 
@@ -647,6 +648,100 @@ TEST_F(ServiceTest, AnEncryptionKeyFromASecretAgentBacksUpAndRestores) {
   EXPECT_NE(r->body.find("policy.encryption.key-secret: Secret Agent tcp 127.0.0.1"),
             std::string::npos)
       << r->body;
+}
+
+// Reads back a stored zip as the format defines it (local headers, then the central
+// directory the end record points to): name -> contents, each CRC checked.
+std::map<std::string, std::string> ReadZip(const std::string& zip) {
+  auto u16 = [&](size_t at) {
+    return static_cast<uint16_t>(static_cast<uint8_t>(zip[at]) | static_cast<uint8_t>(zip[at + 1])
+                                                                     << 8);
+  };
+  auto u32 = [&](size_t at) { return static_cast<uint32_t>(u16(at) | u16(at + 2) << 16); };
+  std::map<std::string, std::string> out;
+  EXPECT_GE(zip.size(), 22u);
+  if (zip.size() < 22) return out;
+  size_t end = zip.size() - 22;
+  EXPECT_EQ(u32(end), 0x06054b50u);
+  size_t entries = u16(end + 10), at = u32(end + 16);
+  for (size_t i = 0; i < entries; ++i) {
+    EXPECT_EQ(u32(at), 0x02014b50u);
+    uint32_t crc = u32(at + 16), size = u32(at + 24);
+    size_t name_len = u16(at + 28), extra = u16(at + 30), comment = u16(at + 32);
+    size_t local = u32(at + 42);
+    std::string name = zip.substr(at + 46, name_len);
+    EXPECT_EQ(u32(local), 0x04034b50u);
+    size_t data_at = local + 30 + u16(local + 26) + u16(local + 28);
+    std::string data = zip.substr(data_at, size);
+    EXPECT_EQ(crc, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()),
+                                               static_cast<uInt>(data.size()))))
+        << name;
+    out[name] = data;
+    at += 46 + name_len + extra + comment;
+  }
+  return out;
+}
+
+TEST_F(ServiceTest, ClusterConfigurationIsSavedWithFullBackupsAndServedAsAZip) {
+  ASSERT_TRUE(Load(*client_, 200, "v1").ok());
+  Json doc = BaseConfig();
+  doc["backup-policies"]["p1"]["with-cluster-configuration"] = true;
+  doc["backup-policies"]["plain"] = Json::object();
+  doc["backup-routines"]["r2"] = doc["backup-routines"]["r1"];
+  doc["backup-routines"]["r2"]["backup-policy"] = "plain";
+  auto inst = StartInstance(doc, "a");
+  ASSERT_TRUE(inst);
+  int64_t before = UnixNowMillis();
+  ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
+  ASSERT_EQ(inst->Post("/v1/backups/full/r2")->status, 202);
+  inst->WaitIdle("r1");
+  inst->WaitIdle("r2");
+  auto dirs = FinishedBackupDirs("r1");
+  ASSERT_EQ(dirs.size(), 1u);
+  fs::path run = fs::path(dirs[0]).parent_path().parent_path();
+  std::vector<std::string> saved;
+  for (auto& e : fs::directory_iterator(run / "configuration"))
+    saved.push_back(e.path().filename().string());
+  std::sort(saved.begin(), saved.end());
+  EXPECT_EQ(saved,
+            (std::vector<std::string>{"aerospike_0.conf", "aerospike_1.conf", "aerospike_2.conf"}));
+
+  auto r = inst->Get("/v1/retrieve/configuration/r1/" + std::to_string(UnixNowMillis()));
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/zip");
+  EXPECT_EQ(r->get_header_value("Content-Disposition"), "attachment; filename=\"archive.zip\"");
+  auto files = ReadZip(r->body);
+  ASSERT_EQ(files.size(), 3u);
+  std::set<std::string> node_names;
+  for (const auto& [name, text] : files) {
+    std::ifstream in(run / "configuration" / name);
+    std::string stored((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, stored) << name;
+    EXPECT_NE(text.find("service {\n    cluster-name abs-devcluster\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("network {\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("    heartbeat {\n        interval 150\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("namespace test {\n    default-ttl 0\n    nsup-period 120\n    "
+                        "replication-factor 2\n"),
+              std::string::npos)
+        << text;
+    auto at = text.find("node-id ");
+    ASSERT_NE(at, std::string::npos);
+    node_names.insert(text.substr(at + 8, text.find('\n', at) - at - 8));
+  }
+  EXPECT_EQ(node_names.size(), 3u) << "one file per node";
+
+  // Before the first backup, a routine whose policy does not save it, a bad time, an
+  // unknown routine: each named.
+  r = inst->Get("/v1/retrieve/configuration/r1/" + std::to_string(before - 60000));
+  EXPECT_EQ(r->status, 404) << r->body;
+  EXPECT_NE(r->body.find("no full backup at or before"), std::string::npos) << r->body;
+  r = inst->Get("/v1/retrieve/configuration/r2/" + std::to_string(UnixNowMillis()));
+  EXPECT_EQ(r->status, 404) << r->body;
+  EXPECT_NE(r->body.find("holds no cluster configuration"), std::string::npos) << r->body;
+  r = inst->Get("/v1/retrieve/configuration/r1/yesterday");
+  EXPECT_EQ(r->status, 400) << r->body;
+  r = inst->Get("/v1/retrieve/configuration/nosuch/1");
+  EXPECT_EQ(r->status, 404) << r->body;
 }
 
 TEST_F(ServiceTest, ConnectivityChecksProbeAnEntryAndKeepNothing) {
