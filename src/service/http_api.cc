@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "service/config_edits.h"
+#include "service/openapi_document.h"
 #include "storage/storage.h"
 
 namespace absvc::service {
@@ -274,13 +275,43 @@ void HttpApi::Register() {
         SendError(res, Status::Internal(what));
       });
 
+  // Every route goes through these, which keep the list routes() reports.
+  auto get = [&](const std::string& path, httplib::Server::Handler handler) {
+    routes_.push_back({"GET", path});
+    s.Get(p + path, std::move(handler));
+  };
+  auto post = [&](const std::string& path, httplib::Server::HandlerWithContentReader handler) {
+    routes_.push_back({"POST", path});
+    s.Post(p + path, std::move(handler));
+  };
+  auto put = [&](const std::string& path, httplib::Server::HandlerWithContentReader handler) {
+    routes_.push_back({"PUT", path});
+    s.Put(p + path, std::move(handler));
+  };
+  auto del = [&](const std::string& path, httplib::Server::Handler handler) {
+    routes_.push_back({"DELETE", path});
+    s.Delete(p + path, std::move(handler));
+  };
+
   // --- system
+  routes_.push_back({"GET", "/"});
   s.Get(p.empty() ? "/" : p + "/?",
         [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
-  s.Get(p + "/health", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("Ok", "text/plain");
+  get("/api-docs", [](const httplib::Request&, httplib::Response& res) {
+    static const std::string json = [] {
+      auto doc = YamlToJson(OpenApiYaml(), "docs/openapi.yaml");
+      return doc.ok() ? doc->dump() : std::string();
+    }();
+    if (json.empty())
+      return SendError(res, Status::Internal("the OpenAPI document does not parse"));
+    res.set_content(json, "application/json");
   });
-  s.Get(p + "/ready", [this](const httplib::Request&, httplib::Response& res) {
+  get("/api-docs/openapi.yaml", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(OpenApiYaml(), "application/yaml");
+  });
+  get("/health",
+      [](const httplib::Request&, httplib::Response& res) { res.set_content("Ok", "text/plain"); });
+  get("/ready", [this](const httplib::Request&, httplib::Response& res) {
     Readiness r = service_.CheckReady();
     if (r.ready) {
       res.set_content("Ok", "text/plain");
@@ -289,52 +320,52 @@ void HttpApi::Register() {
                {{"error", "not ready"}, {"message", "not ready"}, {"problems", r.problems}});
     }
   });
-  s.Get(p + "/version", [this](const httplib::Request&, httplib::Response& res) {
+  get("/version", [this](const httplib::Request&, httplib::Response& res) {
     SendJson(res, 200,
              {{"version", service_.options().version},
               {"commit", ""},
               {"build-time", __DATE__ " " __TIME__}});
   });
-  s.Get(p + "/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(service_.MetricsText() + ConnectionMetrics(server_->counters()),
                     "text/plain; version=0.0.4");
   });
 
   // --- configuration
-  s.Get(p + "/v1/config", [this](const httplib::Request&, httplib::Response& res) {
+  get("/v1/config", [this](const httplib::Request&, httplib::Response& res) {
     SendJson(res, 200, RedactSecrets(service_.config()->document));
   });
-  s.Put(p + "/v1/config", WithBody([this](const httplib::Request& req, httplib::Response& res) {
-          auto body = ParseBody(req);
-          if (!body.ok()) return SendError(res, body.status());
-          Status st = service_.ReplaceConfig(*body);
-          if (!st.ok()) return SendError(res, st);
-          res.status = 200;
-        }));
-  s.Post(p + "/v1/config/apply", NoBody([this](const httplib::Request&, httplib::Response& res) {
-           Status st = service_.ReloadConfigFile();
-           if (!st.ok()) return SendError(res, st);
-           res.status = 200;
-         }));
+  put("/v1/config", WithBody([this](const httplib::Request& req, httplib::Response& res) {
+        auto body = ParseBody(req);
+        if (!body.ok()) return SendError(res, body.status());
+        Status st = service_.ReplaceConfig(*body);
+        if (!st.ok()) return SendError(res, st);
+        res.status = 200;
+      }));
+  post("/v1/config/apply", NoBody([this](const httplib::Request&, httplib::Response& res) {
+         Status st = service_.ReloadConfigFile();
+         if (!st.ok()) return SendError(res, st);
+         res.status = 200;
+       }));
   // Before the entry routes, which would take "check-connectivity" for a name.
-  s.Post(p + "/v1/config/(clusters|storage)/check-connectivity",
-         WithBody([this](const httplib::Request& req, httplib::Response& res) {
-           auto body = ParseBody(req);
-           if (!body.ok()) return SendError(res, body.status());
-           Status st = service_.CheckConnectivity(req.matches[1].str(), *body);
-           if (!st.ok()) return SendError(res, st);
-           res.set_content("Ok", "text/plain");
-         }));
-  s.Get(p + "/v1/config/(clusters|storage|policies|routines)",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          SendJson(res, 200, ConfigSection(service_, req.matches[1]));
-        });
-  s.Get(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
-        [this](const httplib::Request& req, httplib::Response& res) {
-          auto entry = ConfigEntry(service_, req.matches[1], req.matches[2]);
-          if (!entry.ok()) return SendError(res, entry.status());
-          SendJson(res, 200, *entry);
-        });
+  post("/v1/config/(clusters|storage)/check-connectivity",
+       WithBody([this](const httplib::Request& req, httplib::Response& res) {
+         auto body = ParseBody(req);
+         if (!body.ok()) return SendError(res, body.status());
+         Status st = service_.CheckConnectivity(req.matches[1].str(), *body);
+         if (!st.ok()) return SendError(res, st);
+         res.set_content("Ok", "text/plain");
+       }));
+  get("/v1/config/(clusters|storage|policies|routines)",
+      [this](const httplib::Request& req, httplib::Response& res) {
+        SendJson(res, 200, ConfigSection(service_, req.matches[1]));
+      });
+  get("/v1/config/(clusters|storage|policies|routines)/" + name,
+      [this](const httplib::Request& req, httplib::Response& res) {
+        auto entry = ConfigEntry(service_, req.matches[1], req.matches[2]);
+        if (!entry.ok()) return SendError(res, entry.status());
+        SendJson(res, 200, *entry);
+      });
   auto upsert = [this](const httplib::Request& req, httplib::Response& res, bool create) {
     auto body = ParseBody(req);
     if (!body.ok()) return SendError(res, body.status());
@@ -343,26 +374,26 @@ void HttpApi::Register() {
     if (!st.ok()) return SendError(res, st);
     res.status = create ? 201 : 200;
   };
-  s.Post(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
-         WithBody([upsert](const httplib::Request& req, httplib::Response& res) {
-           upsert(req, res, true);
-         }));
-  s.Put(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
-        WithBody([upsert](const httplib::Request& req, httplib::Response& res) {
-          upsert(req, res, false);
-        }));
-  s.Delete(p + "/v1/config/(clusters|storage|policies|routines)/" + name,
-           [this](const httplib::Request& req, httplib::Response& res) {
-             Status st = DeleteConfigEntry(service_, req.matches[1], req.matches[2]);
-             if (!st.ok()) return SendError(res, st);
-             res.status = 204;
-           });
-  s.Put(p + "/v1/config/routines/" + name + "/(disable|enable)",
-        NoBody([this](const httplib::Request& req, httplib::Response& res) {
-          Status st = SetRoutineDisabled(service_, req.matches[1], req.matches[2] == "disable");
-          if (!st.ok()) return SendError(res, st);
-          res.status = 204;
-        }));
+  post("/v1/config/(clusters|storage|policies|routines)/" + name,
+       WithBody([upsert](const httplib::Request& req, httplib::Response& res) {
+         upsert(req, res, true);
+       }));
+  put("/v1/config/(clusters|storage|policies|routines)/" + name,
+      WithBody([upsert](const httplib::Request& req, httplib::Response& res) {
+        upsert(req, res, false);
+      }));
+  del("/v1/config/(clusters|storage|policies|routines)/" + name,
+      [this](const httplib::Request& req, httplib::Response& res) {
+        Status st = DeleteConfigEntry(service_, req.matches[1], req.matches[2]);
+        if (!st.ok()) return SendError(res, st);
+        res.status = 204;
+      });
+  put("/v1/config/routines/" + name + "/(disable|enable)",
+      NoBody([this](const httplib::Request& req, httplib::Response& res) {
+        Status st = SetRoutineDisabled(service_, req.matches[1], req.matches[2] == "disable");
+        if (!st.ok()) return SendError(res, st);
+        res.status = 204;
+      }));
 
   // --- backups
   auto list = [this](const httplib::Request& req, httplib::Response& res, bool incremental,
@@ -375,35 +406,35 @@ void HttpApi::Register() {
     if (!out.ok()) return SendError(res, out.status());
     SendJson(res, 200, *out);
   };
-  s.Get(p + "/v1/backups/(full|incremental)",
-        [list](const httplib::Request& req, httplib::Response& res) {
-          list(req, res, req.matches[1] == "incremental", "");
-        });
-  s.Get(p + "/v1/backups/(full|incremental)/" + name,
-        [list](const httplib::Request& req, httplib::Response& res) {
-          list(req, res, req.matches[1] == "incremental", req.matches[2]);
-        });
-  s.Post(p + "/v1/backups/(full|incremental|schedule)/" + name,
-         NoBody([this](const httplib::Request& req, httplib::Response& res) {
-           auto delay = QueryDelay(req);
-           if (!delay.ok()) return SendError(res, delay.status());
-           Status st =
-               service_.TriggerBackup(req.matches[2], req.matches[1] == "incremental", *delay);
-           if (!st.ok()) return SendError(res, st);
-           res.status = 202;
-         }));
-  s.Get(p + "/v1/backups/currentBackup/" + name,
-        [this](const httplib::Request& req, httplib::Response& res) {
-          auto out = service_.CurrentBackup(req.matches[1]);
-          if (!out.ok()) return SendError(res, out.status());
-          SendJson(res, 200, *out);
-        });
-  s.Post(p + "/v1/backups/cancel/" + name,
-         NoBody([this](const httplib::Request& req, httplib::Response& res) {
-           Status st = service_.CancelBackups(req.matches[1]);
-           if (!st.ok()) return SendError(res, st);
-           res.status = 202;
-         }));
+  get("/v1/backups/(full|incremental)",
+      [list](const httplib::Request& req, httplib::Response& res) {
+        list(req, res, req.matches[1] == "incremental", "");
+      });
+  get("/v1/backups/(full|incremental)/" + name,
+      [list](const httplib::Request& req, httplib::Response& res) {
+        list(req, res, req.matches[1] == "incremental", req.matches[2]);
+      });
+  post("/v1/backups/(full|incremental|schedule)/" + name,
+       NoBody([this](const httplib::Request& req, httplib::Response& res) {
+         auto delay = QueryDelay(req);
+         if (!delay.ok()) return SendError(res, delay.status());
+         Status st =
+             service_.TriggerBackup(req.matches[2], req.matches[1] == "incremental", *delay);
+         if (!st.ok()) return SendError(res, st);
+         res.status = 202;
+       }));
+  get("/v1/backups/currentBackup/" + name,
+      [this](const httplib::Request& req, httplib::Response& res) {
+        auto out = service_.CurrentBackup(req.matches[1]);
+        if (!out.ok()) return SendError(res, out.status());
+        SendJson(res, 200, *out);
+      });
+  post("/v1/backups/cancel/" + name,
+       NoBody([this](const httplib::Request& req, httplib::Response& res) {
+         Status st = service_.CancelBackups(req.matches[1]);
+         if (!st.ok()) return SendError(res, st);
+         res.status = 202;
+       }));
 
   // --- restore
   auto restore = [this](const httplib::Request& req, httplib::Response& res,
@@ -417,19 +448,18 @@ void HttpApi::Register() {
     if (!id.ok()) return SendError(res, id.status());
     SendJson(res, 202, *id);
   };
-  s.Post(p + "/v1/restore/(full|incremental|timestamp)",
-         WithBody([restore](const httplib::Request& req, httplib::Response& res) {
-           restore(req, res, req.matches[1], 0);
-         }));
-  s.Get(p + "/v1/restore/status/" + name,
-        [this](const httplib::Request& req, httplib::Response& res) {
-          auto id = PathId(req.matches[1]);
-          if (!id.ok()) return SendError(res, id.status());
-          auto out = service_.RestoreStatus(*id);
-          if (!out.ok()) return SendError(res, out.status());
-          SendJson(res, 200, *out);
-        });
-  s.Get(p + "/v1/restore/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+  post("/v1/restore/(full|incremental|timestamp)",
+       WithBody([restore](const httplib::Request& req, httplib::Response& res) {
+         restore(req, res, req.matches[1], 0);
+       }));
+  get("/v1/restore/status/" + name, [this](const httplib::Request& req, httplib::Response& res) {
+    auto id = PathId(req.matches[1]);
+    if (!id.ok()) return SendError(res, id.status());
+    auto out = service_.RestoreStatus(*id);
+    if (!out.ok()) return SendError(res, out.status());
+    SendJson(res, 200, *out);
+  });
+  get("/v1/restore/jobs", [this](const httplib::Request& req, httplib::Response& res) {
     auto from = QueryInt(req, "from");
     if (!from.ok()) return SendError(res, from.status());
     auto to = QueryInt(req, "to");
@@ -439,39 +469,39 @@ void HttpApi::Register() {
     if (!out.ok()) return SendError(res, out.status());
     SendJson(res, 200, *out);
   });
-  s.Post(p + "/v1/restore/cancel/" + name,
-         NoBody([this](const httplib::Request& req, httplib::Response& res) {
-           auto id = PathId(req.matches[1]);
-           if (!id.ok()) return SendError(res, id.status());
-           Status st = service_.CancelRestore(*id);
-           if (!st.ok()) return SendError(res, st);
-           res.status = 202;
-         }));
+  post("/v1/restore/cancel/" + name,
+       NoBody([this](const httplib::Request& req, httplib::Response& res) {
+         auto id = PathId(req.matches[1]);
+         if (!id.ok()) return SendError(res, id.status());
+         Status st = service_.CancelRestore(*id);
+         if (!st.ok()) return SendError(res, st);
+         res.status = 202;
+       }));
   // The cluster configuration saved with a full backup (with-cluster-configuration).
-  s.Get(p + "/v1/retrieve/configuration/" + name + "/" + name,
-        [this](const httplib::Request& req, httplib::Response& res) {
-          auto time = PathId(req.matches[2]);
-          if (!time.ok()) {
-            return SendError(res, Status::InvalidArgument("the timestamp must be epoch "
-                                                          "milliseconds, got '" +
-                                                          ShortValue(req.matches[2].str()) + "'"));
-          }
-          auto zip = service_.ClusterConfigurationArchive(req.matches[1], *time);
-          if (!zip.ok()) return SendError(res, zip.status());
-          res.set_header("Content-Disposition", "attachment; filename=\"archive.zip\"");
-          res.set_content(std::move(zip).value(), "application/zip");
-        });
+  get("/v1/retrieve/configuration/" + name + "/" + name,
+      [this](const httplib::Request& req, httplib::Response& res) {
+        auto time = PathId(req.matches[2]);
+        if (!time.ok()) {
+          return SendError(res, Status::InvalidArgument("the timestamp must be epoch "
+                                                        "milliseconds, got '" +
+                                                        ShortValue(req.matches[2].str()) + "'"));
+        }
+        auto zip = service_.ClusterConfigurationArchive(req.matches[1], *time);
+        if (!zip.ok()) return SendError(res, zip.status());
+        res.set_header("Content-Disposition", "attachment; filename=\"archive.zip\"");
+        res.set_content(std::move(zip).value(), "application/zip");
+      });
   // The parallel-backups guide posts a timestamp body to /v1/restore/<ISO-8601 time>.
-  s.Post(p + "/v1/restore/" + name,
-         WithBody([restore](const httplib::Request& req, httplib::Response& res) {
-           std::string t = req.matches[1];
-           int64_t ms = backupset::ParseRfc3339Millis(t);
-           if (ms < 0) {
-             return SendError(
-                 res, Status::NotFound("no endpoint POST " + req.path + " (nor an ISO-8601 time)"));
-           }
-           restore(req, res, "timestamp", ms);
-         }));
+  post("/v1/restore/" + name,
+       WithBody([restore](const httplib::Request& req, httplib::Response& res) {
+         std::string t = req.matches[1];
+         int64_t ms = backupset::ParseRfc3339Millis(t);
+         if (ms < 0) {
+           return SendError(
+               res, Status::NotFound("no endpoint POST " + req.path + " (nor an ISO-8601 time)"));
+         }
+         restore(req, res, "timestamp", ms);
+       }));
 }
 
 }  // namespace absvc::service

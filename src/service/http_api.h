@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "service/http_server.h"
 #include "service/https_context.h"
@@ -28,11 +29,19 @@ class HttpApi {
   void Stop();
   HttpServer::Counters connection_counters() const { return server_->counters(); }
 
+  // Every route the API serves: method and path pattern (a regex, without the
+  // context-path). docs/openapi.yaml documents each; a test holds them together.
+  struct Route {
+    std::string method, pattern;
+  };
+  const std::vector<Route>& routes() const { return routes_; }
+
  private:
   void Register();
   Service& service_;
   std::unique_ptr<HttpServer> server_;
   int port_ = 0, https_port_ = 0;
+  std::vector<Route> routes_;
   struct RateLimiter;
   std::unique_ptr<RateLimiter> rate_;
 };

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -41,6 +42,7 @@
 #include "storage/storage.h"
 #include "test_cluster.h"
 #include "wire/expression.h"
+#include "wire/info.h"
 
 namespace absvc::service {
 namespace {
@@ -336,6 +338,301 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<TestCluster> cluster_;
   std::unique_ptr<client::Client> client_;
 };
+
+// --- The OpenAPI document against the routes absd registers and the answers it gives.
+
+// A JSON value against an OpenAPI 3.0 schema (the parts docs/openapi.yaml uses: $ref,
+// type, properties, required, additionalProperties, items, enum, oneOf); each problem
+// is added to `errors` with its path in the value.
+void CheckSchema(const Json& schema, const Json& value, const Json& doc, const std::string& at,
+                 std::vector<std::string>& errors) {
+  if (schema.contains("$ref")) {
+    const std::string ref = schema["$ref"].get<std::string>().substr(2);  // "#/" dropped
+    const Json* target = &doc;
+    for (auto part : wire::SplitList(ref, '/'))
+      target = &(*target)[std::string(part)];
+    return CheckSchema(*target, value, doc, at, errors);
+  }
+  if (schema.contains("oneOf")) {
+    int matches = 0;
+    for (const auto& option : schema["oneOf"]) {
+      std::vector<std::string> e;
+      CheckSchema(option, value, doc, at, e);
+      matches += e.empty() ? 1 : 0;
+    }
+    if (matches != 1) errors.push_back(at + ": matches " + std::to_string(matches) + " of oneOf");
+    return;
+  }
+  if (schema.contains("type")) {
+    std::string type = schema["type"];
+    bool ok = type == "object"    ? value.is_object()
+              : type == "array"   ? value.is_array()
+              : type == "string"  ? value.is_string()
+              : type == "integer" ? value.is_number_integer()
+              : type == "number"  ? value.is_number()
+              : type == "boolean" ? value.is_boolean()
+                                  : false;
+    if (!ok) {
+      errors.push_back(at + ": is not " + type + ": " + value.dump().substr(0, 80));
+      return;
+    }
+  }
+  if (schema.contains("enum")) {
+    bool found = false;
+    for (const auto& e : schema["enum"])
+      found = found || e == value;
+    if (!found) errors.push_back(at + ": " + value.dump() + " is not in the enum");
+  }
+  if (value.is_object()) {
+    for (const auto& r : schema.value("required", Json::array())) {
+      if (!value.contains(r.get<std::string>())) errors.push_back(at + ": lacks " + r.dump());
+    }
+    const Json props = schema.value("properties", Json::object());
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (props.contains(it.key())) {
+        CheckSchema(props[it.key()], it.value(), doc, at + "." + it.key(), errors);
+      } else if (schema.contains("additionalProperties")) {
+        const Json& extra = schema["additionalProperties"];
+        if (extra.is_boolean() && !extra.get<bool>()) {
+          errors.push_back(at + ": has undocumented field " + it.key());
+        } else if (extra.is_object()) {
+          CheckSchema(extra, it.value(), doc, at + "." + it.key(), errors);
+        }
+      }
+    }
+  }
+  if (value.is_array() && schema.contains("items")) {
+    for (size_t i = 0; i < value.size(); ++i)
+      CheckSchema(schema["items"], value[i], doc, at + "[" + std::to_string(i) + "]", errors);
+  }
+}
+
+// "/v1/config/clusters/{name}" -> "/v1/config/clusters/{}".
+std::string NormalTemplate(const std::string& path) {
+  static const std::regex param(R"(\{[^}/]+\})");
+  return std::regex_replace(path, param, "{}");
+}
+
+// A registered pattern -> the templates it serves: "(a|b)" alternations expanded, a name
+// group "([^/]+)" as "{}".
+std::vector<std::string> ExpandPattern(const std::string& pattern) {
+  std::vector<std::string> out = {""};
+  if (pattern == "/") return {"/"};
+  std::string named = std::regex_replace(pattern, std::regex(R"(\(\[\^/\]\+\))"), "{}");
+  for (auto segment : wire::SplitList(named, '/')) {
+    std::vector<std::string> options;
+    std::string seg(segment);
+    if (seg.front() == '(' && seg.back() == ')') {
+      std::string inner = seg.substr(1, seg.size() - 2);
+      for (auto o : wire::SplitList(inner, '|'))
+        options.emplace_back(o);
+    } else {
+      options = {seg};
+    }
+    std::vector<std::string> next;
+    for (const auto& prefix : out)
+      for (const auto& o : options)
+        next.push_back(prefix + "/" + o);
+    out = std::move(next);
+  }
+  return out;
+}
+
+class ApiContract {
+ public:
+  ApiContract(Instance& inst, Json doc) : inst_(inst), doc_(std::move(doc)) {}
+
+  // The documented template `path` falls under: literal segments win over parameters.
+  std::string TemplateOf(const std::string& path) const {
+    std::string best;
+    int best_literals = -1;
+    auto parts = wire::SplitList(path, '/');
+    for (auto it = doc_["paths"].begin(); it != doc_["paths"].end(); ++it) {
+      auto tparts = wire::SplitList(it.key(), '/');
+      if (tparts.size() != parts.size()) continue;
+      int literals = 0;
+      bool match = true;
+      for (size_t i = 0; i < parts.size() && match; ++i) {
+        if (tparts[i].front() == '{') continue;
+        match = tparts[i] == parts[i];
+        ++literals;
+      }
+      if (match && literals > best_literals) {
+        best = it.key();
+        best_literals = literals;
+      }
+    }
+    return best;
+  }
+
+  // Sends the request; the answer must be `expected`, a status the document lists for the
+  // operation, with a body its schema accepts; a JSON request body must fit its schema too.
+  httplib::Result Call(const std::string& method, const std::string& path, int expected,
+                       const Json& body = nullptr) {
+    std::string bare = path.substr(0, path.find('?'));
+    std::string tmpl = TemplateOf(bare == "" ? "/" : bare);
+    std::string m = method;
+    std::transform(m.begin(), m.end(), m.begin(), ::tolower);
+    EXPECT_FALSE(tmpl.empty()) << method << " " << path << " is not documented";
+    if (tmpl.empty() || !doc_["paths"][tmpl].contains(m)) {
+      ADD_FAILURE() << method << " " << tmpl << " is not documented";
+      return httplib::Result(nullptr, httplib::Error::Unknown);
+    }
+    const Json& op = doc_["paths"][tmpl][m];
+    exercised_.insert(method + " " + NormalTemplate(tmpl));
+    // A body meant to be accepted must fit the documented schema (bad ones are sent on
+    // purpose to see the 400).
+    if (!body.is_null() && op.contains("requestBody") && expected < 300) {
+      std::vector<std::string> errors;
+      CheckSchema(op["requestBody"]["content"]["application/json"]["schema"], body, doc_, "request",
+                  errors);
+      EXPECT_TRUE(errors.empty()) << method << " " << path << ": " << errors[0];
+    }
+    std::string text = body.is_null() ? "" : body.dump();
+    httplib::Result r = method == "GET" ? inst_.http->Get(path.c_str())
+                        : method == "POST"
+                            ? inst_.http->Post(path.c_str(), text, "application/json")
+                        : method == "PUT" ? inst_.http->Put(path.c_str(), text, "application/json")
+                                          : inst_.http->Delete(path.c_str());
+    EXPECT_TRUE(r) << method << " " << path;
+    if (!r) return r;
+    EXPECT_EQ(r->status, expected) << method << " " << path << ": " << r->body;
+    std::string code = std::to_string(r->status);
+    EXPECT_TRUE(op["responses"].contains(code))
+        << method << " " << tmpl << " answered " << code << ", which the document does not list";
+    if (!op["responses"].contains(code)) return r;
+    Json response = op["responses"][code];
+    if (response.contains("$ref")) response = doc_["components"]["responses"]["Error"];
+    if (!response.contains("content")) return r;
+    std::string type = r->get_header_value("Content-Type");
+    type = type.substr(0, type.find(';'));
+    EXPECT_TRUE(response["content"].contains(type))
+        << method << " " << tmpl << " " << code << " answered " << type;
+    if (type == "application/json" && response["content"].contains(type)) {
+      std::vector<std::string> errors;
+      CheckSchema(response["content"][type]["schema"], Json::parse(r->body), doc_, "body", errors);
+      EXPECT_TRUE(errors.empty()) << method << " " << path << ": " << errors[0] << "\n" << r->body;
+    } else if (type == "text/plain" && response["content"].contains(type)) {
+      std::vector<std::string> errors;
+      CheckSchema(response["content"][type]["schema"], Json(r->body), doc_, "body", errors);
+      EXPECT_TRUE(errors.empty()) << method << " " << path << ": " << errors[0];
+    }
+    return r;
+  }
+
+  const std::set<std::string>& exercised() const { return exercised_; }
+
+ private:
+  Instance& inst_;
+  Json doc_;
+  std::set<std::string> exercised_;
+};
+
+TEST_F(ServiceTest, EveryRouteIsDocumentedAndAnswersAsDocumented) {
+  ASSERT_TRUE(Load(*client_, 300, "v1").ok());
+  Json config = BaseConfig();
+  config["backup-policies"]["p1"]["with-cluster-configuration"] = true;
+  auto inst = StartInstance(config, "a");
+  ASSERT_TRUE(inst);
+  auto served = inst->Get("/api-docs");
+  ASSERT_EQ(served->status, 200);
+  Json doc = Json::parse(served->body);
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+
+  // The routes and the document name the same operations.
+  std::set<std::string> registered, documented;
+  for (const auto& route : inst->api->routes())
+    for (const auto& t : ExpandPattern(route.pattern))
+      registered.insert(route.method + " " + t);
+  for (auto it = doc["paths"].begin(); it != doc["paths"].end(); ++it) {
+    for (const char* m : {"get", "post", "put", "delete"}) {
+      if (!it.value().contains(m)) continue;
+      std::string method = m;
+      std::transform(method.begin(), method.end(), method.begin(), ::toupper);
+      documented.insert(method + " " + NormalTemplate(it.key()));
+    }
+  }
+  for (const auto& op : registered)
+    EXPECT_TRUE(documented.count(op)) << op << " is served but not documented";
+  for (const auto& op : documented)
+    EXPECT_TRUE(registered.count(op)) << op << " is documented but not served";
+
+  // Every documented operation, called, answers as the document says.
+  ApiContract api(*inst, doc);
+  for (const char* path : {"/", "/health", "/ready", "/version", "/metrics", "/api-docs",
+                           "/api-docs/openapi.yaml", "/v1/config"})
+    api.Call("GET", path, 200);
+  Json current = Json::parse(inst->Get("/v1/config")->body);
+  api.Call("PUT", "/v1/config", 200, current);
+  api.Call("POST", "/v1/config/apply", 200);
+  api.Call("POST", "/v1/config/clusters/check-connectivity", 200,
+           current["aerospike-clusters"]["c1"]);
+  api.Call("POST", "/v1/config/storage/check-connectivity", 200, current["storage"]["shared"]);
+  api.Call("POST", "/v1/config/storage/check-connectivity", 400, Json{{"nothing", 1}});
+  for (auto [section, key, entry] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"clusters", "aerospike-clusters", "c1"},
+           {"storage", "storage", "shared"},
+           {"policies", "backup-policies", "p1"},
+           {"routines", "backup-routines", "r1"}}) {
+    std::string base = "/v1/config/" + section;
+    api.Call("GET", base, 200);
+    api.Call("GET", base + "/" + entry, 200);
+    api.Call("GET", base + "/nosuch", 404);
+    api.Call("POST", base + "/copy", 201, current[key][entry]);
+    api.Call("POST", base + "/copy", 409, current[key][entry]);
+    api.Call("PUT", base + "/copy", 200, current[key][entry]);
+    api.Call("DELETE", base + "/copy", 204);
+  }
+  api.Call("PUT", "/v1/config/routines/r1/disable", 204);
+  api.Call("PUT", "/v1/config/routines/r1/enable", 204);
+
+  api.Call("POST", "/v1/backups/full/r1", 202);
+  inst->WaitIdle("r1");
+  ASSERT_TRUE(Load(*client_, 100, "v2").ok());
+  api.Call("POST", "/v1/backups/incremental/r1", 202);
+  inst->WaitIdle("r1");
+  api.Call("POST", "/v1/backups/schedule/r1", 202);
+  inst->WaitIdle("r1");
+  api.Call("POST", "/v1/backups/full/nosuch", 404);
+  api.Call("GET", "/v1/backups/full", 200);
+  api.Call("GET", "/v1/backups/incremental", 200);
+  Json fulls = Json::parse(api.Call("GET", "/v1/backups/full/r1", 200)->body);
+  Json incrementals = Json::parse(api.Call("GET", "/v1/backups/incremental/r1?from=1", 200)->body);
+  ASSERT_FALSE(fulls.empty());
+  ASSERT_FALSE(incrementals.empty());
+  api.Call("GET", "/v1/backups/currentBackup/r1", 200);
+  api.Call("POST", "/v1/backups/cancel/r1", 404);
+  api.Call("GET", "/v1/retrieve/configuration/r1/" + std::to_string(UnixNowMillis()), 200);
+  api.Call("GET", "/v1/retrieve/configuration/r1/soon", 400);
+
+  std::vector<int64_t> ids;
+  auto started = [&](httplib::Result r) {
+    if (r && r->status == 202) ids.push_back(Json::parse(r->body).get<int64_t>());
+  };
+  started(api.Call("POST", "/v1/restore/full", 202,
+                   {{"backup-data-path", fulls[0]["key"]},
+                    {"source-name", "shared"},
+                    {"destination-name", "c1"}}));
+  started(api.Call("POST", "/v1/restore/incremental", 202,
+                   {{"backup-data-path", incrementals[0]["key"]},
+                    {"source-name", "shared"},
+                    {"destination-name", "c1"}}));
+  for (int64_t id : ids)
+    inst->WaitRestore(id);
+  started(api.Call("POST", "/v1/restore/timestamp", 202,
+                   {{"routine", "r1"}, {"time", UnixNowMillis()}}));
+  inst->WaitRestore(ids.back());
+  started(api.Call("POST", "/v1/restore/2099-01-01T00:00:00Z", 202, {{"routine", "r1"}}));
+  inst->WaitRestore(ids.back());
+  api.Call("POST", "/v1/restore/full", 400, {{"backup-data-path", 1}});
+  api.Call("GET", "/v1/restore/status/" + std::to_string(ids[0]), 200);
+  api.Call("GET", "/v1/restore/status/999999", 404);
+  api.Call("GET", "/v1/restore/jobs?status=done", 200);
+  api.Call("POST", "/v1/restore/cancel/" + std::to_string(ids[0]), 409);
+
+  for (const auto& op : documented)
+    EXPECT_TRUE(api.exercised().count(op)) << op << " is documented but this test never calls it";
+}
 
 TEST_F(ServiceTest, SystemEndpoints) {
   auto inst = StartInstance(BaseConfig(), "a");
