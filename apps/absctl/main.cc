@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
   b->add_option("--continue", backup.continue_directory,
                 "resume the interrupted backup in this directory (give the same flags)");
   b->add_option("-w,--parallel", backup.parallel, "scan workers")->capture_default_str();
+  b->add_option("--parallel-write", backup.parallel_write,
+                "files written at once, shared by the scan workers (default: one per worker)")
+      ->check(CLI::NonNegativeNumber);
   b->add_option("-s,--set", backup.sets, "sets (comma-separated)")->delimiter(',');
   b->add_option("-B,--bin-list", backup.bins, "bins (comma-separated)")->delimiter(',');
   b->add_option("-X,--partition-list", backup.partition_list,

@@ -1,5 +1,7 @@
 #include "backup/backup_job.h"
 
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -70,8 +72,14 @@ struct FileSet {
   // A file is complete (if given), and `progress` is where its writer's partitions stand
   // with every record of them in complete files. Rewrites the checkpoint when resumable.
   void Commit(std::optional<BackupFile> file, const std::vector<PartitionProgress>& progress) {
+    std::vector<BackupFile> complete;
+    if (file) complete.push_back(std::move(*file));
+    Commit(std::move(complete), progress);
+  }
+  void Commit(std::vector<BackupFile> complete, const std::vector<PartitionProgress>& progress) {
     std::lock_guard lock(mu);
-    if (file) files.push_back(std::move(*file));
+    for (auto& f : complete)
+      files.push_back(std::move(f));
     for (const auto& p : progress)
       if (p.done || p.last_digest) partitions[p.pid] = p;
     if (!options.resumable) return;
@@ -137,6 +145,169 @@ class AsbFile {
   uint64_t records_ = 0;
 };
 
+// parallel-write: the files a backup writes at once, fewer than its scan workers. A worker
+// leases a free file for each chunk it flushes (waiting while all are busy), so records of
+// several workers share files and a file rotates at file-limit whoever filled it.
+//
+// The checkpoint must stay a consistent cut: the files it names hold exactly the records
+// its cursors count. A worker's chunks are in its scan order; its cursor may advance past a
+// chunk only once that chunk and every earlier one are in complete files, and a complete
+// file may be named only once every chunk in it is below its worker's cursor. Each close
+// computes the largest such cut (shrinking cursors until both hold) and commits it.
+class WriterPool {
+ public:
+  WriterPool(FileSet& files, size_t writers, size_t workers, BackupProgress* progress)
+      : files_(files), slots_(writers), pending_(workers), progress_(progress) {}
+
+  // `chunk` holds `records` of worker `worker`, and `changed` is where that worker's
+  // partitions whose cursors moved stand after them. An empty chunk only moves cursors
+  // (partitions finished without more records).
+  Status Write(size_t worker, std::string_view chunk, uint64_t records,
+               std::vector<PartitionProgress> changed) {
+    if (chunk.empty()) {
+      std::lock_guard lock(mu_);
+      pending_[worker].push_back({kNoFile, std::move(changed)});
+      return CommitLocked();
+    }
+    Slot* slot = nullptr;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] {
+        for (auto& s : slots_)
+          if (!s.busy) return true;
+        return false;
+      });
+      for (auto& s : slots_) {
+        if (!s.busy) {
+          slot = &s;
+          break;
+        }
+      }
+      slot->busy = true;
+    }
+    Status st = WriteToSlot(*slot, worker, chunk, records, std::move(changed));
+    {
+      std::lock_guard lock(mu_);
+      slot->busy = false;
+    }
+    cv_.notify_one();
+    return st;
+  }
+
+  // Once every worker has finished: closes the files still open and commits the rest.
+  Status CloseAll() {
+    for (auto& slot : slots_) {
+      if (slot.file) ABS_RETURN_IF_ERROR(CloseSlot(slot));
+    }
+    std::lock_guard lock(mu_);
+    return CommitLocked();
+  }
+
+ private:
+  static constexpr uint64_t kNoFile = 0;
+  struct Slot {
+    bool busy = false;
+    std::unique_ptr<AsbFile> file;
+    uint64_t file_id = kNoFile;
+  };
+  struct Chunk {
+    uint64_t file_id;
+    std::vector<PartitionProgress> changed;
+  };
+
+  Status WriteToSlot(Slot& slot, size_t worker, std::string_view chunk, uint64_t records,
+                     std::vector<PartitionProgress> changed) {
+    if (!slot.file) {
+      uint32_t id = files_.next_id.fetch_add(1);
+      size_t index = static_cast<size_t>(&slot - slots_.data());
+      std::string name =
+          std::to_string(index) + "_" + files_.options.ns + "_" + std::to_string(id) + ".asb";
+      ABS_ASSIGN_OR_RETURN(slot.file, AsbFile::Open(files_, name));
+      slot.file_id = id;
+      if (progress_) ++progress_->files;
+    }
+    {
+      // Recorded before the bytes go out: a close by another worker never overlooks it.
+      std::lock_guard lock(mu_);
+      pending_[worker].push_back({slot.file_id, std::move(changed)});
+    }
+    uint64_t before = slot.file->stored_bytes();
+    ABS_RETURN_IF_ERROR(slot.file->Write(chunk, records));
+    if (progress_) progress_->bytes += slot.file->stored_bytes() - before;
+    if (slot.file->stored_bytes() >= files_.options.file_limit_bytes) return CloseSlot(slot);
+    return Status::Ok();
+  }
+
+  Status CloseSlot(Slot& slot) {
+    auto closed = slot.file->Close();
+    slot.file.reset();
+    if (!closed.ok()) return closed.status();
+    std::lock_guard lock(mu_);
+    closed_[slot.file_id] = std::move(closed).value();
+    slot.file_id = kNoFile;
+    return CommitLocked();
+  }
+
+  // Commits the largest consistent cut, if it moved.
+  Status CommitLocked() {
+    auto complete = [&](uint64_t id) { return id == kNoFile || closed_.count(id) > 0; };
+    // Each worker's cursor: how many of its pending chunks are in.
+    std::vector<size_t> cut(pending_.size());
+    for (size_t w = 0; w < pending_.size(); ++w) {
+      while (cut[w] < pending_[w].size() && complete(pending_[w][cut[w]].file_id))
+        ++cut[w];
+    }
+    // A closed file with a chunk past its worker's cursor cannot be named yet, and no
+    // cursor may pass a chunk in such a file: shrink until both hold.
+    std::set<uint64_t> held;
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (size_t w = 0; w < pending_.size(); ++w) {
+        for (size_t i = cut[w]; i < pending_[w].size(); ++i) {
+          uint64_t id = pending_[w][i].file_id;
+          if (id != kNoFile && closed_.count(id) && held.insert(id).second) changed = true;
+        }
+      }
+      for (size_t w = 0; w < pending_.size(); ++w) {
+        for (size_t i = 0; i < cut[w]; ++i) {
+          if (held.count(pending_[w][i].file_id)) {
+            cut[w] = i;
+            changed = true;
+            break;
+          }
+        }
+      }
+    }
+    std::vector<BackupFile> named;
+    for (auto it = closed_.begin(); it != closed_.end();) {
+      if (held.count(it->first)) {
+        ++it;
+        continue;
+      }
+      named.push_back(std::move(it->second));
+      it = closed_.erase(it);
+    }
+    std::vector<PartitionProgress> progress;
+    for (size_t w = 0; w < pending_.size(); ++w) {
+      for (size_t i = 0; i < cut[w]; ++i) {
+        for (auto& p : pending_[w].front().changed)
+          progress.push_back(std::move(p));
+        pending_[w].pop_front();
+      }
+    }
+    if (!named.empty() || !progress.empty()) files_.Commit(std::move(named), progress);
+    return Status::Ok();
+  }
+
+  FileSet& files_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Slot> slots_;
+  std::vector<std::deque<Chunk>> pending_;  // by worker, in scan order
+  std::map<uint64_t, BackupFile> closed_;   // complete, not yet named in the checkpoint
+  BackupProgress* progress_;
+};
+
 std::string FilterExpression(const BackupOptions& o) {
   std::vector<std::string> parts;
   if (!o.filter.empty()) parts.push_back(o.filter);
@@ -166,11 +337,13 @@ bool IsStoppedBySibling(const Status& st) {
 class ScanWorker {
  public:
   // `resume_from`: where a checkpoint left some of the partitions.
+  // With `pool`, chunks go to the pool's shared files instead of this worker's own.
   ScanWorker(client::Client& client, FileSet& files, PartitionSet partitions, int index,
              uint32_t rps, BackupProgress* progress,
-             const std::map<uint32_t, PartitionProgress>& resume_from)
+             const std::map<uint32_t, PartitionProgress>& resume_from, WriterPool* pool)
       : client_(client),
         files_(files),
+        pool_(pool),
         index_(index),
         rps_(rps),
         progress_(progress),
@@ -187,6 +360,7 @@ class ScanWorker {
       }
       cursors_.push_back(c);
     }
+    if (pool_) last_sent_ = Snapshot();
   }
 
   Status Run() {
@@ -208,6 +382,10 @@ class ScanWorker {
     Status st = client_.ScanPartitions(
         req, cursors_, [this](const client::ScanRecordView& r) { return OnRecord(r); });
     if (o.scan_slots) o.scan_slots->Release();
+    if (pool_) {
+      // The last chunk carries the finished partitions; the pool closes the files.
+      return st.ok() ? SendChunk() : st;
+    }
     if (st.ok()) st = Flush();
     if (st.ok() && file_) st = CloseFile();
     // Every record is in a complete file now: the partitions finished are done for good.
@@ -261,8 +439,27 @@ class ScanWorker {
     return out;
   }
 
+  // Pool mode: the buffered records and the cursors that moved since the last chunk.
+  Status SendChunk() {
+    std::vector<PartitionProgress> now = Snapshot(), changed;
+    for (size_t i = 0; i < now.size(); ++i) {
+      const auto& a = now[i];
+      const auto& b = last_sent_[i];
+      if (a.done != b.done || a.records != b.records || a.last_digest != b.last_digest) {
+        changed.push_back(a);
+      }
+    }
+    last_sent_ = std::move(now);
+    Status st =
+        pool_->Write(static_cast<size_t>(index_), buf_, buffered_records_, std::move(changed));
+    buf_.clear();
+    buffered_records_ = 0;
+    return st;
+  }
+
   Status Flush() {
     if (buf_.empty()) return Status::Ok();
+    if (pool_) return SendChunk();
     if (!file_) {
       std::string name = std::to_string(index_) + "_" + files_.options.ns + "_" +
                          std::to_string(files_.next_id.fetch_add(1)) + ".asb";
@@ -288,6 +485,8 @@ class ScanWorker {
 
   client::Client& client_;
   FileSet& files_;
+  WriterPool* pool_;
+  std::vector<PartitionProgress> last_sent_;  // pool mode: the cursors as last sent
   const client::ScanRecordView* current_ = nullptr;
   int index_;
   uint32_t rps_;
@@ -639,10 +838,16 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
         o.records_per_second == 0 || groups.empty()
             ? 0
             : std::max<uint32_t>(1, o.records_per_second / static_cast<uint32_t>(groups.size()));
+    // parallel-write below the workers: they share that many files.
+    std::unique_ptr<WriterPool> pool;
+    if (o.parallel_write > 0 && static_cast<size_t>(o.parallel_write) < groups.size()) {
+      pool = std::make_unique<WriterPool>(files, static_cast<size_t>(o.parallel_write),
+                                          groups.size(), progress);
+    }
     std::vector<std::unique_ptr<ScanWorker>> workers;
     for (size_t i = 0; i < groups.size(); ++i) {
       workers.push_back(std::make_unique<ScanWorker>(client, files, groups[i], static_cast<int>(i),
-                                                     rps, progress, resume_from));
+                                                     rps, progress, resume_from, pool.get()));
     }
     std::vector<Status> statuses(workers.size());
     std::vector<std::thread> threads;
@@ -660,6 +865,10 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
     }
     for (const auto& st : statuses) {
       if (!st.ok() && !IsStoppedBySibling(st)) return fail(st.WithContext("backup of " + o.ns));
+    }
+    if (pool) {
+      Status closed = pool->CloseAll();
+      if (!closed.ok()) return fail(closed.WithContext("backup of " + o.ns));
     }
     std::lock_guard lock(files.mu);
     for (uint32_t pid : result.partitions.Ids()) {

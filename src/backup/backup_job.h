@@ -27,6 +27,9 @@ struct BackupOptions {
   std::vector<std::string> sets;  // empty = all
   std::vector<std::string> bins;  // empty = all
   int parallel = 8;
+  // Files written at once (parallel-write): below `parallel`, the scan workers share this
+  // many files, each rotating at file-limit; 0 (or not below parallel): a file per worker.
+  int parallel_write = 0;
   std::string filter;                   // packed filter expression from the user, optional
   int64_t modified_after_unix_ns = 0;   // 0 = no lower bound (full backup)
   int64_t modified_before_unix_ns = 0;  // 0 = no upper bound

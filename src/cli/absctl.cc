@@ -235,6 +235,7 @@ int Backup(const BackupFlags& f) {
   backup::BackupOptions o;
   o.ns = f.ns;
   o.parallel = f.parallel;
+  o.parallel_write = f.parallel_write;
   o.sets = f.sets;
   o.bins = f.bins;
   o.slice.partition_list = f.partition_list;

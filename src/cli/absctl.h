@@ -49,6 +49,7 @@ struct BackupFlags {
   std::string directory;
   std::string continue_directory;  // --continue: resume the backup there
   int parallel = 8;
+  int parallel_write = 0;  // files written at once; 0: one per scan worker
   std::vector<std::string> sets;
   std::vector<std::string> bins;
   std::string partition_list;

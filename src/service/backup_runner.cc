@@ -133,6 +133,7 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
               : storage::EncryptionKeyFromText(policy.key_pem, "the key-secret",
                                                base.codec.encryption));
     }
+    base.parallel_write = static_cast<int>(policy.parallel_write);
     base.max_concurrent_nodes = static_cast<size_t>(policy.max_concurrent_nodes);
     base.total_timeout = std::chrono::milliseconds(policy.total_timeout_ms);
     base.scan_compression = policy.use_scan_compression;

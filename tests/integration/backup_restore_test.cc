@@ -546,6 +546,74 @@ TEST_F(BackupRestoreTest, IndexesUdfsAndIncrementalBackups) {
 // again, it resumes: it scans only what is left, and the result holds every record
 // exactly once (the files' counts add up to the namespace, and a restore gives every
 // record back). A damaged checkpoint, or other options, start it over instead.
+// parallel-write: 8 scan workers share 2 files, each rotating at file-limit. Storage faults
+// stop the backup at three different files; each resumes from a checkpoint that names
+// only files whose records its cursors count, so the finished set holds every record once.
+TEST_F(BackupRestoreTest, ParallelWriteSharesFilesAndResumesWhole) {
+  DevClusterArgs args;
+  args.nodes = 2;
+  auto tc = TestCluster::StartDevCluster(args);
+  ASSERT_TRUE(tc.ok());
+  auto client = client::Client::Connect((*tc)->Options());
+  ASSERT_TRUE(client.ok());
+  auto& c = **client;
+  const uint64_t n = 30000;
+  ASSERT_TRUE(Load(c, "shared", n).ok());
+  std::shared_ptr<storage::Storage> local = Store("b");
+
+  backup::BackupOptions o;
+  o.ns = "test";
+  o.parallel = 8;
+  o.parallel_write = 2;
+  o.file_limit_bytes = 128 << 10;
+  o.resumable = true;
+  o.directory = "whole";
+  auto whole = backup::RunBackup(c, *local, o);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole->record_count, n);
+  EXPECT_EQ(RecordsInFiles(*whole), n);
+  size_t data_files = 0;
+  for (const auto& f : whole->files) {
+    if (f.name.rfind("metadata_", 0) == 0) continue;
+    ++data_files;
+    EXPECT_TRUE(f.name.rfind("0_", 0) == 0 || f.name.rfind("1_", 0) == 0)
+        << f.name << ": only 2 files are written at once";
+  }
+  EXPECT_GT(data_files, 4u) << "the shared files rotate at file-limit";
+
+  o.directory = "resumed";
+  uint64_t resumed_runs = 0;
+  for (int nth : {5, 9, 14}) {
+    auto plan = std::make_shared<storage::FaultPlan>();
+    plan->Add({.op = storage::StorageStats::kOpenWriter, .nth = nth, .from_then_on = true});
+    auto failed = backup::RunBackup(c, *storage::WithFaults(local, plan), o);
+    ASSERT_FALSE(failed.ok());
+    resumed_runs += fs::exists(dir_ / "b" / "resumed" / backupset::kCheckpointFile);
+  }
+  EXPECT_GT(resumed_runs, 0u);
+  auto last = backup::RunBackup(c, *local, o);
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_TRUE(last->resumed);
+  EXPECT_GT(last->resumed_records, 0u);
+  EXPECT_EQ(last->record_count, n);
+  EXPECT_EQ(RecordsInFiles(*last), n) << "no record written twice, none lost";
+  auto v = backup::Verify({{local.get(), "resumed"}});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->complete()) << v->Format();
+
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+  restore::RestoreOptions ro;
+  ro.directories = {"resumed"};
+  restore::RestoreCounters counters;
+  Status restored = restore::RunRestore(c, *local, ro, counters);
+  ASSERT_TRUE(restored.ok()) << restored.ToString();
+  EXPECT_EQ(counters.read.load(), n) << "each record read once from the files";
+  uint64_t count = 0, bad = 0;
+  ScanAndCheck(c, &count, &bad);
+  EXPECT_EQ(count, n);
+  EXPECT_EQ(bad, 0u);
+}
+
 TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   DevClusterArgs args;
   args.nodes = 2;
@@ -1172,9 +1240,11 @@ TEST(Absctl, KilledAtRandomMomentsABackupContinuesToAWholeOne) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       std::string bin = testing::SiblingBinary("absctl");
+      // Every other run shares 2 files among its 4 workers (parallel-write): a kill then
+      // falls between files several workers write, and runs switch between the modes.
       ::execl(bin.c_str(), bin.c_str(), "backup", "-h", host.c_str(), "-n", "test", "-w", "4", "-F",
-              "1", "-L", rate.c_str(), i == 0 ? "-d" : "--continue", out.c_str(),
-              static_cast<char*>(nullptr));
+              "1", "-L", rate.c_str(), "--parallel-write", i % 2 ? "2" : "0",
+              i == 0 ? "-d" : "--continue", out.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ASSERT_GT(pid, 0);
