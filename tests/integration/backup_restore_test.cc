@@ -546,6 +546,26 @@ TEST_F(BackupRestoreTest, IndexesUdfsAndIncrementalBackups) {
 // again, it resumes: it scans only what is left, and the result holds every record
 // exactly once (the files' counts add up to the namespace, and a restore gives every
 // record back). A damaged checkpoint, or other options, start it over instead.
+// The backup in `dir` verifies complete, and restored into the emptied namespace gives
+// back exactly its n records, each read once.
+void ExpectVerifiedAndRestoredWhole(client::Client& c, storage::Storage& storage,
+                                    const std::string& dir, uint64_t n) {
+  auto v = backup::Verify({{&storage, dir}});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->complete()) << v->Format();
+  ASSERT_TRUE(c.Truncate("test", "").ok());
+  restore::RestoreOptions ro;
+  ro.directories = {dir};
+  restore::RestoreCounters counters;
+  Status restored = restore::RunRestore(c, storage, ro, counters);
+  ASSERT_TRUE(restored.ok()) << restored.ToString();
+  EXPECT_EQ(counters.read.load(), n) << "each record read once from the files";
+  uint64_t count = 0, bad = 0;
+  ScanAndCheck(c, &count, &bad);
+  EXPECT_EQ(count, n);
+  EXPECT_EQ(bad, 0u);
+}
+
 // parallel-write: 8 scan workers share 2 files, each rotating at file-limit. Storage faults
 // stop the backup at three different files; each resumes from a checkpoint that names
 // only files whose records its cursors count, so the finished set holds every record once.
@@ -597,21 +617,7 @@ TEST_F(BackupRestoreTest, ParallelWriteSharesFilesAndResumesWhole) {
   EXPECT_GT(last->resumed_records, 0u);
   EXPECT_EQ(last->record_count, n);
   EXPECT_EQ(RecordsInFiles(*last), n) << "no record written twice, none lost";
-  auto v = backup::Verify({{local.get(), "resumed"}});
-  ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_TRUE(v->complete()) << v->Format();
-
-  ASSERT_TRUE(c.Truncate("test", "").ok());
-  restore::RestoreOptions ro;
-  ro.directories = {"resumed"};
-  restore::RestoreCounters counters;
-  Status restored = restore::RunRestore(c, *local, ro, counters);
-  ASSERT_TRUE(restored.ok()) << restored.ToString();
-  EXPECT_EQ(counters.read.load(), n) << "each record read once from the files";
-  uint64_t count = 0, bad = 0;
-  ScanAndCheck(c, &count, &bad);
-  EXPECT_EQ(count, n);
-  EXPECT_EQ(bad, 0u);
+  ExpectVerifiedAndRestoredWhole(c, *local, "resumed", n);
 }
 
 TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
@@ -657,21 +663,7 @@ TEST_F(BackupRestoreTest, AFailedBackupResumesFromItsCheckpoint) {
   EXPECT_EQ(RecordsInFiles(*second), n) << "no record written twice, none lost";
   EXPECT_EQ(progress.records.load(), n) << "progress counts the resumed records too";
   EXPECT_FALSE(fs::exists(dir_ / "b" / "set" / backupset::kCheckpointFile)) << "removed when done";
-  auto v = backup::Verify({{local.get(), "set"}});
-  ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_TRUE(v->complete()) << v->Format();
-
-  ASSERT_TRUE(c.Truncate("test", "").ok());
-  restore::RestoreOptions ro;
-  ro.directories = {"set"};
-  restore::RestoreCounters counters;
-  Status restored = restore::RunRestore(c, *local, ro, counters);
-  ASSERT_TRUE(restored.ok()) << restored.ToString();
-  EXPECT_EQ(counters.read.load(), n) << "each record read once from the files";
-  uint64_t count = 0, bad = 0;
-  ScanAndCheck(c, &count, &bad);
-  EXPECT_EQ(count, n);
-  EXPECT_EQ(bad, 0u);
+  ExpectVerifiedAndRestoredWhole(c, *local, "set", n);
 
   // Resuming a finished backup is refused, naming it.
   auto again = backup::RunBackup(c, *local, o);

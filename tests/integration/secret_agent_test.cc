@@ -3,8 +3,6 @@
 // named (agent, resource, key) and bounded by the timeout, never showing a secret; and
 // the configuration's secrets:<resource>:<key> references fetched when it loads.
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -28,18 +26,6 @@ using testing::Emulator;
 
 constexpr char kPassword[] = "pa55-from-the-agent";
 
-std::string RsaKeyPem() {
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  EVP_PKEY_free(key);
-  return pem;
-}
-
 class SecretAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -48,7 +34,7 @@ class SecretAgentTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    key_pem_ = RsaKeyPem();
+    key_pem_ = testing::RsaPrivateKeyPem();
     Json secrets = {{"abs", {{"password", kPassword}, {"encryption", key_pem_}}}};
     std::ofstream(dir_ / "secrets.json") << secrets.dump();
   }

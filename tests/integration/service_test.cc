@@ -7,8 +7,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -40,6 +38,7 @@
 #include "storage/local/local_storage.h"
 #include "storage/registry.h"
 #include "storage/storage.h"
+#include "test_certs.h"
 #include "test_cluster.h"
 #include "wire/expression.h"
 #include "wire/info.h"
@@ -894,17 +893,7 @@ TEST_F(ServiceTest, FilterExpSelectsRecordsAlsoWithinAnIncremental) {
 // names the agent and the same key-secret reads it back.
 TEST_F(ServiceTest, AnEncryptionKeyFromASecretAgentBacksUpAndRestores) {
   ASSERT_TRUE(Load(*client_, 500, "v1").ok());
-  std::string pem;
-  {
-    EVP_PKEY* key = EVP_RSA_gen(2048);
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    pem.assign(data, static_cast<size_t>(n));
-    BIO_free(bio);
-    EVP_PKEY_free(key);
-  }
+  const std::string pem = testing::RsaPrivateKeyPem();
   std::ofstream(dir_ / "secrets.json") << Json{{"keys", {{"backup", pem}}}}.dump();
   auto agent = testing::Emulator::Start("secret_agent.js", {(dir_ / "secrets.json").string()});
   ASSERT_TRUE(agent.ok()) << agent.status().ToString();

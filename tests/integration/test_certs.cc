@@ -61,6 +61,18 @@ void WriteKey(const std::string& path, EVP_PKEY* key, const std::string& passwor
 
 }  // namespace
 
+std::string RsaPrivateKeyPem() {
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
 struct TestCa::Impl {
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;

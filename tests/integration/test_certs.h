@@ -12,6 +12,9 @@ struct CertFiles {
   std::string cert, key;
 };
 
+// A fresh 2048-bit RSA private key in PEM (what abs derives backup encryption keys from).
+std::string RsaPrivateKeyPem();
+
 class TestCa {
  public:
   // A self-signed CA named `name`, written to dir/<name>.pem (its key stays in memory).
