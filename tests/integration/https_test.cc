@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "service/https_context.h"
 #include "service/service.h"
 #include "test_certs.h"
+#include "test_cluster.h"
 
 namespace absvc::service {
 namespace {
@@ -249,6 +251,17 @@ TEST_F(HttpsTest, MinVersionRefusesOlderClients) {
   EXPECT_EQ(Curl("/health").output, "200");
 }
 
+TEST_F(HttpsTest, CipherSuitesLimitWhatAClientMayUse) {
+  HttpsConfig tls = Tls();
+  tls.cipher_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};  // the test keys are EC
+  Start(tls);
+  // Over TLS 1.2 only the named suite is offered (OpenSSL's names on curl's side).
+  Ran r = Curl("/health", nullptr, "--tls-max 1.2 --ciphers ECDHE-ECDSA-AES256-GCM-SHA384");
+  EXPECT_EQ(r.exit_code, 35) << r.output;
+  r = Curl("/health", nullptr, "--tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-GCM-SHA256");
+  EXPECT_EQ(r.output, "200") << r.output;
+}
+
 TEST_F(HttpsTest, ARenewedCertificateIsServedWithoutARestart) {
   Start(Tls());
   ASSERT_EQ(PeerCommonName(), "abs-server");
@@ -266,6 +279,55 @@ TEST_F(HttpsTest, ARenewedCertificateIsServedWithoutARestart) {
   EXPECT_EQ(context_->reloads(), 1u);
   EXPECT_EQ(Curl("/health").output, "200");
   EXPECT_EQ(Node("/health"), "200 Ok\n");
+}
+
+// absd itself, as an operator runs it: plain HTTP off, the API over HTTPS only; and a
+// certificate that has expired stops it at start, naming the file.
+TEST_F(HttpsTest, AbsdServesOnlyHttpsWhenHttpIsDisabled) {
+  const int port = testing::FreeLocalPort();
+  ASSERT_GT(port, 0);
+  Json doc;
+  doc["service"] = {{"http", {{"address", "127.0.0.1"}, {"disabled", true}}},
+                    {"https",
+                     {{"address", "127.0.0.1"},
+                      {"port", port},
+                      {"cert-file", server_.cert},
+                      {"key-file", server_.key}}},
+                    {"logger", {{"level", "WARN"}}}};
+  fs::path config = dir_ / "absd.yml";
+  std::ofstream(config) << JsonToYaml(doc);
+  const std::string absd = testing::SiblingBinary("absd");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl(absd.c_str(), absd.c_str(), "-c", config.c_str(), "--state-dir",
+            (dir_ / "state").c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  port_ = port;
+  Ran r;
+  for (int i = 0; i < 100; ++i) {
+    r = Curl("/health");
+    if (r.output == "200") break;
+    ::usleep(100 * 1000);
+  }
+  EXPECT_EQ(r.output, "200") << r.output;
+  EXPECT_EQ(Node("/version").rfind("200 ", 0), 0u);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+  doc["service"]["https"]["cert-file"] = expired_.cert;
+  doc["service"]["https"]["key-file"] = expired_.key;
+  std::ofstream(config) << JsonToYaml(doc);
+  Ran refused = RunShell(absd + " -c " + Quote(config.string()) + " --state-dir " +
+                         Quote((dir_ / "state").string()));
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("service.https.cert-file: the certificate in " + expired_.cert +
+                                " has expired"),
+            std::string::npos)
+      << refused.output;
 }
 
 TEST_F(HttpsTest, BadCertificatesAndKeysAreNamedWithoutThePassword) {

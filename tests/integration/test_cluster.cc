@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -165,6 +166,37 @@ Result<std::string> TestCluster::RawInfo(int node, const std::string& command) c
   auto pairs = wire::ParseInfoResponse(body);
   if (pairs.empty()) return Status::Corrupt("empty info answer");
   return pairs[0].value;
+}
+
+// A port nobody uses on 127.0.0.1, for an absd that is started (and restarted) on it. It
+// is taken below the kernel's ephemeral range: a port from that range, once released, can
+// become the source port of any outgoing connection, and a restarted absd would then find
+// its port taken. 0 when none can be found.
+int FreeLocalPort() {
+  int low = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d", &low) != 1) low = 32768;
+    std::fclose(f);
+  }
+  std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int candidate = low > 11000 ? std::uniform_int_distribution<int>(10000, low - 1)(rng) : 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(candidate));
+    int port = 0;
+    socklen_t len = sizeof a;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      port = ntohs(a.sin_port);
+    }
+    close(fd);
+    if (port != 0) return port;
+  }
+  return 0;
 }
 
 }  // namespace absvc::testing

@@ -52,6 +52,10 @@ class TestCluster {
 // Path of a binary next to the test executable (build/bin).
 std::string SiblingBinary(const std::string& name);
 
+// A port nobody uses on 127.0.0.1, below the kernel's ephemeral range (so a restarted
+// server finds it free again); 0 when none can be found.
+int FreeLocalPort();
+
 // A child process whose stdout is a pipe this process reads.
 struct Spawned {
   pid_t pid = -1;
