@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "wire/digest.h"
 #include "wire/info.h"
 
 namespace absvc::backupset {
@@ -45,6 +46,15 @@ Result<PartitionSet> PartitionSet::ParseList(std::string_view text) {
     }
   }
   return s;
+}
+
+PartitionSet PartitionSet::SliceOf(uint32_t index, uint32_t count) {
+  PartitionSet out;
+  if (count == 0 || count > wire::kPartitionCount || index >= count) return out;
+  const uint64_t n = wire::kPartitionCount;
+  for (uint64_t pid = index * n / count; pid < (index + 1ull) * n / count; ++pid)
+    out.Add(static_cast<uint32_t>(pid));
+  return out;
 }
 
 std::string PartitionSet::ToList() const {

@@ -22,6 +22,10 @@ class PartitionSet {
   // ABS partition-list: comma-separated "ID" or "start-count" ("0,100-50" = 0 and
   // 100..149); 0 <= start <= 4095, count >= 1, start + count <= 4096, no overlaps.
   static Result<PartitionSet> ParseList(std::string_view text);
+  // Slice `index` of `count` equal slices (auto-slice): the partitions
+  // [index * 4096 / count, (index + 1) * 4096 / count). The slices 0..count-1 cover every
+  // partition exactly once. Needs 1 <= count <= 4096 and index < count.
+  static PartitionSet SliceOf(uint32_t index, uint32_t count);
   // Inverse of Ranges(): "start-count" entries, or "ID" for a single partition.
   std::string ToList() const;
 

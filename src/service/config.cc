@@ -20,6 +20,7 @@
 #include "common/text.h"
 #include "common/tls.h"
 #include "service/config/fields.h"
+#include "wire/digest.h"
 
 namespace absvc::service {
 namespace {
@@ -500,17 +501,51 @@ void ParseRoutine(const std::string& name, const Json& j, const Config& cfg, Rou
     auto ps = backupset::PartitionSet::ParseList(r.partition_list);
     if (!ps.ok()) f.Error("partition-list", ps.status().message());
   }
-  int slices = !r.partition_list.empty() + !r.node_list.empty() + !r.rack_list.empty();
+  if (const Json* a = f.Get("auto-slice")) {
+    Fields x(a, f.Path("auto-slice"), errors);
+    auto count = x.Int("count", 1, wire::kPartitionCount, true);
+    auto index = x.Int("index", 0, wire::kPartitionCount - 1);
+    auto env = x.String("index-env");
+    if (index.has_value() == env.has_value()) {
+      x.Error("", "needs exactly one of index and index-env");
+    } else if (env) {
+      // Read when the configuration loads: a replica's index is fixed for its life.
+      const char* value = std::getenv(env->c_str());
+      std::string text = value ? value : "";
+      if (!value || text.empty()) {
+        x.Error("index-env", "environment variable " + *env + " is not set");
+      } else if (text.size() > 4 || !std::all_of(text.begin(), text.end(), ::isdigit)) {
+        x.Error("index-env", "environment variable " + *env + " is '" + ShortValue(text) +
+                                 "', not a slice index (0, 1, 2, ...)");
+      } else {
+        index = std::stoll(text);
+      }
+    }
+    if (count && index && *index >= *count) {
+      x.Error(env ? "index-env" : "index", "is " + std::to_string(*index) + ": slices of " +
+                                               std::to_string(*count) + " are numbered 0.." +
+                                               std::to_string(*count - 1));
+    } else if (count && index) {
+      r.auto_slice = {static_cast<uint32_t>(*index), static_cast<uint32_t>(*count)};
+    }
+    x.Finish();
+  }
+  int slices = !r.partition_list.empty() + !r.node_list.empty() + !r.rack_list.empty() +
+               (f.Get("auto-slice") != nullptr);
   if (slices > 1) {
     f.Error("",
-            "partition-list, node-list and rack-list are mutually exclusive; this routine "
-            "sets " +
+            "auto-slice, partition-list, node-list and rack-list are mutually exclusive; this "
+            "routine sets " +
                 std::to_string(slices) + " of them");
+  } else if (r.auto_slice) {
+    r.partition_list =
+        backupset::PartitionSet::SliceOf(r.auto_slice->first, r.auto_slice->second).ToList();
   }
   if (slices > 0 && cfg.clusters.count(r.source_cluster) &&
       !cfg.clusters.at(r.source_cluster).prefer_racks.empty()) {
     f.Error("",
-            "a slice (partition-list, node-list or rack-list) cannot be used with the "
+            "a slice (auto-slice, partition-list, node-list or rack-list) cannot be used with "
+            "the "
             "cluster's prefer-racks");
   }
   if (auto fe = f.String("filter-exp")) {

@@ -152,7 +152,10 @@ struct RoutineConfig {
   std::vector<std::string> namespaces;  // empty = every namespace of the cluster
   std::vector<std::string> set_list;
   std::vector<std::string> bin_list;
-  std::string partition_list;
+  std::string partition_list;  // auto-slice resolves to one
+  // auto-slice: this instance backs up slice index of count (1-based count; index from the
+  // configuration or an environment variable, so one file serves every replica).
+  std::optional<std::pair<uint32_t, uint32_t>> auto_slice;  // (index, count)
   std::vector<std::string> node_list;
   std::vector<uint32_t> rack_list;
   std::string filter_exp;         // base64 packed expression

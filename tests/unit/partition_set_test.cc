@@ -43,6 +43,38 @@ TEST(PartitionSet, SplitsEvenlyAndUnionsDetectGapsAndOverlaps) {
   EXPECT_EQ(PartitionSet::ParseList("0-10")->Complement().ToList(), "10-4086");
 }
 
+// auto-slice: for every n up to 64 (and the extremes), slices 0..n-1 cover each of the
+// 4096 partitions exactly once, as contiguous runs whose sizes differ by at most one.
+TEST(PartitionSet, AutoSlicesCoverEveryPartitionExactlyOnce) {
+  std::vector<uint32_t> counts;
+  for (uint32_t n = 1; n <= 64; ++n)
+    counts.push_back(n);
+  for (uint32_t n : {100u, 1000u, 4095u, 4096u})
+    counts.push_back(n);
+  for (uint32_t n : counts) {
+    std::vector<int> covered(4096, 0);
+    size_t smallest = 4096, largest = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      PartitionSet slice = PartitionSet::SliceOf(i, n);
+      smallest = std::min(smallest, slice.Count());
+      largest = std::max(largest, slice.Count());
+      EXPECT_LE(slice.Ranges().size(), 1u) << i << " of " << n;
+      for (uint32_t pid : slice.Ids())
+        ++covered[pid];
+      // The list form the slice is stored as parses back to the same set.
+      auto again = PartitionSet::ParseList(slice.ToList());
+      ASSERT_TRUE(again.ok()) << slice.ToList();
+      EXPECT_EQ(again->Ids(), slice.Ids());
+    }
+    for (uint32_t pid = 0; pid < 4096; ++pid)
+      ASSERT_EQ(covered[pid], 1) << "partition " << pid << " with " << n << " slices";
+    EXPECT_LE(largest - smallest, 1u) << n;
+  }
+  EXPECT_TRUE(PartitionSet::SliceOf(3, 3).empty());
+  EXPECT_TRUE(PartitionSet::SliceOf(0, 0).empty());
+  EXPECT_TRUE(PartitionSet::SliceOf(0, 4097).empty());
+}
+
 TEST(Slice, KindsAreMutuallyExclusive) {
   backup::Slice s;
   s.partition_list = "0-10";

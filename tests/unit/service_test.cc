@@ -13,6 +13,7 @@
 #include "common/base64.h"
 #include "common/semaphore.h"
 #include "jobs/job_store.h"
+#include "scoped_env.h"
 #include "service/clusters.h"
 #include "service/config.h"
 #include "service/cron.h"
@@ -743,6 +744,54 @@ TEST(Config, ScheduleTimezoneTakesIanaNames) {
   d = MinimalDoc();
   d["service"] = {{"backup", {{"schedule-timezone", "America/New_York"}}}};
   EXPECT_TRUE(ParseConfig(d).ok());
+}
+
+TEST(Config, AutoSliceResolvesToAPartitionRangeFromTheFileOrTheEnvironment) {
+  testing::ScopedEnv env;
+  Json d = MinimalDoc();
+  d["backup-routines"]["r1"]["auto-slice"] = {{"count", 4}, {"index", 1}};
+  auto cfg = ParseConfig(d);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  const auto& r = cfg->routines.at("r1");
+  EXPECT_EQ(r.partition_list, "1024-1024");
+  ASSERT_TRUE(r.auto_slice);
+  EXPECT_EQ(*r.auto_slice, std::make_pair(1u, 4u));
+  // One file for every replica: the index from the environment.
+  d["backup-routines"]["r1"]["auto-slice"] = {{"count", 3}, {"index-env", "ABS_TEST_SLICE"}};
+  env.Set("ABS_TEST_SLICE", "2");
+  cfg = ParseConfig(d);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->routines.at("r1").partition_list, "2730-1366");
+
+  auto error = [&](const Json& slice) {
+    Json doc = MinimalDoc();
+    doc["backup-routines"]["r1"]["auto-slice"] = slice;
+    return ParseError(doc);
+  };
+  EXPECT_NE(error({{"count", 4}, {"index", 4}})
+                .find("auto-slice.index: is 4: slices of 4 are "
+                      "numbered 0..3"),
+            std::string::npos)
+      << error({{"count", 4}, {"index", 4}});
+  EXPECT_NE(error({{"count", 0}, {"index", 0}}).find("auto-slice.count"), std::string::npos);
+  EXPECT_NE(error({{"count", 4097}, {"index", 0}}).find("auto-slice.count"), std::string::npos);
+  EXPECT_NE(error({{"count", 4}}).find("needs exactly one of index and index-env"),
+            std::string::npos);
+  env.Set("ABS_TEST_SLICE", "abs-3");
+  EXPECT_NE(error({{"count", 4}, {"index-env", "ABS_TEST_SLICE"}})
+                .find("environment variable ABS_TEST_SLICE is 'abs-3', not a slice index"),
+            std::string::npos);
+  env.Unset("ABS_TEST_SLICE");
+  EXPECT_NE(error({{"count", 4}, {"index-env", "ABS_TEST_SLICE"}})
+                .find("environment variable ABS_TEST_SLICE is not set"),
+            std::string::npos);
+  Json doc = MinimalDoc();
+  doc["backup-routines"]["r1"]["auto-slice"] = {{"count", 2}, {"index", 0}};
+  doc["backup-routines"]["r1"]["node-list"] = {"BB9000"};
+  EXPECT_NE(ParseError(doc).find("auto-slice, partition-list, node-list and rack-list are "
+                                 "mutually exclusive"),
+            std::string::npos)
+      << ParseError(doc);
 }
 
 TEST(Config, AuthModesNeedWhatTheirLoginSends) {
