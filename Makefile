@@ -22,7 +22,7 @@ build-asan: deps
 
 build-fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DABS_FUZZ=ON -DABS_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
 
 unit-tests: build
 	@cd $(BUILD) && ctest --output-on-failure
