@@ -5,17 +5,12 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/utc_time.h"
+
 namespace absvc::backupset {
 
 std::string FormatRfc3339Millis(int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[80];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(unix_ms % 1000));
-  return out;
+  return FormatUtcMillis(unix_ms, "%Y-%m-%dT%H:%M:%S") + "Z";
 }
 
 std::string FormatMetadataYaml(const BackupResult& r) {

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "common/utc_time.h"
+
 namespace absvc {
 namespace fs = std::filesystem;
 namespace {
@@ -16,15 +18,9 @@ namespace {
 // "<stem>-2026-12-01T03-50-00.123<ext>", UTC, as lumberjack names its backups: the names
 // sort in the order the files were rotated.
 std::string BackupName(const fs::path& path, int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char stamp[64];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H-%M-%S", &tm);
-  char millis[8];
-  std::snprintf(millis, sizeof millis, ".%03d", static_cast<int>(unix_ms % 1000));
   return (path.parent_path() /
-          (path.stem().string() + "-" + stamp + millis + path.extension().string()))
+          (path.stem().string() + "-" + FormatUtcMillis(unix_ms, "%Y-%m-%dT%H-%M-%S") +
+           path.extension().string()))
       .string();
 }
 
