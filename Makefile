@@ -1,5 +1,5 @@
 # abs — make demo | test | bench | build. Each target installs what is missing first.
-.PHONY: all deps build build-asan build-fuzz test unit-tests asan-tests fuzz-smoke compat-tests demo bench campaign format clean
+.PHONY: all deps build build-asan build-fuzz test unit-tests asan-tests fuzz-smoke compat-tests ui-tests package package-test demo bench campaign format clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -41,7 +41,20 @@ fuzz-smoke: build-fuzz
 compat-tests: build
 	@ABS_BIN=$(BUILD)/bin node --test tests/compat/
 
-test: unit-tests asan-tests fuzz-smoke compat-tests
+# The dashboard in headless chromium; screenshots land in build/artifacts/ui/.
+ui-tests: build
+	@ABS_BIN=$(BUILD)/bin ABS_ARTIFACTS=$(BUILD)/artifacts/ui node --test tests/ui/
+
+# A .deb of absd and absctl with the default config and the systemd unit (build/package/).
+package: build
+	@bash scripts/package-deb.sh $(BUILD)
+
+# Builds the .deb, installs it with dpkg, checks the unit, starts absd as the unit does,
+# and purges it (needs root or sudo).
+package-test: build
+	@bash tests/package/package_test.sh $(BUILD)
+
+test: unit-tests asan-tests fuzz-smoke compat-tests ui-tests package-test
 
 demo: build
 	@bash scripts/demo.sh

@@ -12,9 +12,16 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl
 )
-# Node.js may come from another packaging of the machine; only install it when absent.
-command -v node >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs)
-command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
+# ABS_DEPS=build: only what building absd and absctl needs (the container image's build
+# stage); otherwise also the test tools: Node.js with the npm test peers, and chromium
+# for the dashboard's browser test.
+ABS_DEPS=${ABS_DEPS:-all}
+if [ "$ABS_DEPS" != build ]; then
+  DEBIAN_PACKAGES+=(chromium)
+  # Node.js may come from another packaging of the machine; only install it when absent.
+  command -v node >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs)
+  command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -27,6 +34,8 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "$ABS_DEPS" != build ] || exit 0
 
 # npm test peers (the official Aerospike Node.js client, later s3rver and azurite).
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.abs-lock; then

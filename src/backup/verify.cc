@@ -64,13 +64,35 @@ std::string VerifyReport::Format() const {
   return out;
 }
 
-Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
+const char* VerdictName(VerifyVerdict verdict) {
+  switch (verdict) {
+    case VerifyVerdict::kComplete:
+      return "complete";
+    case VerifyVerdict::kIncomplete:
+      return "incomplete";
+    case VerifyVerdict::kOverlapping:
+      return "overlapping";
+    case VerifyVerdict::kNothing:
+      break;
+  }
+  return "nothing";
+}
+
+Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations, VerifyDepth depth) {
   VerifyReport report;
   for (const auto& loc : locations) {
     const std::string location =
         loc.storage->Describe() + (loc.prefix.empty() ? "" : "/" + loc.prefix);
-    auto objects = loc.storage->List(loc.prefix);
-    if (!objects.ok()) return objects.status().WithContext("verify: reading " + location);
+    std::vector<storage::ObjectInfo> listed;
+    if (!loc.listing) {
+      auto objects = loc.storage->List(loc.prefix);
+      if (!objects.ok()) return objects.status().WithContext("verify: reading " + location);
+      listed = std::move(objects).value();
+    }
+    const std::vector<storage::ObjectInfo>* objects = loc.listing ? loc.listing : &listed;
+    std::map<std::string, uint64_t> sizes;
+    for (const auto& obj : *objects)
+      sizes[obj.path] = obj.size;
     // Per directory: what a backup there consists of.
     struct Directory {
       bool manifest = false, start_marker = false;
@@ -92,6 +114,7 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
       if (!d.manifest) {
         if (d.start_marker) {
           report.problems.push_back(where + ": the backup did not finish (no manifest)");
+          report.backups.push_back({dir, BaseName(dir), false, {}, 0});
         }
         continue;
       }
@@ -105,25 +128,25 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
         report.problems.push_back(where + ": " + manifest.status().message());
         continue;
       }
-      auto has_metadata = loc.storage->Exists(JoinPath(dir, kMetadataFile));
-      if (!has_metadata.ok() || !*has_metadata) {
+      if (!sizes.count(JoinPath(dir, kMetadataFile))) {
         report.problems.push_back(where + ": no metadata.yaml, the backup did not finish");
       }
       std::set<std::string> stray = d.asb_files;
       for (const auto& f : manifest->files) {
         stray.erase(f.name);
         std::string path = JoinPath(dir, f.name);
-        auto info = loc.storage->List(path);
-        if (!info.ok() || info->empty()) {
+        auto listed_size = sizes.find(path);
+        if (listed_size == sizes.end()) {
           report.problems.push_back(where + ": file " + f.name + " is missing");
           continue;
         }
-        if ((*info)[0].size != f.size) {
+        if (listed_size->second != f.size) {
           report.problems.push_back(where + ": file " + f.name + " is " +
-                                    std::to_string((*info)[0].size) + " bytes, the manifest says " +
-                                    std::to_string(f.size));
+                                    std::to_string(listed_size->second) +
+                                    " bytes, the manifest says " + std::to_string(f.size));
           continue;
         }
+        if (depth == VerifyDepth::kManifests) continue;
         auto sha = storage::Sha256OfObject(*loc.storage, path);
         if (!sha.ok()) {
           report.problems.push_back(where + ": file " + f.name + ": " + sha.status().message());
@@ -141,6 +164,8 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations) {
       c.covered = c.covered | manifest->partitions;
       c.records += manifest->record_count;
       ++c.backups;
+      report.backups.push_back(
+          {dir, manifest->ns, true, manifest->partitions, manifest->record_count});
     }
     if (!found) report.empty_locations.push_back(location);
   }

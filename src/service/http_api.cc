@@ -20,6 +20,7 @@
 #include "common/text.h"
 #include "service/config_edits.h"
 #include "service/openapi_document.h"
+#include "service/ui_assets.h"
 #include "storage/storage.h"
 
 namespace absvc::service {
@@ -331,6 +332,23 @@ void HttpApi::Register() {
                     "text/plain; version=0.0.4");
   });
 
+  // --- the dashboard: static files compiled in (ui/), reading the API below
+  get("/ui", [cp](const httplib::Request&, httplib::Response& res) {
+    res.set_redirect(cp + "/ui/", 301);
+  });
+  auto asset = [](const std::string& file, httplib::Response& res) {
+    const UiAsset* a = FindUiAsset(file.empty() ? "index.html" : file);
+    if (!a) return SendError(res, Status::NotFound("the dashboard has no file '" + file + "'"));
+    // The page loads nothing from elsewhere, and nobody may frame it.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(std::string(a->body), std::string(a->content_type));
+  };
+  get("/ui/([^/]*)",
+      [asset](const httplib::Request& req, httplib::Response& res) { asset(req.matches[1], res); });
+
   // --- configuration
   get("/v1/config", [this](const httplib::Request&, httplib::Response& res) {
     SendJson(res, 200, RedactSecrets(service_.config()->document));
@@ -429,6 +447,41 @@ void HttpApi::Register() {
         if (!out.ok()) return SendError(res, out.status());
         SendJson(res, 200, *out);
       });
+  get("/v1/backups/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    auto from = QueryInt(req, "from");
+    if (!from.ok()) return SendError(res, from.status());
+    auto to = QueryInt(req, "to");
+    if (!to.ok()) return SendError(res, to.status());
+    auto limit = QueryInt(req, "limit");
+    if (!limit.ok()) return SendError(res, limit.status());
+    auto out = service_.BackupJobs(*from, *to, *limit ? *limit : 100);
+    if (!out.ok()) return SendError(res, out.status());
+    SendJson(res, 200, *out);
+  });
+  // The partitions each backup set of the routine covers (abs's own; the dashboard's map).
+  get("/v1/coverage/" + name, [this](const httplib::Request& req, httplib::Response& res) {
+    CoverageQuery q;
+    std::string type = req.has_param("type") ? req.get_param_value("type") : "full";
+    if (type != "full" && type != "incremental") {
+      return SendError(res, Status::InvalidArgument("query parameter type must be full or "
+                                                    "incremental, got '" +
+                                                    ShortValue(type) + "'"));
+    }
+    q.incremental = type == "incremental";
+    for (auto [param, field] : {std::pair{"from", &q.from_ms}, std::pair{"to", &q.to_ms},
+                                std::pair{"window", &q.window_ms}, std::pair{"limit", &q.limit}}) {
+      if (!req.has_param(param)) continue;
+      auto v = QueryInt(req, param);
+      if (!v.ok()) return SendError(res, v.status());
+      *field = *v;
+    }
+    if (q.limit < 1 || q.limit > 1000) {
+      return SendError(res, Status::InvalidArgument("query parameter limit must be 1 to 1000"));
+    }
+    auto out = service_.Coverage(req.matches[1], q);
+    if (!out.ok()) return SendError(res, out.status());
+    SendJson(res, 200, *out);
+  });
   post("/v1/backups/cancel/" + name,
        NoBody([this](const httplib::Request& req, httplib::Response& res) {
          Status st = service_.CancelBackups(req.matches[1]);

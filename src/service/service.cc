@@ -380,6 +380,49 @@ Result<Json> Service::CurrentBackup(const std::string& routine) {
   return j;
 }
 
+Result<Json> Service::Coverage(const std::string& routine, const CoverageQuery& query) {
+  auto cfg = config();
+  auto r = cfg->routines.find(routine);
+  if (r == cfg->routines.end())
+    return Status::NotFound("no backup routine named '" + routine + "'");
+  ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(cfg->storage.at(r->second.storage)));
+  ABS_ASSIGN_OR_RETURN(
+      Json out, RoutineCoverage(*storage, routine, query, UnixNowMillis(), options_.run_lease_ms));
+  // What this instance reads of the cluster, as its runs record it.
+  out["instance-slice"] = SliceKey(r->second);
+  if (r->second.auto_slice) {
+    out["auto-slice"] = {{"index", r->second.auto_slice->first},
+                         {"count", r->second.auto_slice->second}};
+  }
+  return out;
+}
+
+Result<Json> Service::BackupJobs(int64_t from_ms, int64_t to_ms, int64_t limit) {
+  ABS_ASSIGN_OR_RETURN(auto rows, jobs_->List(JobKind::kBackup, from_ms, to_ms));
+  Json out = Json::object();
+  int64_t skip = std::max<int64_t>(0, static_cast<int64_t>(rows.size()) - limit);
+  for (const auto& row : rows) {  // oldest first
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
+    const Json& d = row.detail;
+    Json j = {{"routine", row.routine},
+              {"type", jobs::Name(row.type)},
+              {"status", jobs::Name(row.status)},
+              {"start-time", backupset::FormatRfc3339Millis(row.started_ms)}};
+    if (row.finished_ms) {
+      j["finish-time"] = backupset::FormatRfc3339Millis(row.finished_ms);
+      j["duration"] = (row.finished_ms - row.started_ms) / 1000;
+    }
+    for (const char* k : {"record-count", "byte-count", "run-directory", "resumed", "error"}) {
+      if (d.is_object() && d.contains(k)) j[k] = d[k];
+    }
+    out[std::to_string(row.id)] = std::move(j);
+  }
+  return out;
+}
+
 Result<std::string> Service::ClusterConfigurationArchive(const std::string& routine,
                                                          int64_t time_ms) {
   auto cfg = config();

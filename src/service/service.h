@@ -23,6 +23,7 @@
 #include "restore/restore_job.h"
 #include "service/clusters.h"
 #include "service/config.h"
+#include "service/coverage.h"
 #include "service/ownership.h"
 #include "service/readiness.h"
 #include "service/recovery.h"
@@ -90,6 +91,13 @@ class Service {
   Result<std::string> ClusterConfigurationArchive(const std::string& routine, int64_t time_ms);
   Result<Json> ListBackups(bool incremental, const std::string& routine, int64_t from_ms,
                            int64_t to_ms);
+
+  // GET /v1/coverage/{routine}: the routine's backup sets and the partitions each covers,
+  // misses or covers twice, from every instance's runs in the routine's storage.
+  Result<Json> Coverage(const std::string& routine, const CoverageQuery& query);
+  // GET /v1/backups/jobs: backup jobs of this instance's job history, started within
+  // [from, to] (0 = unbounded), by id; the newest `limit`.
+  Result<Json> BackupJobs(int64_t from_ms, int64_t to_ms, int64_t limit);
 
   // kind: full, incremental or timestamp. Returns the job id.
   Result<int64_t> StartRestore(const Json& body, const std::string& kind);

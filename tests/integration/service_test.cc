@@ -387,7 +387,7 @@ std::string NormalTemplate(const std::string& path) {
 std::vector<std::string> ExpandPattern(const std::string& pattern) {
   std::vector<std::string> out = {""};
   if (pattern == "/") return {"/"};
-  std::string named = std::regex_replace(pattern, std::regex(R"(\(\[\^/\]\+\))"), "{}");
+  std::string named = std::regex_replace(pattern, std::regex(R"(\(\[\^/\][+*]\))"), "{}");
   for (auto segment : wire::SplitList(named, '/')) {
     std::vector<std::string> options;
     std::string seg(segment);
@@ -570,6 +570,33 @@ TEST_F(ServiceTest, EveryRouteIsDocumentedAndAnswersAsDocumented) {
   ASSERT_FALSE(fulls.empty());
   ASSERT_FALSE(incrementals.empty());
   api.Call("GET", "/v1/backups/currentBackup/r1", 200);
+  Json jobs = Json::parse(api.Call("GET", "/v1/backups/jobs", 200)->body);
+  EXPECT_EQ(jobs.size(), 3u) << jobs.dump();
+  api.Call("GET", "/v1/backups/jobs?limit=x", 400);
+  // The two full runs (the trigger and the schedule's) seconds apart: one set within the
+  // default minute, each whole namespace so every partition twice; two sets with window=0.
+  Json coverage = Json::parse(api.Call("GET", "/v1/coverage/r1", 200)->body);
+  ASSERT_EQ(coverage["sets"].size(), 1u) << coverage.dump();
+  EXPECT_EQ(coverage["sets"][0]["verdict"], "overlapping");
+  EXPECT_EQ(coverage["sets"][0]["runs"].size(), 2u);
+  coverage = Json::parse(api.Call("GET", "/v1/coverage/r1?window=0", 200)->body);
+  ASSERT_EQ(coverage["sets"].size(), 2u) << coverage.dump();
+  for (const auto& set : coverage["sets"]) {
+    EXPECT_EQ(set["verdict"], "complete");
+    EXPECT_EQ(set["namespaces"]["test"]["partitions"], std::string(4096, '1'));
+  }
+  EXPECT_GT(coverage["sets"][0]["timestamp"], coverage["sets"][1]["timestamp"]);
+  api.Call("GET", "/v1/coverage/r1?type=incremental&window=0&limit=1", 200);
+  api.Call("GET", "/v1/coverage/r1?type=weekly", 400);
+  api.Call("GET", "/v1/coverage/nosuch", 404);
+  api.Call("GET", "/ui", 301);
+  for (const char* file : {"/ui/index.html", "/ui/dashboard.js", "/ui/dashboard.css"})
+    api.Call("GET", file, 200);
+  auto index = inst->Get("/ui/");
+  EXPECT_EQ(index->status, 200);
+  EXPECT_NE(index->body.find("<title>abs dashboard</title>"), std::string::npos);
+  EXPECT_EQ(index->get_header_value("Content-Security-Policy").rfind("default-src 'self'", 0), 0u);
+  api.Call("GET", "/ui/nosuch.png", 404);
   api.Call("POST", "/v1/backups/cancel/r1", 404);
   api.Call("GET", "/v1/retrieve/configuration/r1/" + std::to_string(UnixNowMillis()), 200);
   api.Call("GET", "/v1/retrieve/configuration/r1/soon", 400);
