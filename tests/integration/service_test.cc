@@ -22,6 +22,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "backup/verify.h"
@@ -628,6 +629,70 @@ TEST_F(ServiceTest, EveryRouteIsDocumentedAndAnswersAsDocumented) {
 
   for (const auto& op : documented)
     EXPECT_TRUE(api.exercised().count(op)) << op << " is documented but this test never calls it";
+}
+
+// deploy/grafana's dashboard queries only names /metrics exports, and shows every family
+// abs exports except ABS's deprecated ones.
+TEST_F(ServiceTest, GrafanaDashboardQueriesTheMetricsAbsdExports) {
+  ASSERT_TRUE(Load(*client_, 200, "v1").ok());
+  auto inst = StartInstance(BaseConfig(), "a");
+  ASSERT_TRUE(inst);
+  // Every kind of event once, so that each labelled family has a sample.
+  ASSERT_EQ(inst->http->Post("/v1/backups/full/r1")->status, 202);
+  inst->WaitIdle("r1");
+  ASSERT_EQ(inst->http->Post("/v1/backups/incremental/r1")->status, 202);
+  inst->WaitIdle("r1");
+  auto started = inst->http->Post("/v1/restore/timestamp",
+                                  Json{{"routine", "r1"}, {"time", UnixNowMillis()}}.dump(),
+                                  "application/json");
+  ASSERT_EQ(started->status, 202) << started->body;
+  inst->WaitRestore(Json::parse(started->body).get<int64_t>());
+  auto metrics = inst->Get("/metrics");
+  ASSERT_EQ(metrics->status, 200);
+  std::set<std::string> exported;
+  std::istringstream lines(metrics->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    exported.insert(line.substr(0, line.find_first_of("{ ")));
+  }
+  ASSERT_GT(exported.size(), 20u);
+
+  std::ifstream in(std::string(ABS_SOURCE_DIR) + "/deploy/grafana/abs-dashboard.json");
+  ASSERT_TRUE(in);
+  Json dashboard = Json::parse(in);
+  std::set<std::string> queried;
+  std::set<int> ids;
+  const std::regex metric(R"(\b(abs|aerospike_backup_service)_[a-z_]+\b)");
+  auto names_in = [&](const std::string& expr) {
+    for (std::sregex_iterator it(expr.begin(), expr.end(), metric), end; it != end; ++it) {
+      queried.insert(it->str());
+      EXPECT_TRUE(exported.count(it->str())) << it->str() << " is queried but not exported";
+    }
+  };
+  for (const auto& panel : dashboard["panels"]) {
+    EXPECT_TRUE(ids.insert(panel["id"].get<int>()).second) << "panel id " << panel["id"];
+    if (panel["type"] == "row") continue;
+    EXPECT_EQ(panel["datasource"]["uid"], "${datasource}") << panel["title"];
+    ASSERT_FALSE(panel["targets"].empty()) << panel["title"];
+    for (const auto& t : panel["targets"])
+      names_in(t["expr"]);
+  }
+  for (const auto& var : dashboard["templating"]["list"]) {
+    if (var["type"] == "query") names_in(var["definition"]);
+  }
+  // Every family shown; a histogram through its buckets, sum or count.
+  const std::set<std::string> deprecated = {"aerospike_backup_service_runs_total",
+                                            "aerospike_backup_service_incremental_runs_total",
+                                            "aerospike_backup_service_failure_total",
+                                            "aerospike_backup_service_incremental_failure_total",
+                                            "aerospike_backup_service_skip_total",
+                                            "aerospike_backup_service_incremental_skip_total",
+                                            "aerospike_backup_service_duration_millis",
+                                            "aerospike_backup_service_incremental_duration_millis"};
+  for (const auto& name : exported) {
+    if (deprecated.count(name)) continue;
+    EXPECT_TRUE(queried.count(name)) << name << " is exported but no panel shows it";
+  }
 }
 
 TEST_F(ServiceTest, SystemEndpoints) {
