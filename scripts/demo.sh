@@ -5,7 +5,8 @@
 #   curl at the same time; the metadata.yaml record-counts add up to the total; `absctl
 #   verify` proves the two backups together cover every partition exactly once (and one
 #   alone does not); truncate; both restored in parallel through POST /v1/restore/full;
-#   per-node object counts equal to those before.
+#   per-node object counts equal to those before. The dashboard (/ui/) of each instance
+#   draws the set's coverage; DEMO_HOLD=1 keeps everything running at the end to look at it.
 # DEMO_STORAGE=s3|gcs|azure runs the same workflow on cloud storage, with the guide's
 # storage block shape, against an emulator this script starts and stops (s3rver, the
 # project's GCS test server, azurite); the default is local disk.
@@ -198,6 +199,16 @@ set +e
 "$BIN/absctl" verify "${storage_flags[@]}" "${dirs[0]}" | tail -1
 set -e
 
+echo "-- the dashboard's coverage map reads the same manifests (GET /v1/coverage/demo-routine):"
+curl -sf "http://127.0.0.1:$http_a/v1/coverage/demo-routine?limit=1" | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    const set = JSON.parse(s).sets[0];
+    for (const [ns, c] of Object.entries(set.namespaces))
+      console.log(`set of ${set.runs.length} runs: ${set.verdict}; namespace ${ns}: ${c.covered} of 4096 covered, ${c.missing} missing, ${c.overlapping} twice`);
+    if (set.verdict !== "complete") process.exit(1);
+  });'
+echo "   (open http://127.0.0.1:$http_a/ui/ to see it)"
+
 echo "== 6. truncate, then restore both in parallel through POST /v1/restore/full"
 "$BIN/absctl" truncate -h "$host" -n test
 ids=()
@@ -231,3 +242,7 @@ else
 fi
 echo "-- /metrics excerpt (instance a):"
 curl -sf "http://127.0.0.1:$http_a/metrics" | grep -E '^aerospike_backup_service_(backup_events_total|restore_events_total|backup_records_total)' || true
+if [ -n "${DEMO_HOLD:-}" ]; then
+  echo "== the demo keeps running: dashboards at http://127.0.0.1:$http_a/ui/ and http://127.0.0.1:$http_b/ui/ (Ctrl-C ends it)"
+  wait "${pids[0]}" || true
+fi

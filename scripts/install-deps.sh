@@ -13,11 +13,11 @@ DEBIAN_PACKAGES=(
   openssl curl
 )
 # ABS_DEPS=build: only what building absd and absctl needs (the container image's build
-# stage); otherwise also the test tools: Node.js with the npm test peers, and chromium
-# for the dashboard's browser test.
+# stage); demo: also Node.js with the npm peers (the demo's emulators); all (the default):
+# also chromium, for the dashboard's browser test.
 ABS_DEPS=${ABS_DEPS:-all}
+[ "$ABS_DEPS" != all ] || DEBIAN_PACKAGES+=(chromium)
 if [ "$ABS_DEPS" != build ]; then
-  DEBIAN_PACKAGES+=(chromium)
   # Node.js may come from another packaging of the machine; only install it when absent.
   command -v node >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs)
   command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
