@@ -14,9 +14,10 @@ DEBIAN_PACKAGES=(
 )
 # ABS_DEPS=build: only what building absd and absctl needs (the container image's build
 # stage); demo: also Node.js with the npm peers (the demo's emulators); all (the default):
-# also chromium, for the dashboard's browser test.
+# also chromium for the dashboard's browser test and what the package test runs.
 ABS_DEPS=${ABS_DEPS:-all}
-[ "$ABS_DEPS" != all ] || DEBIAN_PACKAGES+=(chromium)
+# The package test needs systemd-analyze (systemd) and procps; no systemd runs for it.
+[ "$ABS_DEPS" != all ] || DEBIAN_PACKAGES+=(chromium systemd procps)
 if [ "$ABS_DEPS" != build ]; then
   # Node.js may come from another packaging of the machine; only install it when absent.
   command -v node >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs)

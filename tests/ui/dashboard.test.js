@@ -139,8 +139,10 @@ before(async () => {
   await trigger(a, HOSTILE)
   await idle(a, HOSTILE)
 
-  const args = ['--headless=new', '--disable-gpu', '--no-first-run', '--window-size=1400,1000']
-  if (process.getuid && process.getuid() === 0) args.push('--no-sandbox')  // root in CI containers
+  // No sandbox: the browser loads only absd's page on loopback, and CI runs as root in a
+  // container where chromium's sandbox cannot start; /dev/shm there may be small.
+  const args = ['--headless=new', '--disable-gpu', '--no-first-run', '--no-sandbox',
+    '--disable-dev-shm-usage', '--window-size=1400,1000']
   browser = await puppeteer.launch({ executablePath: CHROMIUM, args, defaultViewport: { width: 1400, height: 1000 } })
   cleanup.unshift(() => browser.close())
   page = await browser.newPage()
