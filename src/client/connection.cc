@@ -104,7 +104,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& address,
       return Status::InvalidArgument("TLS to " + peer + " needs a tls-name (host:tls-name:port)");
     }
     c->ssl_ = SSL_new(tls->ctx());
-    SSL_set_fd(c->ssl_, fd);
+    if (!c->ssl_ || !tls::AttachSocket(c->ssl_, fd)) {
+      return Status::Internal("cannot start TLS to " + peer + ": " + OpenSslErrors());
+    }
     // Verify the certificate against the node's tls-name (CN or subjectAltName).
     X509_VERIFY_PARAM* param = SSL_get0_param(c->ssl_);
     X509_VERIFY_PARAM_set_hostflags(param, 0);

@@ -199,7 +199,9 @@ class Exchange {
                                      ": " + tls::OpenSslErrors());
     }
     ssl_ = SSL_new(ctx_);
-    SSL_set_fd(ssl_, fd_);
+    if (!ssl_ || !tls::AttachSocket(ssl_, fd_)) {
+      return Status::Internal(who_ + ": cannot start TLS: " + tls::OpenSslErrors());
+    }
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
     in6_addr ip{};
     if (::inet_pton(AF_INET, agent_.address.c_str(), &ip) == 1 ||

@@ -1,7 +1,10 @@
 #include "common/tls.h"
 
 #include <openssl/err.h>
+#include <sys/socket.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -41,6 +44,70 @@ const std::map<std::string, Suite>& Suites() {
     return out;
   }();
   return suites;
+}
+
+// A socket BIO that never raises SIGPIPE. The fd lives in the BIO's data; the BIO does not
+// own it (the connection closes it after SSL_free).
+int SocketFd(BIO* bio) {
+  return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio)));
+}
+
+bool ShouldRetry(int err) {
+  return err == EINTR || err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS ||
+         err == EALREADY;
+}
+
+int SocketWrite(BIO* bio, const char* data, int len) {
+  BIO_clear_retry_flags(bio);
+  ssize_t n = ::send(SocketFd(bio), data, static_cast<size_t>(len), MSG_NOSIGNAL);
+  if (n < 0 && ShouldRetry(errno)) BIO_set_retry_write(bio);
+  return static_cast<int>(n);
+}
+
+int SocketRead(BIO* bio, char* buf, int len) {
+  BIO_clear_retry_flags(bio);
+  if (len <= 0) return 0;
+  ssize_t n = ::recv(SocketFd(bio), buf, static_cast<size_t>(len), 0);
+  if (n < 0 && ShouldRetry(errno)) BIO_set_retry_read(bio);
+  // OpenSSL tells a peer that vanished without close_notify from one that is slow by this.
+  if (n == 0) BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
+  return static_cast<int>(n);
+}
+
+long SocketCtrl(BIO* bio, int cmd, long, void* ptr) {
+  switch (cmd) {
+    case BIO_C_GET_FD:
+      if (ptr) *static_cast<int*>(ptr) = SocketFd(bio);
+      return SocketFd(bio);
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0;
+    case BIO_CTRL_FLUSH:
+    case BIO_CTRL_DUP:
+      return 1;
+    case BIO_CTRL_GET_CLOSE:
+      return BIO_NOCLOSE;
+    default:
+      return 0;
+  }
+}
+
+const BIO_METHOD* NoSigpipeSocket() {
+  // Created once and kept for the process's life.
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "abs socket");
+    if (m) {
+      BIO_meth_set_write(m, SocketWrite);
+      BIO_meth_set_read(m, SocketRead);
+      BIO_meth_set_ctrl(m, SocketCtrl);
+      BIO_meth_set_create(m, [](BIO* b) {
+        BIO_set_init(b, 1);
+        return 1;
+      });
+    }
+    return m;
+  }();
+  return method;
 }
 
 }  // namespace
@@ -110,6 +177,15 @@ Status SetCipherSuites(SSL_CTX* ctx, const std::vector<std::string>& iana_names,
                                    OpenSslErrors());
   }
   return Status::Ok();
+}
+
+bool AttachSocket(SSL* ssl, int fd) {
+  const BIO_METHOD* method = NoSigpipeSocket();
+  BIO* bio = method ? BIO_new(method) : nullptr;
+  if (!bio) return false;
+  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+  SSL_set_bio(ssl, bio, bio);  // one BIO both ways; SSL_free frees it
+  return true;
 }
 
 }  // namespace absvc::tls

@@ -30,4 +30,10 @@ Status SetCipherSuites(SSL_CTX* ctx, const std::vector<std::string>& iana_names,
 // True when `name` is a cipher suite this OpenSSL offers.
 bool KnownCipherSuite(const std::string& iana_name);
 
+// Connects `ssl` to the socket `fd` (which it does not own) the way SSL_set_fd does, except
+// that writes use MSG_NOSIGNAL: a peer that closes mid-write is an error on that connection,
+// never a SIGPIPE that kills a process which left the signal at its default (tests, and any
+// program linking these libraries). Returns false, with OpenSSL's error queue set, on failure.
+bool AttachSocket(SSL* ssl, int fd);
+
 }  // namespace absvc::tls

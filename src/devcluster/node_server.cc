@@ -1,5 +1,7 @@
 #include "devcluster/node_server.h"
 
+#include <openssl/crypto.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -136,6 +138,9 @@ void NodeServer::Serve(Connection* conn) {
   std::lock_guard lock(mu_);
   connections_.erase(conn);
   delete conn;
+  // This thread's OpenSSL state (its error queue above all) goes before Stop() may return:
+  // a process that exits right after must not find it unfreed.
+  OPENSSL_thread_stop();
   --active_threads_;
   idle_.notify_all();
 }

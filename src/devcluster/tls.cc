@@ -65,7 +65,7 @@ Connection::~Connection() {
 Status Connection::AcceptTls(SSL_CTX* ctx) {
   ssl_ = SSL_new(ctx);
   if (!ssl_) return Status::Internal("SSL_new failed");
-  SSL_set_fd(ssl_, fd_);
+  if (!tls::AttachSocket(ssl_, fd_)) return Status::Internal("cannot attach TLS to the socket");
   if (SSL_accept(ssl_) != 1) return Status::Network("TLS handshake failed: " + OpenSslError());
   return Status::Ok();
 }

@@ -408,7 +408,7 @@ struct HttpServer::Loop {
         // the next connection on.
         std::shared_ptr<SSL_CTX> ctx = tls->Current();
         ssl = SSL_new(ctx.get());
-        if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+        if (!ssl || !tls::AttachSocket(ssl, fd)) {
           ABS_LOG_ERROR("https: cannot start TLS: {}", tls::OpenSslErrors());
           if (ssl) SSL_free(ssl);
           ::close(fd);

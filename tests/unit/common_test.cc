@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -15,6 +18,7 @@
 #include "common/log_file.h"
 #include "common/secret_value.h"
 #include "common/status.h"
+#include "common/tls.h"
 #include "scoped_env.h"
 
 namespace absvc {
@@ -249,6 +253,38 @@ TEST(RotatingLogFile, RotatesCompressesAndPrunes) {
   EXPECT_EQ(gz, 0u) << "older than max-age: " << ::testing::PrintToString(names);
   EXPECT_EQ(plain_backups, 1u) << "the fresh rotation stays, uncompressed";
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace absvc
+
+namespace absvc {
+namespace {
+
+// A TLS peer that is gone must cost one connection, not the process: OpenSSL's own socket
+// BIO writes with write(2), which raises SIGPIPE. The child restores SIGPIPE's default (as in
+// any program that never touched it) and must still exit normally.
+TEST(TlsSocket, WritingToAClosedPeerIsAnErrorNotASigpipe) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        std::signal(SIGPIPE, SIG_DFL);
+        int fds[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) std::_Exit(2);
+        ::close(fds[1]);
+        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+        SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
+        if (!ssl || !tls::AttachSocket(ssl, fds[0])) std::_Exit(3);
+        // The ClientHello is the first write; the handshake must fail, reporting EPIPE.
+        int connected = SSL_connect(ssl);
+        int err = errno;
+        bool fd_kept = SSL_get_fd(ssl) == fds[0];
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+        ::close(fds[0]);
+        std::_Exit(connected != 1 && err == EPIPE && fd_kept ? 0 : 4);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
