@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for a few seconds; any crash fails. Longer runs:
-#   FUZZ_SECONDS=600 scripts/fuzz-smoke.sh build-fuzz/bin
+#   FUZZ_SECONDS=600 scripts/fuzz-smoke.sh build-asan/bin
 set -euo pipefail
 bin=${1:?usage: fuzz-smoke.sh <dir with fuzz_* binaries>}
 seconds=${FUZZ_SECONDS:-8}
