@@ -65,7 +65,9 @@ Connection::~Connection() {
 Status Connection::AcceptTls(SSL_CTX* ctx) {
   ssl_ = SSL_new(ctx);
   if (!ssl_) return Status::Internal("SSL_new failed");
-  if (!tls::AttachSocket(ssl_, fd_)) return Status::Internal("cannot attach TLS to the socket");
+  if (!tls::AttachSocket(ssl_, fd_)) {
+    return Status::Internal("cannot attach TLS to the socket: " + OpenSslError());
+  }
   if (SSL_accept(ssl_) != 1) return Status::Network("TLS handshake failed: " + OpenSslError());
   return Status::Ok();
 }
