@@ -14,6 +14,7 @@
 #include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/cltime.h"
+#include "common/json_fields.h"
 #include "common/log.h"
 #include "common/rate_limiter.h"
 #include "storage/cloud/crypto.h"
@@ -608,8 +609,7 @@ Result<Resume> FindResume(storage::Storage& storage, const BackupOptions& o,
   auto start = storage.ReadAll(path(kStartFile));
   if (!start.ok()) return start.status().WithContext("reading " + std::string(kStartFile));
   auto start_json = nlohmann::json::parse(*start, nullptr, false);
-  std::string created =
-      start_json.is_object() ? start_json.value("created", std::string()) : std::string();
+  std::string created = StringField(start_json, "created");
   if (cp->ns != o.ns) {
     r.start_over_because = "its checkpoint is of namespace " + cp->ns.substr(0, 64);
   } else if (created != FormatRfc3339Millis(cp->created_unix_ms)) {

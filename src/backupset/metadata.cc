@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "common/utc_time.h"
 
@@ -81,6 +82,22 @@ Result<BackupMetadata> ParseMetadataYaml(const std::string& text) {
   }
 }
 
+namespace {
+// A count in a manifest: a non-negative JSON integer. nlohmann would convert a float or a
+// negative number to uint64_t unchecked (undefined for 1e30), so anything else is corrupt.
+uint64_t ManifestCount(const nlohmann::json& object, const char* key, bool required) {
+  if (!object.contains(key)) {
+    if (required) throw std::runtime_error(std::string("no '") + key + "'");
+    return 0;
+  }
+  const nlohmann::json& v = object.at(key);
+  if (!v.is_number_unsigned()) {
+    throw std::runtime_error(std::string("'") + key + "' is not a non-negative integer");
+  }
+  return v.get<uint64_t>();
+}
+}  // namespace
+
 Result<Manifest> ParseManifestJson(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corrupt("manifest is not a JSON object");
@@ -98,13 +115,13 @@ Result<Manifest> ParseManifestJson(const std::string& text) {
       if (!set.ok()) return set.status().WithContext("manifest partitions");
       m.partitions = *set;
     }
-    m.record_count = j.at("record-count").get<uint64_t>();
+    m.record_count = ManifestCount(j, "record-count", true);
     for (const auto& f : j.at("files")) {
       BackupFile bf;
       bf.name = f.at("name").get<std::string>();
-      bf.size = f.at("size").get<uint64_t>();
+      bf.size = ManifestCount(f, "size", true);
       bf.sha256 = f.at("sha256").get<std::string>();
-      bf.records = f.value("records", uint64_t{0});
+      bf.records = ManifestCount(f, "records", false);
       m.files.push_back(std::move(bf));
     }
     return m;

@@ -9,6 +9,7 @@
 #include "backupset/metadata.h"
 #include "common/base64.h"
 #include "common/cltime.h"
+#include "common/json_fields.h"
 #include "common/log.h"
 #include "common/periodic.h"
 #include "common/text.h"
@@ -203,7 +204,8 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
     if (run->resume_dir.empty()) {
       ABS_RETURN_IF_ERROR(jobs_.Insert(job));
     } else {
-      job.detail["resumed"] = run->resume_detail.value("resumed", 0) + 1;
+      job.detail["resumed"] =
+          std::clamp<int64_t>(IntField(run->resume_detail, "resumed"), 0, INT32_MAX) + 1;
       ABS_RETURN_IF_ERROR(jobs_.Update(job));
     }
 

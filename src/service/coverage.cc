@@ -7,6 +7,7 @@
 #include "backup/verify.h"
 #include "backupset/catalog.h"
 #include "backupset/metadata.h"
+#include "common/json_fields.h"
 #include "service/ownership.h"
 
 namespace absvc::service {
@@ -51,7 +52,7 @@ Json RunJson(const Run& run, const Json& claim, const backup::VerifyReport& repo
             {"timestamp", run.timestamp_ms},
             {"start-time", backupset::FormatRfc3339Millis(run.timestamp_ms)},
             {"state", state},
-            {"slice", claim.value("slice", "")}};
+            {"slice", StringField(claim, "slice")}};
   if (claim.contains("owner") && claim["owner"].is_object()) {
     Owner owner = Owner::FromJson(claim["owner"]);
     j["owner"] = owner.Describe();
@@ -84,7 +85,7 @@ Json SetJson(storage::Storage& storage, const std::vector<const Run*>& runs, int
     if (rj["state"] == "running") {
       in_progress = true;
       running_dirs.push_back(r->dir);
-      std::string slice = claim.value("slice", "");
+      std::string slice = StringField(claim, "slice");
       std::optional<PartitionSet> parts;
       if (slice.empty()) {
         parts = PartitionSet::All();

@@ -12,6 +12,7 @@
 
 #include "common/bytes.h"
 #include "common/cltime.h"
+#include "common/json_fields.h"
 
 namespace absvc::service {
 namespace {
@@ -45,14 +46,6 @@ std::string Sha256Prefix(const std::string& text, size_t hex_chars) {
   return HexEncode(std::string_view(reinterpret_cast<char*>(md), len)).substr(0, hex_chars);
 }
 
-int64_t Int(const Json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : 0;
-}
-
-std::string Str(const Json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
-}
-
 }  // namespace
 
 const Owner& Owner::Self() {
@@ -81,11 +74,11 @@ Json Owner::ToJson() const {
 
 Owner Owner::FromJson(const Json& j) {
   Owner o;
-  o.host = Str(j, "host");
-  o.boot_id = Str(j, "boot-id");
-  o.pid_namespace = Str(j, "pid-namespace");
-  o.pid = Int(j, "pid");
-  o.start_ticks = static_cast<uint64_t>(Int(j, "start-ticks"));
+  o.host = StringField(j, "host");
+  o.boot_id = StringField(j, "boot-id");
+  o.pid_namespace = StringField(j, "pid-namespace");
+  o.pid = IntField(j, "pid");
+  o.start_ticks = CountField(j, "start-ticks");
   return o;
 }
 
@@ -99,8 +92,8 @@ bool OwnerIsGone(const Json& record, int64_t now_ms, int64_t lease_ms, bool owne
   if (record.is_object() && record.contains("owner") && record["owner"].is_object()) {
     owner = Owner::FromJson(record["owner"]);
   } else {
-    owner.host = Str(record, "host");  // claims written before owners had boot ids
-    owner.pid = Int(record, "pid");
+    owner.host = StringField(record, "host");  // claims written before owners had boot ids
+    owner.pid = IntField(record, "pid");
   }
   if (owner.host.empty() || owner.pid <= 0) return ownerless_is_gone;
   // The pid means something here only on this machine, since its boot, in this pid
@@ -116,7 +109,7 @@ bool OwnerIsGone(const Json& record, int64_t now_ms, int64_t lease_ms, bool owne
   }
   // Elsewhere (another machine, container or boot) only the heartbeat can tell; the lease
   // must exceed the clocks' skew.
-  int64_t heartbeat = Int(record, "heartbeat-ms");
+  int64_t heartbeat = IntField(record, "heartbeat-ms");
   return heartbeat > 0 && now_ms - heartbeat > lease_ms;
 }
 

@@ -8,6 +8,7 @@
 #include "backupset/catalog.h"
 #include "backupset/metadata.h"
 #include "common/cltime.h"
+#include "common/json_fields.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "service/ownership.h"
@@ -43,9 +44,9 @@ std::vector<InterruptedBackup> CrashRecovery::RecoverInterruptedJobs(const Confi
       // checkpoints rather than starting again.
       const Config* cfg = &config;
       auto routine = cfg->routines.find(job.routine);
-      std::string run_dir = job.detail.value("run-directory", std::string());
+      std::string run_dir = StringField(job.detail, "run-directory");
       if (routine != cfg->routines.end() && !routine->second.disabled &&
-          job.detail.value("storage", std::string()) == routine->second.storage &&
+          StringField(job.detail, "storage") == routine->second.storage &&
           (job.type == JobType::kFull || job.type == JobType::kIncremental) && !run_dir.empty() &&
           storage::ValidateRelativePath(run_dir).ok()) {
         // Only a run that made its claim has checkpoints to go on from.
@@ -118,7 +119,7 @@ std::vector<InterruptedBackup> CrashRecovery::RecoverInterruptedJobs(const Confi
                           ? job.detail["read-records"].get<uint64_t>()
                           : 0;
       if (read > accounted) {
-        uint64_t failed = job.detail.value("failed-records", uint64_t{0});
+        uint64_t failed = CountField(job.detail, "failed-records");
         job.detail["failed-records"] = failed + (read - accounted);
       }
       job.detail["status"] = jobs::Name(JobStatus::kFailure);

@@ -1,5 +1,6 @@
 #include "wire/expression.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "common/bytes.h"
@@ -250,6 +251,15 @@ Result<int> Expression::ParseNode(std::string_view packed, size_t* pos, int dept
       ABS_RETURN_IF_ERROR(opr.Next(&op));
       if (op.kind != MsgpackKind::kInt) return Status::Corrupt("expression op is not an integer");
       *pos += opr.offset();
+      // Op codes are small; an array header may claim up to 2^32 entries. Neither may wrap
+      // when narrowed (a huge op would alias a real one, a huge count go negative).
+      if (op.i < 0 || op.i > INT32_MAX) {
+        return Status::Corrupt("expression op " + std::to_string(op.i) + " is out of range");
+      }
+      if (it.count > packed.size()) {
+        return Status::Corrupt("expression array of " + std::to_string(it.count) + " entries in " +
+                               std::to_string(packed.size()) + " bytes");
+      }
       node.kind = Kind::kOp;
       node.op = static_cast<int>(op.i);
       int arity = Arity(node.op);

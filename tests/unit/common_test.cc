@@ -14,6 +14,7 @@
 #include "common/base64.h"
 #include "common/bytes.h"
 #include "common/cltime.h"
+#include "common/json_fields.h"
 #include "common/log.h"
 #include "common/log_file.h"
 #include "common/secret_value.h"
@@ -112,6 +113,24 @@ TEST(Status, CarriesCodeAndContext) {
   EXPECT_FALSE(r.ok());
   Result<int> v = 5;
   EXPECT_EQ(*v, 5);
+}
+
+TEST(JsonFields, FieldsOfAnotherTypeReadAsTheFallback) {
+  auto j = nlohmann::json::parse(R"({"s": "text", "n": 9.0, "i": -3, "u": 18446744073709551615,
+                                     "big": 9223372036854775807, "list": [1]})");
+  EXPECT_EQ(StringField(j, "s"), "text");
+  EXPECT_EQ(StringField(j, "n", "none"), "none");
+  EXPECT_EQ(StringField(j, "missing"), "");
+  EXPECT_EQ(StringField(nlohmann::json::array(), "s", "x"), "x");
+  EXPECT_EQ(IntField(j, "i"), -3);
+  EXPECT_EQ(IntField(j, "n", 7), 7);  // a float is no integer
+  EXPECT_EQ(IntField(j, "u", 7), 7);  // beyond int64
+  EXPECT_EQ(IntField(j, "big"), INT64_MAX);
+  EXPECT_EQ(IntField(j, "s", 7), 7);
+  EXPECT_EQ(CountField(j, "u"), UINT64_MAX);
+  EXPECT_EQ(CountField(j, "i", 5), 5u);  // negative
+  EXPECT_EQ(CountField(j, "list", 5), 5u);
+  EXPECT_EQ(CountField(nlohmann::json(3), "u", 5), 5u);
 }
 
 TEST(CitrusleafTime, ConvertsBetweenEpochs) {

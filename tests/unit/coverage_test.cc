@@ -176,5 +176,22 @@ TEST_F(CoverageTest, DamagedAndForeignRunsAreNamedNotCounted) {
   EXPECT_TRUE((*none)["sets"].empty());
 }
 
+TEST_F(CoverageTest, ClaimsWithFieldsOfTheWrongTypeReadAsAbsent) {
+  // Claims are files in a shared bucket: any writer may leave any JSON there. The fuzzer
+  // found a number where the slice belongs; it is no slice, not an exception.
+  Unfinished(1700000000000, Owner::Self().ToJson());
+  ASSERT_TRUE(storage_
+                  ->PutAtomic("daily/backup/1700000000000/abs-run.json",
+                              R"({"slice": 9.0, "namespaces": "test", "owner": [1],
+                                  "heartbeat-ms": "soon"})")
+                  .ok());
+  Json out = Coverage();
+  ASSERT_EQ(out["sets"].size(), 1u) << out.dump();
+  const Json& run = out["sets"][0]["runs"][0];
+  EXPECT_EQ(run["slice"], "");
+  // An owner that is not an object names no process: the run is abandoned.
+  EXPECT_EQ(run["state"], "abandoned");
+}
+
 }  // namespace
 }  // namespace absvc::service

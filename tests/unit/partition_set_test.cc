@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <cstring>
 
 #include "backup/slice.h"
 #include "backupset/metadata.h"
@@ -114,6 +115,25 @@ TEST(Metadata, WritesAbsFieldsAndReadsThemBack) {
   EXPECT_EQ(manifest->partitions, r.partitions);
   ASSERT_EQ(manifest->files.size(), 1u);
   EXPECT_EQ(manifest->files[0].sha256, std::string(64, 'a'));
+  // Counts must be non-negative integers: a float or negative value is corruption, never
+  // an unchecked conversion.
+  std::string good = FormatManifestJson(r);
+  for (const char* key : {"\"record-count\":", "\"size\":"}) {
+    size_t at = good.find(key);
+    ASSERT_NE(at, std::string::npos) << key;
+    size_t value = at + std::strlen(key);
+    while (good[value] == ' ')
+      ++value;
+    size_t end = good.find_first_not_of("0123456789", value);
+    for (const char* bad : {"1e30", "-5", "2.5"}) {
+      std::string damaged = good.substr(0, value) + bad + good.substr(end);
+      auto parsed = ParseManifestJson(damaged);
+      ASSERT_FALSE(parsed.ok()) << damaged;
+      EXPECT_EQ(parsed.status().code(), StatusCode::kCorrupt);
+      EXPECT_NE(parsed.status().message().find("not a non-negative integer"), std::string::npos)
+          << parsed.status().message();
+    }
+  }
   EXPECT_FALSE(ParseManifestJson("{").ok());
   EXPECT_FALSE(ParseManifestJson("{\"format\":\"other\"}").ok());
   EXPECT_FALSE(ParseMetadataYaml("- a list").ok());

@@ -485,6 +485,24 @@ TEST(Config, RestoreRequests) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("policy.unique"), std::string::npos);
   EXPECT_NE(bad.status().message().find("policy.parallel: must be an integer"), std::string::npos);
+  // Integral floats beyond int64 (CI's fuzzer found 12e27) and unsigned values beyond
+  // INT64_MAX are range errors, not undefined conversions.
+  for (const char* huge : {"12e27", "-1e19", "18446744073709551615", "1e300"}) {
+    bad =
+        ParseRestoreRequest(Json::parse(std::string(R"({"backup-data-path": "x", "source-name": "s",
+            "destination-name": "c", "policy": {"batch-size": )") +
+                                        huge + "}}"),
+                            false);
+    ASSERT_FALSE(bad.ok()) << huge;
+    EXPECT_NE(bad.status().message().find("policy.batch-size: must be "), std::string::npos)
+        << bad.status().message();
+  }
+  auto integral_float = ParseRestoreRequest(
+      Json::parse(R"({"backup-data-path": "x", "source-name": "s", "destination-name": "c",
+                      "policy": {"batch-size": 1e3}})"),
+      false);
+  ASSERT_TRUE(integral_float.ok()) << integral_float.status().ToString();
+  EXPECT_EQ(integral_float->policy.batch_size, 1000);
   bad = ParseRestoreRequest(Json::parse(R"([1, 2])"), false);
   EXPECT_FALSE(bad.ok());
   bad = ParseRestoreRequest(Json::parse(R"({"backup-data-path": "x"})"), false);

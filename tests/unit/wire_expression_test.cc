@@ -96,6 +96,15 @@ TEST(Expression, RejectsMalformedAndUnsupported) {
   EXPECT_FALSE(Expression::Parse("").ok());
   EXPECT_FALSE(Expression::Parse(std::string("\x93\x04", 2)).ok());      // truncated
   EXPECT_FALSE(Expression::Parse(std::string("\x92\x04\x01", 3)).ok());  // wrong arity
+  // An array header claiming 2^31 entries (the fuzzer's find), and an op code that would
+  // alias op 1 (==) if narrowed to int: both corrupt.
+  EXPECT_EQ(Expression::Parse(std::string("\xdd\x80\x00\x00\x00\x01\x01", 7)).status().code(),
+            StatusCode::kCorrupt);
+  EXPECT_EQ(Expression::Parse(std::string("\x93\xcf\x00\x00\x00\x01\x00\x00\x00\x01\x01\x01", 12))
+                .status()
+                .code(),
+            StatusCode::kCorrupt);
+  EXPECT_TRUE(Expression::Parse(std::string("\x93\x01\x01\x01", 4)).ok());  // 1 == 1
   EXPECT_EQ(Expression::Parse(std::string("\x91\x7f", 2)).status().code(),
             StatusCode::kUnsupported);
   EXPECT_FALSE(Expression::Parse(exp::Int(1) + "x").ok());  // trailing bytes

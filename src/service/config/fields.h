@@ -4,6 +4,7 @@
 // The section parsers (config.cc) are built on it.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -146,10 +147,23 @@ class Fields {
     const Json* j = Get(key, required);
     if (!j) return std::nullopt;
     int64_t v;
-    if (j->is_number_integer()) {
+    // 2^63 as a double: a float at or beyond it (or below -2^63) has no int64 value, and
+    // converting it would be undefined; an unsigned above INT64_MAX is out of any range.
+    constexpr double kTwo63 = 9223372036854775808.0;
+    if (j->is_number_unsigned() && j->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      Error(key, "must be " + std::to_string(min) + ".." + std::to_string(max) + ", got " +
+                     std::to_string(j->get<uint64_t>()));
+      return std::nullopt;
+    } else if (j->is_number_integer()) {
       v = j->get<int64_t>();
-    } else if (j->is_number_float() && j->get<double>() == static_cast<int64_t>(j->get<double>())) {
-      v = static_cast<int64_t>(j->get<double>());
+    } else if (j->is_number_float() && std::trunc(j->get<double>()) == j->get<double>()) {
+      double d = j->get<double>();
+      if (!(d >= -kTwo63 && d < kTwo63)) {
+        Error(key, "must be " + std::to_string(min) + ".." + std::to_string(max) + ", got " +
+                       ShortValue(j->dump()));
+        return std::nullopt;
+      }
+      v = static_cast<int64_t>(d);
     } else {
       Error(key, "must be an integer, got " + TypeName(*j));
       return std::nullopt;
@@ -228,7 +242,9 @@ class Fields {
     std::vector<int64_t> out;
     for (size_t i = 0; i < j->size(); ++i) {
       const Json& e = (*j)[i];
-      if (!e.is_number_integer() || e.get<int64_t>() < min || e.get<int64_t>() > max) {
+      if (!e.is_number_integer() ||
+          (e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) ||
+          e.get<int64_t>() < min || e.get<int64_t>() > max) {
         Error(key, "entry " + std::to_string(i) + " must be an integer " + std::to_string(min) +
                        ".." + std::to_string(max));
         return std::nullopt;

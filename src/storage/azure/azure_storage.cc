@@ -194,6 +194,9 @@ class AzureClient {
     int64_t lifetime = j.contains("expires_in") && j["expires_in"].is_number_integer()
                            ? j["expires_in"].get<int64_t>()
                            : 3600;
+    // A token server's lifetime is outside input: keep it to a sane span so that adding it
+    // to the clock cannot overflow.
+    lifetime = std::clamp<int64_t>(lifetime, 0, 7 * 86400);
     token_expires_ = UnixNow() + lifetime;
     return token_;
   }

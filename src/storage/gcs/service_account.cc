@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -146,6 +147,9 @@ Result<std::string> TokenSource::Fetch(int64_t* expires_unix) {
   int64_t lifetime = j.contains("expires_in") && j["expires_in"].is_number_integer()
                          ? j["expires_in"].get<int64_t>()
                          : 3600;
+  // A token server's lifetime is outside input: keep it to a sane span so that adding it
+  // to the clock cannot overflow.
+  lifetime = std::clamp<int64_t>(lifetime, 0, 7 * 86400);
   *expires_unix = UnixNow() + lifetime;
   return j["access_token"].get<std::string>();
 }

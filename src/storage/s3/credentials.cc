@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file.h"
+#include "common/json_fields.h"
 #include "common/text.h"
 #include "storage/cloud/http_client.h"
 #include "storage/cloud/uri.h"
@@ -233,8 +234,8 @@ Result<AwsCredentials> CredentialsProvider::FromInstanceMetadata(int64_t* expire
     return Status::Corrupt("instance metadata: unreadable credentials for role " +
                            ShortValue(name));
   }
-  AwsCredentials c{j["AccessKeyId"], j["SecretAccessKey"], j.value("Token", std::string())};
-  *expires_unix = std::max<int64_t>(0, ParseIsoTime(j.value("Expiration", std::string())));
+  AwsCredentials c{j["AccessKeyId"], j["SecretAccessKey"], StringField(j, "Token")};
+  *expires_unix = std::max<int64_t>(0, ParseIsoTime(StringField(j, "Expiration")));
   source_ = "instance metadata role " + name;
   return c;
 }
