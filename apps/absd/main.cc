@@ -15,8 +15,13 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reopen_log{false};
 void OnSignal(int) {
   g_stop = true;
+}
+// SIGHUP and SIGUSR1: what log-rotating tools send daemons; never a reason to stop.
+void OnReopenSignal(int) {
+  g_reopen_log = true;
 }
 }  // namespace
 
@@ -86,6 +91,8 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGHUP, OnReopenSignal);
+  std::signal(SIGUSR1, OnReopenSignal);
   // Every HTTP connection, cluster connection and open file takes a descriptor: the soft
   // limit (often 1024) is raised to the hard one, which the HTTP caps are sized from.
   if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
@@ -117,10 +124,21 @@ int main(int argc, char** argv) {
                  https->listener.address, api.https_port(), https->listener.context_path,
                  https->client_auth);
   }
-  while (!g_stop)
+  while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (g_reopen_log.exchange(false)) {
+      ReopenLogFile();
+      ABS_LOG_INFO("absd: log file reopened (signal)");
+    }
+  }
   ABS_LOG_INFO("absd stopping");
   api.Stop();
-  (*svc)->Stop();
+  if (!(*svc)->Stop()) {
+    // Jobs that did not let go in time are left as a crash leaves them (and resume the
+    // same way); the process must not wait for them past its stop timeout.
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
+  ABS_LOG_INFO("absd stopped");
   return 0;
 }

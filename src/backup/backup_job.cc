@@ -752,7 +752,8 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
     // A resumable backup that failed keeps its work for the next attempt: its checkpoint
     // says what is complete. Otherwise (or cancelled) nothing is left behind that could be
     // mistaken for a backup.
-    if (o.resumable && st.code() != StatusCode::kCancelled) return st;
+    const bool keep = o.keep_on_cancel && o.keep_on_cancel->load();
+    if (o.resumable && (st.code() != StatusCode::kCancelled || keep)) return st;
     std::lock_guard lock(files.mu);
     for (const auto& path : files.opened)
       (void)storage.Remove(path);

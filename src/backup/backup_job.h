@@ -59,6 +59,9 @@ struct BackupOptions {
   std::function<void(const std::string& why)> on_start_over;
   // Set to true to stop: the backup removes its files and returns kCancelled.
   const std::atomic<bool>* cancel = nullptr;
+  // Set before `cancel` when the stop is the process's (a graceful shutdown): a resumable
+  // backup then keeps what it wrote, as after a failure, so the next start resumes it.
+  const std::atomic<bool>* keep_on_cancel = nullptr;
   // Shared by every job on one cluster (max-parallel-scans): each scan worker holds a
   // permit while it scans.
   Semaphore* scan_slots = nullptr;

@@ -6,6 +6,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <algorithm>
 #include <cctype>
+#include <memory>
+#include <mutex>
 
 #include <string>
 
@@ -36,15 +38,30 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
   }
 };
 
+std::mutex g_file_mu;
+std::shared_ptr<RotatingLogFile> g_file;  // the configured log file, if any
+
 }  // namespace
+
+void ReopenLogFile() {
+  std::shared_ptr<RotatingLogFile> file;
+  {
+    std::lock_guard lock(g_file_mu);
+    file = g_file;
+  }
+  if (file) file->Reopen();
+}
 
 bool ConfigureLogging(const LogOptions& o, std::string* error) {
   std::vector<spdlog::sink_ptr> sinks;
   if (o.to_stdout) sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
   if (!o.file.empty()) {
     try {
-      sinks.push_back(std::make_shared<RotatingLogFile>(LogFileOptions{
-          o.file, o.file_max_bytes, o.file_max_backups, o.file_max_age_days, o.file_compress}));
+      auto file = std::make_shared<RotatingLogFile>(LogFileOptions{
+          o.file, o.file_max_bytes, o.file_max_backups, o.file_max_age_days, o.file_compress});
+      sinks.push_back(file);
+      std::lock_guard lock(g_file_mu);
+      g_file = file;
     } catch (const spdlog::spdlog_ex& e) {
       if (error) *error = "cannot open log file " + o.file + ": " + e.what();
       return false;

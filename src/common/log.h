@@ -24,6 +24,9 @@ struct LogOptions {
 
 // Replaces the process-wide logger. Fails (naming the file) when the file cannot be opened.
 bool ConfigureLogging(const LogOptions& options, std::string* error);
+// Reopens the log file at its configured path (what a daemon does on SIGHUP); nothing
+// without a log file.
+void ReopenLogFile();
 
 }  // namespace absvc
 

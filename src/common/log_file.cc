@@ -83,6 +83,17 @@ void RotatingLogFile::flush_() {
   if (file_) std::fflush(file_);
 }
 
+void RotatingLogFile::Reopen() {
+  std::lock_guard lock(mutex_);
+  if (file_) std::fclose(file_);
+  file_ = nullptr;
+  try {
+    Open();
+  } catch (const spdlog::spdlog_ex&) {
+    // Lines are dropped until the next reopen or rotation rather than the process stopped.
+  }
+}
+
 void RotatingLogFile::RotateNow() {
   std::lock_guard lock(mutex_);
   RotateLocked();

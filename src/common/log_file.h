@@ -33,6 +33,9 @@ class RotatingLogFile : public spdlog::sinks::base_sink<std::mutex> {
 
   // Rotates now (as when the file is full); for tests and SIGHUP-style use.
   void RotateNow();
+  // Closes the file and opens its path again (SIGHUP): after an outside tool (logrotate)
+  // moved it away, logging goes on in a new file at the configured path.
+  void Reopen();
   // Waits until every rotated file is compressed and the old ones are removed.
   void WaitIdle();
 

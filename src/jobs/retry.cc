@@ -12,18 +12,6 @@ int64_t RetryDelayMs(const RetryPolicy& policy, int64_t retry) {
       std::clamp(delay, 0.0, static_cast<double>(std::max<int64_t>(0, policy.max_delay_ms))));
 }
 
-bool WaitCancellable(Clock& clock, int64_t ms, const std::atomic<bool>& cancel) {
-  const auto end = clock.Now() + std::chrono::milliseconds(ms);
-  for (auto now = clock.Now(); now < end; now = clock.Now()) {
-    if (cancel.load()) return false;
-    clock.SleepFor(std::min<std::chrono::milliseconds>(
-        std::chrono::milliseconds(20),
-        std::chrono::duration_cast<std::chrono::milliseconds>(end - now) +
-            std::chrono::milliseconds(1)));
-  }
-  return !cancel.load();
-}
-
 Status RunAttempts(Clock& clock, const RetryPolicy& policy, const std::atomic<bool>& cancel,
                    const std::function<Status(int64_t attempt)>& attempt,
                    const std::function<bool(const Status&)>& retryable,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "common/cancel.h"
 #include "common/clock.h"
 #include "common/status.h"
 
@@ -22,8 +23,7 @@ struct RetryPolicy {
 // The wait before retry `retry` (1 for the first).
 int64_t RetryDelayMs(const RetryPolicy& policy, int64_t retry);
 
-// Waits `ms` on `clock`, looking at `cancel` every 20 ms of it; false when cancelled.
-bool WaitCancellable(Clock& clock, int64_t ms, const std::atomic<bool>& cancel);
+using absvc::WaitCancellable;
 
 // Runs attempt(n), n = 0, 1, ..., until it succeeds, fails in a way `retryable` refuses,
 // the retries are spent (its last failure is returned), or `cancel` is set (kCancelled).

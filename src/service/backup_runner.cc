@@ -53,7 +53,7 @@ Result<std::vector<std::string>> ClusterNamespaces(client::Client& c) {
 
 BackupRunner::BackupRunner(Clock& clock, int64_t run_lease_ms, jobs::JobStore& jobs,
                            Metrics& metrics, ClusterConnections& clusters,
-                           StorageOpener open_storage, Hooks hooks)
+                           JobStorageOpener open_storage, Hooks hooks)
     : clock_(clock),
       run_lease_ms_(run_lease_ms),
       jobs_(jobs),
@@ -90,13 +90,14 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
     if (run->delay_ms > 0 && !jobs::WaitCancellable(clock_, run->delay_ms, run->cancel)) {
       return Status::Cancelled("cancelled before it started");
     }
+    if (!run->begun.exchange(true)) metrics_.BackupRunning(run->routine, run->incremental, true, 0);
     if (run->resume_dir.empty()) run->start_ms = clock_.UnixMillis();
     if (!run->lock) {  // a scheduled run: triggers took the lock already
       ABS_ASSIGN_OR_RETURN(auto lock, hooks_.acquire_lock(cfg, run->routine, run->incremental));
       std::lock_guard l(run->mu);
       run->lock = std::move(lock);
     }
-    ABS_ASSIGN_OR_RETURN(storage, open_storage_(storage_cfg));
+    ABS_ASSIGN_OR_RETURN(storage, open_storage_(storage_cfg, &run->cancel));
     heartbeat_state->SetStorage(storage);
     ABS_ASSIGN_OR_RETURN(auto client, clusters_.ClientFor(r.source_cluster, cluster));
     std::vector<std::string> namespaces = r.namespaces;
@@ -122,6 +123,7 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
     base.socket_timeout = std::chrono::milliseconds(
         policy.socket_timeout_ms > 0 ? policy.socket_timeout_ms : policy.total_timeout_ms);
     base.cancel = &run->cancel;
+    base.keep_on_cancel = &run->keep_work;
     if (!r.filter_exp.empty()) base.filter = Base64Decode(r.filter_exp).value_or("");
     ABS_ASSIGN_OR_RETURN(base.codec.compression, storage::ParseCompression(policy.compression));
     base.codec.compression_level = static_cast<int>(policy.compression_level);
@@ -198,6 +200,7 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
     job.started_ms = run->start_ms;
     job.detail = {{"storage", r.storage},
                   {"storage-path", storage_cfg.path},
+                  {"storage-location", storage_cfg.Describe()},
                   {"run-directory", run_dir},
                   {"directories", run->directories},
                   {"owner", self.ToJson()}};
@@ -282,6 +285,23 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
 
   heartbeat.Stop();
   int64_t now = clock_.UnixMillis();
+  if (!result.ok() && run->keep_work && storage && !run_dir.empty() && job.started_ms != 0) {
+    // absd is stopping: what was written stays, with its checkpoints, and the job stays
+    // running in the history, marked released, so the next start resumes it at once.
+    job.detail["released-ms"] = now;
+    job.detail["record-count"] = total_records;
+    Status st = jobs_.Update(job);
+    if (!st.ok()) ABS_LOG_ERROR("{}", st.ToString());
+    ABS_LOG_INFO("{} backup of routine {} interrupted by the shutdown; kept in {} to resume", type,
+                 run->routine, run_dir);
+    {
+      std::lock_guard l(run->mu);
+      run->lock.reset();
+    }
+    hooks_.finished(run, false);
+    metrics_.BackupRunning(run->routine, run->incremental, false, 0);
+    return;
+  }
   JobStatus outcome = result.ok()                               ? JobStatus::kSuccess
                       : result.code() == StatusCode::kCancelled ? JobStatus::kCanceled
                                                                 : JobStatus::kFailure;

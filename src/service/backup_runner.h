@@ -35,7 +35,7 @@ class BackupRunner {
   };
 
   BackupRunner(Clock& clock, int64_t run_lease_ms, jobs::JobStore& jobs, Metrics& metrics,
-               ClusterConnections& clusters, StorageOpener open_storage, Hooks hooks);
+               ClusterConnections& clusters, JobStorageOpener open_storage, Hooks hooks);
 
   void Run(std::shared_ptr<BackupRun> run);
 
@@ -45,7 +45,7 @@ class BackupRunner {
   jobs::JobStore& jobs_;
   Metrics& metrics_;
   ClusterConnections& clusters_;
-  StorageOpener open_storage_;
+  JobStorageOpener open_storage_;
   Hooks hooks_;
 };
 

@@ -238,7 +238,8 @@ inline constexpr size_t kMaxYamlDepth = 64;
 // A configuration file is at most this large; abs refuses a larger one.
 inline constexpr size_t kMaxConfigFileBytes = 16 << 20;
 Result<Config> LoadConfigFile(const std::string& path);
-// Writes atomically (temp file + rename), 0600: the file holds secrets.
+// Writes atomically (temp file + rename), 0600: the file holds secrets. The file it
+// replaces is kept as <path>.bak (the previous configuration, to undo an edit with).
 Status SaveConfigFile(const std::string& path, const Json& document);
 
 inline constexpr const char* kRedacted = "[secret]";

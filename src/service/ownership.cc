@@ -26,17 +26,29 @@ std::string ReadFirstLine(const std::string& path) {
 
 // Field 22 of /proc/<pid>/stat, the start time in clock ticks since boot; 0 when the
 // process does not exist.
-uint64_t ProcessStartTicks(int64_t pid) {
+struct ProcessStat {
+  char state = '?';
+  uint64_t start_ticks = 0;  // 0: unknown
+};
+
+ProcessStat ReadProcessStat(int64_t pid) {
+  ProcessStat out;
   std::string stat = ReadFirstLine("/proc/" + std::to_string(pid) + "/stat");
   size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return 0;
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return out;
   std::istringstream fields(stat.substr(paren + 2));
   std::string field;
   // After "(comm) ", the state is field 3; the start time is field 22.
   for (int i = 3; i <= 22; ++i) {
-    if (!(fields >> field)) return 0;
+    if (!(fields >> field)) return out;
+    if (i == 3 && !field.empty()) out.state = field[0];
   }
-  return std::strtoull(field.c_str(), nullptr, 10);
+  out.start_ticks = std::strtoull(field.c_str(), nullptr, 10);
+  return out;
+}
+
+uint64_t ProcessStartTicks(int64_t pid) {
+  return ReadProcessStat(pid).start_ticks;
 }
 
 std::string Sha256Prefix(const std::string& text, size_t hex_chars) {
@@ -103,9 +115,12 @@ bool OwnerIsGone(const Json& record, int64_t now_ms, int64_t lease_ms, bool owne
                         (owner.pid_namespace.empty() || owner.pid_namespace == self.pid_namespace);
   if (same_processes && owner.pid <= INT32_MAX) {
     if (::kill(static_cast<pid_t>(owner.pid), 0) != 0 && errno == ESRCH) return true;
-    uint64_t ticks = ProcessStartTicks(owner.pid);
-    if (ticks == 0) return false;  // it runs, but /proc hides it (hidepid): alive
-    return owner.start_ticks != 0 && ticks != owner.start_ticks;  // the pid was reused
+    ProcessStat stat = ReadProcessStat(owner.pid);
+    // A zombie (killed, not yet reaped by its parent) still answers kill(pid, 0) but will
+    // never renew anything: it is gone.
+    if (stat.state == 'Z' || stat.state == 'X' || stat.state == 'x') return true;
+    if (stat.start_ticks == 0) return false;  // it runs, but /proc hides it (hidepid): alive
+    return owner.start_ticks != 0 && stat.start_ticks != owner.start_ticks;  // pid reused
   }
   // Elsewhere (another machine, container or boot) only the heartbeat can tell; the lease
   // must exceed the clocks' skew.

@@ -20,6 +20,18 @@ using jobs::JobKind;
 using jobs::JobRecord;
 using jobs::JobType;
 
+// Whether the storage a backup job wrote to (its name, and where that storage was) is
+// one of this configuration's: by its recorded location, or for records written before
+// locations were, by its local root.
+bool StorageIsConfigured(const Config& config, const Json& detail) {
+  auto it = config.storage.find(StringField(detail, "storage"));
+  if (it == config.storage.end()) return false;
+  std::string location = StringField(detail, "storage-location");
+  if (!location.empty()) return it->second.Describe() == location;
+  return it->second.kind != StorageKind::kLocal ||
+         it->second.path == StringField(detail, "storage-path");
+}
+
 CrashRecovery::CrashRecovery(jobs::JobStore& jobs, int64_t run_lease_ms, StorageOpener open_storage)
     : jobs_(jobs), run_lease_ms_(run_lease_ms), open_storage_(std::move(open_storage)) {}
 
@@ -35,7 +47,19 @@ std::vector<InterruptedBackup> CrashRecovery::RecoverInterruptedJobs(const Confi
     // Instances started from one directory share this history: a sibling may be running
     // this job right now. Jobs recorded before owners were (none named) are this
     // instance's own.
-    if (!OwnerIsGone(job.detail, now, run_lease_ms_, /*ownerless_is_gone=*/true)) {
+    // A job its owner released at a graceful stop is nobody's; otherwise the owner must
+    // be provably gone.
+    const bool released = IntField(job.detail, "released-ms") > 0;
+    if (!released && !OwnerIsGone(job.detail, now, run_lease_ms_, /*ownerless_is_gone=*/true)) {
+      continue;
+    }
+    // A backup into a storage this instance is not configured for is not its to resume
+    // or clean up (a sibling sharing the history with other storage): left for that one.
+    if (job.kind == JobKind::kBackup && !StorageIsConfigured(config, job.detail)) {
+      ABS_LOG_WARN(
+          "job {} ({}) was left by a stopped instance in storage {}, which is not "
+          "configured here; it is left alone",
+          job.id, job.routine, ShortValue(StringField(job.detail, "storage-location")));
       continue;
     }
     std::string note = "interrupted: absd stopped while this job ran";
@@ -145,6 +169,15 @@ std::vector<InterruptedBackup> CrashRecovery::Reclaim(const Config& config,
     Json claim = text.ok() ? Json::parse(*text, nullptr, false) : Json();
     Status st = text.status();
     if (st.ok() && !claim.is_object()) st = Status::Corrupt("its claim is not a JSON object");
+    if (st.ok() && claim.contains("slice") && StringField(claim, "slice") != SliceKey(r)) {
+      // Another slice's run (a sibling sharing this history): resumed with this
+      // instance's slice, it would mix two slices in one run. Left for its own instance.
+      ABS_LOG_WARN(
+          "the interrupted backup {} of routine {} is of slice '{}', not this "
+          "instance's; it is left alone",
+          run_dir, job.routine, ShortValue(StringField(claim, "slice")));
+      continue;
+    }
     if (st.ok()) {
       // The claim names this process now, so that no instance takes the run for abandoned.
       const Owner& self = Owner::Self();

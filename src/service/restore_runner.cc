@@ -20,7 +20,7 @@ using jobs::JobKind;
 using jobs::JobRecord;
 
 RestoreRunner::RestoreRunner(Clock& clock, jobs::JobStore& jobs, Metrics& metrics,
-                             ClusterConnections& clusters, StorageOpener open_storage)
+                             ClusterConnections& clusters, JobStorageOpener open_storage)
     : clock_(clock),
       jobs_(jobs),
       metrics_(metrics),
@@ -73,7 +73,7 @@ void RestoreRunner::Run(std::shared_ptr<RestoreRun> run) {
     (void)jobs_.Update(job);
   });
   Status result = [&]() -> Status {
-    ABS_ASSIGN_OR_RETURN(auto storage, open_storage_(run->source));
+    ABS_ASSIGN_OR_RETURN(auto storage, open_storage_(run->source, &run->cancel));
     std::shared_ptr<client::Client> client;
     if (run->destination_name.empty()) {
       ABS_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(run->destination));

@@ -24,7 +24,7 @@ class Metrics;
 class RestoreRunner {
  public:
   RestoreRunner(Clock& clock, jobs::JobStore& jobs, Metrics& metrics, ClusterConnections& clusters,
-                StorageOpener open_storage);
+                JobStorageOpener open_storage);
 
   // Records the job in the history first (a job is never shown that the history lacks),
   // then keeps it as running. The caller runs Run(run) on a thread of its own.
@@ -47,7 +47,7 @@ class RestoreRunner {
   jobs::JobStore& jobs_;
   Metrics& metrics_;
   ClusterConnections& clusters_;
-  StorageOpener open_storage_;
+  JobStorageOpener open_storage_;
   std::mutex mu_;
   std::map<int64_t, std::shared_ptr<RestoreRun>> running_;  // finished ones leave once saved
 };

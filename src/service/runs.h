@@ -33,6 +33,10 @@ std::string SliceKey(const RoutineConfig& routine);
 // Opens a storage of the configuration (through the service's registry and metrics).
 using StorageOpener =
     std::function<Result<std::shared_ptr<storage::Storage>>(const StorageConfig&)>;
+// The same for a job's data: its transfers, and every wait on them, end as soon as
+// `cancel` (the job's own flag) is set.
+using JobStorageOpener = std::function<Result<std::shared_ptr<storage::Storage>>(
+    const StorageConfig&, const std::atomic<bool>* cancel)>;
 
 struct BackupRun {
   int64_t id = 0;
@@ -40,8 +44,15 @@ struct BackupRun {
   bool incremental = false;
   std::atomic<int64_t> start_ms{0};
   int64_t delay_ms = 0;
+  // A run triggered with a delay is scheduled, not running, until its delay is over: until
+  // then it blocks no restore and shows as the routine's next backup (at due_ms).
+  int64_t due_ms = 0;
+  std::atomic<bool> begun{false};
   std::shared_ptr<const Config> config;  // the config the run started with
   std::atomic<bool> cancel{false};
+  // Set before `cancel` by a graceful shutdown: the run keeps its files and checkpoints and
+  // stays "running" in the history, released, so the next start resumes it.
+  std::atomic<bool> keep_work{false};
   std::mutex mu;
   std::vector<std::shared_ptr<backup::BackupProgress>> progress;  // one per namespace started
   std::vector<std::string> directories;                           // written by this run

@@ -113,11 +113,18 @@ Status Service::StartBackupLocked(const std::string& routine, bool incremental, 
   run->routine = routine;
   run->incremental = incremental;
   run->delay_ms = delay_ms;
+  run->due_ms = options_.clock->UnixMillis() + delay_ms;
   run->config = config_;
   run->lock = std::move(lock);
   (incremental ? rt.incremental : rt.full) = run;
-  metrics_->BackupRunning(routine, incremental, true, 0);
-  ABS_LOG_INFO("{} backup of routine {} starting (job {})", type, routine, run->id);
+  if (delay_ms > 0) {
+    ABS_LOG_INFO("{} backup of routine {} scheduled in {} ms (job {})", type, routine, delay_ms,
+                 run->id);
+  } else {
+    run->begun = true;
+    metrics_->BackupRunning(routine, incremental, true, 0);
+    ABS_LOG_INFO("{} backup of routine {} starting (job {})", type, routine, run->id);
+  }
   Launch([this, run] { backups_->Run(run); });
   return Status::Ok();
 }
@@ -149,6 +156,7 @@ void Service::ResumeInterruptedBackupsLocked(const std::vector<InterruptedBackup
     run->config = config_;
     run->resume_dir = run_dir;
     run->resume_detail = job.detail;
+    run->begun = true;
     (incremental ? rt.incremental : rt.full) = run;
     metrics_->BackupRunning(job.routine, incremental, true, 0);
     ABS_LOG_INFO("{} backup of routine {} resumes from its checkpoints (job {}, {})",

@@ -61,7 +61,9 @@ Service::Service(ServiceOptions options, Config config, std::unique_ptr<JobStore
       config_(std::make_shared<const Config>(std::move(config))),
       restores_(std::make_unique<RestoreRunner>(
           *options_.clock, *jobs_, *metrics_, clusters_,
-          [this](const StorageConfig& s) { return OpenStorage(s); })) {
+          [this](const StorageConfig& s, const std::atomic<bool>* cancel) {
+            return OpenStorage(s, true, cancel);
+          })) {
   BackupRunner::Hooks hooks;
   hooks.acquire_lock = [this](const Config& cfg, const std::string& routine, bool incremental) {
     return AcquireRunLock(cfg, routine, incremental);
@@ -82,7 +84,10 @@ Service::Service(ServiceOptions options, Config config, std::unique_ptr<JobStore
   };
   backups_ = std::make_unique<BackupRunner>(
       *options_.clock, options_.run_lease_ms, *jobs_, *metrics_, clusters_,
-      [this](const StorageConfig& s) { return OpenStorage(s); }, std::move(hooks));
+      [this](const StorageConfig& s, const std::atomic<bool>* cancel) {
+        return OpenStorage(s, true, cancel);
+      },
+      std::move(hooks));
 }
 
 Result<std::unique_ptr<Service>> Service::Create(ServiceOptions options, Config config) {
@@ -93,6 +98,9 @@ Result<std::unique_ptr<Service>> Service::Create(ServiceOptions options, Config 
 
 Service::~Service() {
   Stop();
+  // Job threads use this object: none may outlive it.
+  std::unique_lock lock(threads_mu_);
+  threads_cv_.wait(lock, [&] { return active_threads_ == 0; });
 }
 
 Status Service::Start() {
@@ -137,21 +145,30 @@ Status Service::Start() {
   return Status::Ok();
 }
 
-void Service::Stop() {
+bool Service::Stop() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && !scheduler_.joinable()) return;
+    if (stopping_ && !scheduler_.joinable()) return true;
     stopping_ = true;
     for (auto& [name, rt] : routines_) {
-      if (rt.full) rt.full->cancel = true;
-      if (rt.incremental) rt.incremental->cancel = true;
+      for (const auto& run : {rt.full, rt.incremental}) {
+        if (!run) continue;
+        run->keep_work = true;  // before the cancel, which the run may see at once
+        run->cancel = true;
+      }
     }
   }
   restores_->CancelAll();
   scheduler_cv_.notify_all();
   if (scheduler_.joinable()) scheduler_.join();
   std::unique_lock lock(threads_mu_);
-  threads_cv_.wait(lock, [&] { return active_threads_ == 0; });
+  if (!threads_cv_.wait_for(lock, std::chrono::milliseconds(options_.stop_timeout_ms),
+                            [&] { return active_threads_ == 0; })) {
+    ABS_LOG_WARN("{} jobs did not stop within {} ms; they resume at the next start",
+                 active_threads_, options_.stop_timeout_ms);
+    return false;
+  }
+  return true;
 }
 
 void Service::Launch(std::function<void()> fn) {
@@ -235,8 +252,10 @@ Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind)
     if (stopping_) return Status::Unavailable("absd is stopping");
     for (const auto& [name, rt] : routines_) {
       auto it = config_->routines.find(name);
+      // Only runs under way conflict: a delayed trigger is scheduled, not running.
+      bool running = (rt.full && rt.full->begun) || (rt.incremental && rt.incremental->begun);
       if (it != config_->routines.end() && !dest_cluster.empty() &&
-          it->second.source_cluster == dest_cluster && (rt.full || rt.incremental)) {
+          it->second.source_cluster == dest_cluster && running) {
         return Status::Conflict("routine '" + name + "' is backing up cluster '" + dest_cluster +
                                 "'; restore when it has finished");
       }
@@ -299,6 +318,12 @@ Status Service::EditConfig(const std::function<Status(Json&)>& edit) {
 }
 
 Status Service::ReplaceConfig(const Json& document) {
+  // A whole configuration replaces the one in force: anything else (null, a list, a
+  // string) is refused, never taken for "no configuration".
+  if (!document.is_object()) {
+    return Status::InvalidArgument("a configuration must be a JSON object, got " +
+                                   std::string(document.type_name()));
+  }
   return EditConfig([&](Json& doc) {
     doc = KeepStoredSecrets(document, doc);
     return Status::Ok();
@@ -313,11 +338,12 @@ Status Service::ReloadConfigFile() {
   return ApplyLocked(std::move(cfg));
 }
 
-Result<std::shared_ptr<storage::Storage>> Service::OpenStorage(const StorageConfig& s,
-                                                               bool retries) {
+Result<std::shared_ptr<storage::Storage>> Service::OpenStorage(const StorageConfig& s, bool retries,
+                                                               const std::atomic<bool>* cancel) {
   storage::OpenOptions options;
   options.stats = storage_stats_;
   options.retries = retries;
+  options.cancel = cancel;
   ABS_ASSIGN_OR_RETURN(auto st, storage::OpenStorage(s, options));
   return std::shared_ptr<storage::Storage>(std::move(st));
 }
@@ -364,19 +390,29 @@ Result<Json> Service::CurrentBackup(const std::string& routine) {
   }
   auto& rt = routines_[routine];
   Json j = Json::object();
-  if (rt.full) j["full"] = RunningJobJson(*rt.full, options_.clock->UnixMillis());
-  if (rt.incremental)
+  // A delayed trigger is the routine's next backup (when it falls before the schedule's),
+  // not a running one.
+  int64_t next_full = schedule_.NextFullMs(routine);
+  int64_t next_incremental = schedule_.NextIncrementalMs(routine);
+  auto scheduled_at = [](const std::shared_ptr<BackupRun>& run, int64_t next) {
+    return next == 0 ? run->due_ms : std::min(next, run->due_ms);
+  };
+  if (rt.full && rt.full->begun) {
+    j["full"] = RunningJobJson(*rt.full, options_.clock->UnixMillis());
+  } else if (rt.full) {
+    next_full = scheduled_at(rt.full, next_full);
+  }
+  if (rt.incremental && rt.incremental->begun) {
     j["incremental"] = RunningJobJson(*rt.incremental, options_.clock->UnixMillis());
+  } else if (rt.incremental) {
+    next_incremental = scheduled_at(rt.incremental, next_incremental);
+  }
   if (rt.last_full_ms) j["last-full"] = backupset::FormatRfc3339Millis(rt.last_full_ms);
   if (rt.last_incremental_ms) {
     j["last-incremental"] = backupset::FormatRfc3339Millis(rt.last_incremental_ms);
   }
-  if (int64_t next = schedule_.NextFullMs(routine)) {
-    j["next-full"] = backupset::FormatRfc3339Millis(next);
-  }
-  if (int64_t next = schedule_.NextIncrementalMs(routine)) {
-    j["next-incremental"] = backupset::FormatRfc3339Millis(next);
-  }
+  if (next_full) j["next-full"] = backupset::FormatRfc3339Millis(next_full);
+  if (next_incremental) j["next-incremental"] = backupset::FormatRfc3339Millis(next_incremental);
   return j;
 }
 
@@ -520,7 +556,7 @@ std::string Service::MetricsText() {
     std::lock_guard lock(mu_);
     for (auto& [name, rt] : routines_) {
       for (auto* run : {rt.full.get(), rt.incremental.get()}) {
-        if (!run) continue;
+        if (!run || !run->begun) continue;  // a delayed trigger is not running yet
         Json j = RunningJobJson(*run, options_.clock->UnixMillis());
         metrics_->BackupRunning(name, run->incremental, true, j["percentage-done"].get<double>());
       }

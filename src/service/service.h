@@ -49,6 +49,10 @@ struct ServiceOptions {
   // The scheduler's calendar, backup directory names and retry pauses; a FakeClock in
   // tests. Leases and heartbeats between processes always use real time.
   Clock* clock = &Clock::Real();
+  // Stop waits at most this long for running jobs to let go (within systemd's default
+  // 90 s and Kubernetes' default 30 s grace period); what is still running then is left
+  // as after a crash, and resumes the same way.
+  int64_t stop_timeout_ms = 20000;
 };
 
 class Metrics;
@@ -65,7 +69,11 @@ class Service {
   // Cleans up after jobs a previous process left running, then starts the scheduler.
   Status Start();
   // Cancels running jobs and waits for them.
-  void Stop();
+  // A graceful stop: running backups keep what they wrote and stay resumable (the next
+  // start goes on from their checkpoints), restores are cancelled; returns within
+  // stop_timeout_ms: false when jobs were still running then (the process should exit
+  // without destroying the service; the destructor waits for them).
+  bool Stop();
 
   std::shared_ptr<const Config> config() const;
   const ServiceOptions& options() const { return options_; }
@@ -112,9 +120,10 @@ class Service {
   std::string MetricsText();
 
   // Opens the named storage of the configuration in force.
-  // Through the registry, counted in the service's storage metrics.
-  Result<std::shared_ptr<storage::Storage>> OpenStorage(const StorageConfig& s,
-                                                        bool retries = true);
+  // Through the registry, counted in the service's storage metrics; `cancel` ends its
+  // data transfers (storage::OpenOptions::cancel).
+  Result<std::shared_ptr<storage::Storage>> OpenStorage(const StorageConfig& s, bool retries = true,
+                                                        const std::atomic<bool>* cancel = nullptr);
 
  private:
   Service(ServiceOptions options, Config config, std::unique_ptr<JobStore> jobs);

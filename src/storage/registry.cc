@@ -9,18 +9,19 @@
 namespace absvc::storage {
 namespace {
 
-Result<std::unique_ptr<Storage>> OpenBackend(const StorageSpec& spec, Clock& clock) {
+Result<std::unique_ptr<Storage>> OpenBackend(const StorageSpec& spec, Clock& clock,
+                                             const std::atomic<bool>* cancel) {
   switch (spec.kind) {
     case StorageKind::kLocal:
       return OpenLocalStorage(spec.path);
     case StorageKind::kMemory:
       return OpenMemoryStorage(spec.path);
     case StorageKind::kS3:
-      return OpenS3Storage(spec, clock);
+      return OpenS3Storage(spec, clock, cancel);
     case StorageKind::kAzure:
-      return OpenAzureStorage(spec, clock);
+      return OpenAzureStorage(spec, clock, cancel);
     case StorageKind::kGcs:
-      return OpenGcsStorage(spec, clock);
+      return OpenGcsStorage(spec, clock, cancel);
   }
   return Status::Internal("unknown storage kind");
 }
@@ -28,7 +29,8 @@ Result<std::unique_ptr<Storage>> OpenBackend(const StorageSpec& spec, Clock& clo
 }  // namespace
 
 Result<std::unique_ptr<Storage>> OpenStorage(const StorageSpec& spec, const OpenOptions& options) {
-  ABS_ASSIGN_OR_RETURN(std::unique_ptr<Storage> backend, OpenBackend(spec, *options.clock));
+  ABS_ASSIGN_OR_RETURN(std::unique_ptr<Storage> backend,
+                       OpenBackend(spec, *options.clock, options.cancel));
   std::shared_ptr<Storage> storage = std::move(backend);
   if (options.stats) storage = WithMetrics(std::move(storage), options.stats);
   if (options.retries) storage = WithRetries(std::move(storage), spec.retry, *options.clock);

@@ -1229,6 +1229,16 @@ TEST_F(ServiceTest, ConfigEditsAreValidatedPersistedAndApplied) {
     std::ifstream in(inst->config_path);
     EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), before_file);
   }
+  // A body that is not a whole configuration is refused and wipes nothing (null was once
+  // taken for "empty" and saved as {}).
+  for (const char* body : {"null", "[]", "\"text\"", "42"}) {
+    r = inst->Put("/v1/config", body);
+    EXPECT_EQ(r->status, 400) << body;
+    EXPECT_NE(r->body.find("must be a JSON object"), std::string::npos) << r->body;
+    EXPECT_EQ(inst->service->config()->routines.count("r1"), 1u) << body;
+    std::ifstream in(inst->config_path);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), before_file) << body;
+  }
   r = inst->Post("/v1/config/routines/r2",
                  R"({"interval-cron": "@daily", "source-cluster": "c1", "storage": "gone",
                      "namespaces": []})");
@@ -1243,6 +1253,11 @@ TEST_F(ServiceTest, ConfigEditsAreValidatedPersistedAndApplied) {
   ASSERT_TRUE(on_disk.ok()) << on_disk.status().ToString();
   EXPECT_EQ(on_disk->routines.at("r1").interval_cron.text(), "0 0 3 * * ?");
   EXPECT_EQ(on_disk->clusters.at("c1").password, "hunter2");
+  // The file it replaced is kept beside it, to undo the edit with.
+  {
+    std::ifstream in(inst->config_path.string() + ".bak");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), before_file);
+  }
 
   // Concurrent edits of different entries both land.
   {

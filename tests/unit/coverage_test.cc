@@ -1,8 +1,16 @@
 // The dashboard's coverage of backup sets: verify's union of manifests, per set of runs.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "backupset/metadata.h"
 #include "backupset/partition_set.h"
+#include "common/cltime.h"
 #include "service/coverage.h"
 #include "service/ownership.h"
 #include "storage/memory/memory_storage.h"
@@ -191,6 +199,56 @@ TEST_F(CoverageTest, ClaimsWithFieldsOfTheWrongTypeReadAsAbsent) {
   EXPECT_EQ(run["slice"], "");
   // An owner that is not an object names no process: the run is abandoned.
   EXPECT_EQ(run["state"], "abandoned");
+}
+
+// A killed absd not yet reaped by its parent is a zombie: kill(pid, 0) still succeeds and
+// its start time still matches, but it will never renew anything. Its runs are gone, so
+// the next start resumes them instead of waiting on a process that cannot come back.
+TEST(Ownership, AZombieOwnerIsGoneAndALiveOneIsNot) {
+  int ready[2], hold[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(hold), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    char c = 0;
+    (void)::write(ready[1], &c, 1);
+    (void)::read(hold[0], &c, 1);  // until the parent closes its end
+    ::_exit(0);
+  }
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  Json owner = Owner::Self().ToJson();
+  owner["pid"] = child;
+  {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 22; ++i)
+      fields >> field;
+    owner["start-ticks"] = std::stoull(field);
+  }
+  const int64_t now = UnixNowMillis();
+  Json record = {{"owner", owner}, {"heartbeat-ms", now}};
+  EXPECT_FALSE(OwnerIsGone(record, now, 60000)) << "a live owner";
+  ::close(hold[1]);
+  // Not reaped: wait until the kernel shows it as a zombie.
+  bool zombie = false;
+  for (int i = 0; i < 5000 && !zombie; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    zombie = text.size() > text.rfind(')') + 2 && text[text.rfind(')') + 2] == 'Z';
+    if (!zombie) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(zombie);
+  EXPECT_EQ(::kill(child, 0), 0) << "a zombie still answers kill(pid, 0)";
+  EXPECT_TRUE(OwnerIsGone(record, now, 60000)) << "a zombie owner";
+  ::waitpid(child, nullptr, 0);
+  EXPECT_TRUE(OwnerIsGone(record, now, 60000)) << "a reaped owner";
+  ::close(ready[0]);
+  ::close(ready[1]);
+  ::close(hold[0]);
 }
 
 }  // namespace

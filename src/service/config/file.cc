@@ -54,6 +54,13 @@ Status SaveConfigFile(const std::string& path, const Json& document) {
     ::unlink(tmp.c_str());
     return Status::Io("cannot write " + tmp);
   }
+  // The file being replaced stays as <path>.bak, so an edit can be undone: a hard link
+  // renamed into place, so some .bak is always whole.
+  std::string bak = path + ".bak", bak_tmp = path + ".bak.abs-partial";
+  ::unlink(bak_tmp.c_str());
+  if (::link(path.c_str(), bak_tmp.c_str()) == 0 && ::rename(bak_tmp.c_str(), bak.c_str()) != 0) {
+    ::unlink(bak_tmp.c_str());
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
     return Status::Io("cannot replace " + path + ": " + std::strerror(errno));

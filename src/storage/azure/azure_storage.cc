@@ -33,7 +33,8 @@ int64_t UnixNow() {
 
 class AzureClient {
  public:
-  AzureClient(const StorageSpec& spec, Clock& clock) : spec_(spec), clock_(clock) {
+  AzureClient(const StorageSpec& spec, Clock& clock, const std::atomic<bool>* cancel)
+      : spec_(spec), clock_(clock), parts_(cloud::NewPartControl(spec, cancel)) {
     endpoint_ = spec.azure_endpoint;
     while (!endpoint_.empty() && endpoint_.back() == '/')
       endpoint_.pop_back();
@@ -75,7 +76,7 @@ class AzureClient {
 
   // One signed request to the container (`blob` empty) or a blob in it.
   Result<HttpResponse> Send(const std::string& method, const std::string& blob, Query query,
-                            Headers headers, std::string_view body) {
+                            Headers headers, std::string_view body, bool interruptible = false) {
     std::string path = base_path_ + "/" + cloud::UriEncode(spec_.bucket) +
                        (blob.empty() ? "" : "/" + cloud::UriEncode(blob, /*keep_slash=*/true));
     headers.push_back({"x-ms-date", azure::HttpDate(UnixNow())});
@@ -103,6 +104,7 @@ class AzureClient {
     if (spec_.retry.request_timeout_ms > 0) {
       req.timeout = std::chrono::milliseconds(spec_.retry.request_timeout_ms);
     }
+    if (interruptible) req.cancel = parts_.cancel;
     auto res = cloud::SendHttp(req);
     if (!res.ok()) return res.status().WithContext(Name(blob));
     if (res->status == 401) InvalidateToken();
@@ -131,9 +133,10 @@ class AzureClient {
 
   Result<HttpResponse> Call(const std::string& what, const std::string& method,
                             const std::string& blob, Query query, Headers headers,
-                            std::string_view body, std::vector<int> also_ok = {}) {
-    ABS_ASSIGN_OR_RETURN(HttpResponse out,
-                         Send(method, blob, std::move(query), std::move(headers), body));
+                            std::string_view body, std::vector<int> also_ok = {},
+                            bool interruptible = false) {
+    ABS_ASSIGN_OR_RETURN(HttpResponse out, Send(method, blob, std::move(query), std::move(headers),
+                                                body, interruptible));
     if (out.status >= 200 && out.status < 300) return out;
     for (int ok : also_ok)
       if (out.status == ok) return out;
@@ -147,6 +150,18 @@ class AzureClient {
       return Call(what, method, blob, query, headers, body);
     });
   }
+
+  // A block of an upload: retried like the steps above, and ended (kCancelled) as soon as
+  // the storage's cancel flag is set, in a request or in a back-off.
+  Result<HttpResponse> SendBlockWithRetries(const std::string& what, const std::string& blob,
+                                            Query query, std::string_view body) {
+    return RetryTransientResult<HttpResponse>(
+        spec_.retry, clock_, what + " " + Name(blob),
+        [&] { return Call(what, "PUT", blob, query, {}, body, {}, /*interruptible=*/true); },
+        parts_.cancel);
+  }
+
+  const cloud::PartControl& parts() const { return parts_; }
 
  private:
   // An Azure AD token for the service principal (client credentials), kept until five
@@ -211,6 +226,7 @@ class AzureClient {
   std::mutex token_mu_;
   std::string token_;
   int64_t token_expires_ = 0;
+  cloud::PartControl parts_;
 };
 
 cloud::RangeFetch AzureRange(std::shared_ptr<AzureClient> az, std::string blob) {
@@ -218,7 +234,8 @@ cloud::RangeFetch AzureRange(std::shared_ptr<AzureClient> az, std::string blob) 
                                                       size_t length) -> Result<cloud::RangeAnswer> {
     std::string range =
         "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
-    ABS_ASSIGN_OR_RETURN(auto res, az->Send("GET", blob, {}, {{"x-ms-range", range}}, {}));
+    ABS_ASSIGN_OR_RETURN(auto res, az->Send("GET", blob, {}, {{"x-ms-range", range}}, {},
+                                            /*interruptible=*/true));
     return cloud::ReadRangeAnswer(std::move(res), offset, length, [&](const HttpResponse& r) {
       return az->Failure("read", blob, r);
     });
@@ -242,6 +259,7 @@ class AzureWriter : public cloud::PartWriter {
         az_(std::move(az)),
         blob_(std::move(blob)),
         blocks_in_flight_(
+            az_->parts(), az_->Name(blob_),
             static_cast<size_t>(std::max<int64_t>(1, az_->spec().max_async_connections))) {}
 
  protected:
@@ -255,10 +273,10 @@ class AzureWriter : public cloud::PartWriter {
     auto body = std::make_shared<std::string>(std::move(part));
     return blocks_in_flight_.Submit(
         number, [az = az_, blob = blob_, id, number, body]() -> Result<std::string> {
-          ABS_RETURN_IF_ERROR(az->CallWithRetries("upload block " + std::to_string(number) + " of",
-                                                  "PUT", blob, {{"comp", "block"}, {"blockid", id}},
-                                                  {}, *body)
-                                  .status());
+          ABS_RETURN_IF_ERROR(
+              az->SendBlockWithRetries("upload block " + std::to_string(number) + " of", blob,
+                                       {{"comp", "block"}, {"blockid", id}}, *body)
+                  .status());
           return id;
         });
   }
@@ -345,12 +363,13 @@ class AzureApi : public cloud::ObjectApi {
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> OpenAzureStorage(const StorageSpec& spec, Clock& clock) {
+Result<std::unique_ptr<Storage>> OpenAzureStorage(const StorageSpec& spec, Clock& clock,
+                                                  const std::atomic<bool>* cancel) {
   if (spec.bucket.empty()) return Status::InvalidArgument("azure-storage needs a container-name");
   if (spec.azure_endpoint.empty() && spec.azure_account_name.empty()) {
     return Status::InvalidArgument("azure-storage needs an endpoint or an account-name");
   }
-  auto az = std::make_shared<AzureClient>(spec, clock);
+  auto az = std::make_shared<AzureClient>(spec, clock, cancel);
   ABS_RETURN_IF_ERROR(az->CheckAuth());
   return std::unique_ptr<Storage>(new cloud::ObjectStore(std::make_shared<AzureApi>(std::move(az)),
                                                          spec.path, spec.Describe()));

@@ -6,6 +6,8 @@
 // Azure AD service principal (tenant-id, client-id, client-secret).
 #pragma once
 
+#include <atomic>
+
 #include <memory>
 
 #include "common/clock.h"
@@ -14,6 +16,8 @@
 
 namespace absvc::storage {
 
-Result<std::unique_ptr<Storage>> OpenAzureStorage(const StorageSpec& spec, Clock& clock);
+// `cancel`: as for OpenS3Storage.
+Result<std::unique_ptr<Storage>> OpenAzureStorage(const StorageSpec& spec, Clock& clock,
+                                                  const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace absvc::storage

@@ -90,6 +90,12 @@ size_t OnUpload(char* buffer, size_t size, size_t n, void* user) {
   return len;
 }
 
+// libcurl calls this at least once a second while a transfer runs; non-zero aborts it.
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* x = static_cast<Exchange*>(user);
+  return x->request->cancel && x->request->cancel->load() ? 1 : 0;
+}
+
 }  // namespace
 
 std::string HttpResponse::Header(std::string_view name) const {
@@ -137,6 +143,13 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
   // A server that stops sending mid-answer is given up on after 30 s of silence.
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+  if (request.cancel) {
+    if (request.cancel->load())
+      return Status::Cancelled(request.method + " " + UrlOrigin(request.url) + ": cancelled");
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
+  }
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
@@ -177,6 +190,7 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
                            std::to_string(request.max_response_bytes) + " bytes");
   }
   if (x.stopped) return Status::Cancelled(where + ": stopped reading the answer");
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::Cancelled(where + ": cancelled");
   if (rc != CURLE_OK) {
     std::string why = curl_easy_strerror(rc);
     if (rc == CURLE_OPERATION_TIMEDOUT) return Status::Timeout(where + ": " + why);

@@ -5,6 +5,7 @@
 // misconfiguration (a wrong region or endpoint) to report, not to chase.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -30,6 +31,9 @@ struct HttpRequest {
   size_t max_response_bytes = 64 << 20;
   // Streams a successful (2xx) body instead of keeping it; return false to stop.
   std::function<bool(std::string_view)> on_body;
+  // Set (by another thread) to abandon the request: it ends within about a second, as
+  // kCancelled, wherever it is (connecting, sending, waiting, receiving).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpResponse {

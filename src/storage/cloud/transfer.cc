@@ -1,14 +1,10 @@
 #include "storage/cloud/transfer.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
-#include <new>
-#include <thread>
 #include <utility>
 
 namespace absvc::storage::cloud {
@@ -116,104 +112,131 @@ Result<size_t> RangedReader::Read(char* buf, size_t n) {
   return n;
 }
 
+std::chrono::milliseconds PartDeadline(const RetrySpec& retry) {
+  using std::chrono::milliseconds;
+  const int64_t attempts = std::clamp(retry.max_attempts, 1, 1000);
+  const int64_t request = retry.request_timeout_ms > 0
+                              ? std::min<int64_t>(retry.request_timeout_ms, 24 * 3600 * 1000)
+                              : 3600 * 1000;
+  const int64_t backoff = std::clamp<int64_t>(retry.max_backoff_ms, 0, 3600 * 1000);
+  return milliseconds(attempts * request + (attempts - 1) * backoff + 60 * 1000);
+}
+
+PartControl NewPartControl(const StorageSpec& spec, const std::atomic<bool>* cancel) {
+  PartControl control;
+  const auto threads = std::clamp<int64_t>(4 * spec.max_async_connections, 8, 128);
+  control.executor =
+      std::make_shared<Executor>(Executor::Options{.max_threads = static_cast<size_t>(threads)});
+  control.cancel = cancel;
+  control.part_deadline = PartDeadline(spec.retry);
+  return control;
+}
+
+// One part's answer slot, shared by the waiting pipeline and the task that sends it.
+struct PartPipeline::Part {
+  int number = 0;
+  std::chrono::steady_clock::time_point deadline;
+  std::mutex mu;
+  std::condition_variable answered;
+  std::optional<Result<std::string>> answer;
+
+  void Answer(Result<std::string> result) {
+    std::lock_guard lock(mu);
+    if (!answer) answer.emplace(std::move(result));
+    answered.notify_all();
+  }
+};
+
 namespace {
 
-// Threads that send parts, kept between parts and objects: each keeps its HTTP client and
-// so its connection to the storage (a thread per part would open a connection per part),
-// and its memory arena is reused rather than a new one touched. There is no cap: every
-// caller bounds its own parts in flight. An idle thread leaves after a minute.
-class PartSenders {
- public:
-  static PartSenders& Get() {
-    // Never destroyed: its threads may outlive main.
-    static PartSenders* senders = [] {
-      auto* s = new PartSenders();
-      // A forked child has none of the threads: it starts with no idle ones. The lock is
-      // held across fork so the child's copy of it is consistent.
-      ::pthread_atfork([] { Get().mu_.lock(); }, [] { Get().mu_.unlock(); },
-                       [] {
-                         Get().idle_ = 0;
-                         new (&Get().wake_) std::condition_variable();  // no waiters here
-                         Get().mu_.unlock();
-                       });
-      return s;
-    }();
-    return *senders;
-  }
+// Held by a part's task: a task the executor destroys without running it (its storage
+// was closed) still answers, so no wait is left for its deadline.
+struct PartTask {
+  std::shared_ptr<PartPipeline::Part> part;
+  std::function<Result<std::string>()> send;
+  std::string object_name;
 
-  void Run(std::function<void()> task) {
-    std::lock_guard lock(mu_);
-    tasks_.push_back(std::move(task));
-    if (idle_ > 0) {
-      --idle_;
-      wake_.notify_one();
-      return;
-    }
-    std::thread([this] { Loop(); }).detach();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock lock(mu_);
-    while (true) {
-      if (tasks_.empty()) {
-        ++idle_;
-        if (!wake_.wait_for(lock, std::chrono::seconds(60), [&] { return !tasks_.empty(); })) {
-          --idle_;
-          return;
-        }
-        // Run() took this thread's idle count when it queued the task.
-      }
-      auto task = std::move(tasks_.front());
-      tasks_.pop_front();
-      lock.unlock();
-      task();
-      lock.lock();
+  PartTask(std::shared_ptr<PartPipeline::Part> p, std::function<Result<std::string>()> s,
+           std::string name)
+      : part(std::move(p)), send(std::move(s)), object_name(std::move(name)) {}
+  PartTask(const PartTask&) = delete;
+  PartTask& operator=(const PartTask&) = delete;
+  ~PartTask() {
+    if (part) {
+      part->Answer(Status::Cancelled("part " + std::to_string(part->number) + " of " + object_name +
+                                     " was dropped: the storage was closed"));
     }
   }
-
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> tasks_;
-  size_t idle_ = 0;
+  void Run() {
+    auto result = send();
+    // The part's buffer is freed before its slot is answered: otherwise the next part can
+    // be filling while this one is still held, one part more than the bound.
+    send = nullptr;
+    part->Answer(std::move(result));
+    part.reset();
+  }
 };
 
 }  // namespace
 
+PartPipeline::PartPipeline(PartControl control, std::string object_name, size_t max_in_flight)
+    : control_(std::move(control)),
+      object_name_(std::move(object_name)),
+      max_in_flight_(std::max<size_t>(1, max_in_flight)) {}
+
 Status PartPipeline::Submit(int number, std::function<Result<std::string>()> send) {
-  if (in_flight_.size() >= max_in_flight_) ABS_RETURN_IF_ERROR(WaitOldest());
-  auto answer = std::make_shared<std::promise<Result<std::string>>>();
-  in_flight_.push_back({number, answer->get_future()});
-  PartSenders::Get().Run([answer, send = std::move(send)]() mutable {
-    auto result = send();
-    // The part's buffer is freed before its slot is given back: otherwise the next part
-    // can be filling while this one is still held, one part more than the bound.
-    send = nullptr;
-    answer->set_value(std::move(result));
-  });
+  if (!failed_.ok()) return failed_;
+  while (in_flight_.size() >= max_in_flight_)
+    ABS_RETURN_IF_ERROR(WaitOldest());
+  if (control_.cancel && control_.cancel->load()) {
+    return failed_ = Status::Cancelled("upload of " + object_name_ + " cancelled");
+  }
+  auto part = std::make_shared<Part>();
+  part->number = number;
+  part->deadline = std::chrono::steady_clock::now() + control_.part_deadline;
+  auto task = std::make_shared<PartTask>(part, std::move(send), object_name_);
+  bool posted = control_.executor && control_.executor->Post([task] { task->Run(); });
+  if (!posted) {
+    return failed_ = Status::Unavailable("upload of " + object_name_ +
+                                         ": no thread can send its parts (the storage is closed "
+                                         "or the process is out of threads)");
+  }
+  in_flight_.push_back(std::move(part));
   return Status::Ok();
 }
 
 Status PartPipeline::WaitOldest() {
-  auto [number, future] = std::move(in_flight_.front());
-  in_flight_.erase(in_flight_.begin());
-  auto answer = future.get();
-  if (!answer.ok()) return answer.status();
-  done_[number] = *answer;
+  std::shared_ptr<Part> part = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  std::unique_lock lock(part->mu);
+  while (!part->answer) {
+    if (control_.cancel && control_.cancel->load()) {
+      return failed_ = Status::Cancelled("upload of " + object_name_ + " cancelled while part " +
+                                         std::to_string(part->number) + " was in flight");
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now >= part->deadline) {
+      return failed_ =
+                 Status::Timeout("upload of " + object_name_ + ": part " +
+                                 std::to_string(part->number) + " did not finish within " +
+                                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                    control_.part_deadline)
+                                                    .count()) +
+                                 " s");
+    }
+    // Cancellation is a flag, not a notification: it is looked at every 50 ms.
+    part->answered.wait_for(lock, std::min<std::chrono::steady_clock::duration>(
+                                      part->deadline - now, std::chrono::milliseconds(50)));
+  }
+  if (!part->answer->ok()) return failed_ = part->answer->status();
+  done_[part->number] = **part->answer;
   return Status::Ok();
 }
 
-Status PartPipeline::Wait() {
-  Status first;
-  while (!in_flight_.empty()) {
-    Status st = WaitOldest();
-    if (first.ok() && !st.ok()) first = st;
-  }
-  return first;
-}
-
 Result<std::map<int, std::string>> PartPipeline::Finish() {
-  ABS_RETURN_IF_ERROR(Wait());
+  if (!failed_.ok()) return failed_;
+  while (!in_flight_.empty())
+    ABS_RETURN_IF_ERROR(WaitOldest());
   return done_;
 }
 

@@ -4,16 +4,22 @@
 // a bounded number at a time, and collects what each part's answer names it by.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/executor.h"
 #include "common/status.h"
 #include "storage/cloud/http_client.h"
+#include "storage/spec.h"
 #include "storage/storage.h"
 
 namespace absvc::storage::cloud {
@@ -82,23 +88,49 @@ class PartWriter : public Writer {
   Status error_;
 };
 
+// How the parts of one storage's uploads run: on that storage's own executor (a wedged
+// storage ties up only its own threads), each part waited for at most `part_deadline`
+// from its submission, and every wait ended at once by `cancel`.
+struct PartControl {
+  std::shared_ptr<Executor> executor;
+  const std::atomic<bool>* cancel = nullptr;
+  std::chrono::milliseconds part_deadline{3600 * 1000};
+};
+
+// The longest one part may take with `retry`: every attempt to its request time-out (an
+// hour when the spec sets none), every back-off between them, and a minute in the queue.
+std::chrono::milliseconds PartDeadline(const RetrySpec& retry);
+
+// A storage's PartControl: its own executor, with threads enough for several writers'
+// parts in flight at once (4 x max-async-connections, 8..128) and bounded so that a
+// storage that stops answering ties up a known number; parts bounded by
+// PartDeadline(spec.retry).
+PartControl NewPartControl(const StorageSpec& spec, const std::atomic<bool>* cancel);
+
+// Sends an object's parts concurrently, at most max_in_flight at a time, and collects
+// what each part's answer names it by. Every wait ends: with the part's answer, with
+// kCancelled once `cancel` is set, or with kTimeout past the part's deadline. A pipeline
+// given up (a failure, a cancel, its destruction) waits for nothing: parts still running
+// finish on their own, holding only their own buffer and answer slot.
 class PartPipeline {
  public:
-  explicit PartPipeline(size_t max_in_flight)
-      : max_in_flight_(std::max<size_t>(1, max_in_flight)) {}
-  ~PartPipeline() { (void)Wait(); }
+  PartPipeline(PartControl control, std::string object_name, size_t max_in_flight);
   // Starts `send` for part `number` once fewer than max_in_flight are running; the first
   // failure of an earlier part is returned instead.
   Status Submit(int number, std::function<Result<std::string>()> send);
   // Waits for every part; their answers by part number, or the first failure.
   Result<std::map<int, std::string>> Finish();
 
+  struct Part;
+
  private:
   Status WaitOldest();
-  Status Wait();
+  PartControl control_;
+  std::string object_name_;
   const size_t max_in_flight_;
-  std::vector<std::pair<int, std::future<Result<std::string>>>> in_flight_;
+  std::deque<std::shared_ptr<Part>> in_flight_;
   std::map<int, std::string> done_;
+  Status failed_;
 };
 
 }  // namespace absvc::storage::cloud

@@ -24,8 +24,12 @@ constexpr size_t kChunkUnit = 256 << 10;
 
 class GcsClient {
  public:
-  GcsClient(const StorageSpec& spec, Clock& clock, std::string key_json)
-      : spec_(spec), clock_(clock), tokens_(std::move(key_json), "gs://" + spec.bucket) {
+  GcsClient(const StorageSpec& spec, Clock& clock, std::string key_json,
+            const std::atomic<bool>* cancel)
+      : spec_(spec),
+        clock_(clock),
+        cancel_(cancel),
+        tokens_(std::move(key_json), "gs://" + spec.bucket) {
     endpoint_ = spec.gcs_endpoint.empty() ? "https://storage.googleapis.com" : spec.gcs_endpoint;
     while (!endpoint_.empty() && endpoint_.back() == '/')
       endpoint_.pop_back();
@@ -34,6 +38,8 @@ class GcsClient {
 
   const StorageSpec& spec() const { return spec_; }
   Clock& clock() { return clock_; }
+  // Ends the data transfers (chunks, ranged reads) and their back-offs when set.
+  const std::atomic<bool>* cancel() const { return cancel_; }
   std::string Name(const std::string& object) const {
     return "gs://" + spec_.bucket + (object.empty() ? "" : "/" + object);
   }
@@ -50,7 +56,8 @@ class GcsClient {
 
   // One request with the current token; a 401 drops it so the retry fetches a new one.
   Result<HttpResponse> Send(const std::string& method, const std::string& url,
-                            const std::string& object, Headers headers, std::string_view body) {
+                            const std::string& object, Headers headers, std::string_view body,
+                            bool interruptible = false) {
     ABS_ASSIGN_OR_RETURN(std::string token, tokens_.Token());
     cloud::HttpRequest req;
     req.method = method;
@@ -61,6 +68,7 @@ class GcsClient {
     if (spec_.retry.request_timeout_ms > 0) {
       req.timeout = std::chrono::milliseconds(spec_.retry.request_timeout_ms);
     }
+    if (interruptible) req.cancel = cancel_;
     auto res = cloud::SendHttp(req);
     if (!res.ok()) return res.status().WithContext(Name(object));
     if (res->status == 401) tokens_.Invalidate();
@@ -110,6 +118,7 @@ class GcsClient {
  private:
   StorageSpec spec_;
   Clock& clock_;
+  const std::atomic<bool>* cancel_;
   gcs::TokenSource tokens_;
   std::string endpoint_;
 };
@@ -120,7 +129,7 @@ cloud::RangeFetch GcsRange(std::shared_ptr<GcsClient> gcs, std::string object) {
     std::string range =
         "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
     ABS_ASSIGN_OR_RETURN(auto res, gcs->Send("GET", gcs->ObjectUrl(object) + "?alt=media", object,
-                                             {{"Range", range}}, {}));
+                                             {{"Range", range}}, {}, /*interruptible=*/true));
     return cloud::ReadRangeAnswer(std::move(res), offset, length, [&](const HttpResponse& r) {
       return gcs->Failure("read", object, r);
     });
@@ -200,7 +209,8 @@ class GcsWriter : public cloud::PartWriter {
     const uint64_t total = offset_ + chunk.size();
     size_t sent = 0;  // of chunk, confirmed kept
     Status st = RetryTransient(
-        gcs_->spec().retry, gcs_->clock(), "upload " + gcs_->Name(object_), [&]() -> Status {
+        gcs_->spec().retry, gcs_->clock(), "upload " + gcs_->Name(object_),
+        [&]() -> Status {
           while (true) {
             // A middle chunk the session already holds whole is done: "bytes */<total>"
             // would finish the object at this length.
@@ -211,7 +221,8 @@ class GcsWriter : public cloud::PartWriter {
                                                    std::to_string(total - 1) + "/" +
                                                    (last ? std::to_string(total) : "*");
             const size_t before = sent;
-            auto res = gcs_->Send("PUT", session_, object_, {{"Content-Range", range}}, rest);
+            auto res = gcs_->Send("PUT", session_, object_, {{"Content-Range", range}}, rest,
+                                  /*interruptible=*/true);
             if (!res.ok()) {
               if (IsTransient(res.status())) Resync(chunk.size(), &sent);
               return res.status();  // retried after the pause, from what the server kept
@@ -240,7 +251,8 @@ class GcsWriter : public cloud::PartWriter {
             if (IsTransient(failure)) Resync(chunk.size(), &sent);
             return failure;
           }
-        });
+        },
+        gcs_->cancel());
     if (!st.ok()) return st;
     offset_ = total;
     if (last) session_.clear();
@@ -321,7 +333,8 @@ class GcsApi : public cloud::ObjectApi {
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> OpenGcsStorage(const StorageSpec& spec, Clock& clock) {
+Result<std::unique_ptr<Storage>> OpenGcsStorage(const StorageSpec& spec, Clock& clock,
+                                                const std::atomic<bool>* cancel) {
   if (spec.bucket.empty()) return Status::InvalidArgument("gcp-storage needs a bucket-name");
   std::string key = spec.gcs_key_json;
   std::string what = "gcp-storage key";
@@ -336,7 +349,7 @@ Result<std::unique_ptr<Storage>> OpenGcsStorage(const StorageSpec& spec, Clock& 
   }
   if (!key.empty()) ABS_RETURN_IF_ERROR(gcs::ParseServiceAccountKey(key, what).status());
   return std::unique_ptr<Storage>(new cloud::ObjectStore(
-      std::make_shared<GcsApi>(std::make_shared<GcsClient>(spec, clock, key)), spec.path,
+      std::make_shared<GcsApi>(std::make_shared<GcsClient>(spec, clock, key, cancel)), spec.path,
       spec.Describe()));
 }
 

@@ -7,6 +7,8 @@
 // tokens, or the metadata server's token.
 #pragma once
 
+#include <atomic>
+
 #include <memory>
 
 #include "common/clock.h"
@@ -15,6 +17,8 @@
 
 namespace absvc::storage {
 
-Result<std::unique_ptr<Storage>> OpenGcsStorage(const StorageSpec& spec, Clock& clock);
+// `cancel`: as for OpenS3Storage.
+Result<std::unique_ptr<Storage>> OpenGcsStorage(const StorageSpec& spec, Clock& clock,
+                                                const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace absvc::storage

@@ -36,7 +36,11 @@ int64_t UnixNow() {
 
 class S3Client {
  public:
-  S3Client(const StorageSpec& spec, Clock& clock) : spec_(spec), clock_(clock), credentials_(spec) {
+  S3Client(const StorageSpec& spec, Clock& clock, const std::atomic<bool>* cancel)
+      : spec_(spec),
+        clock_(clock),
+        credentials_(spec),
+        parts_(cloud::NewPartControl(spec, cancel)) {
     region_ = spec.s3_region;
     if (region_.empty()) region_ = credentials_.ProfileRegion();
     if (region_.empty()) region_ = "us-east-1";
@@ -55,6 +59,7 @@ class S3Client {
 
   const StorageSpec& spec() const { return spec_; }
   Clock& clock() { return clock_; }
+  const cloud::PartControl& parts() const { return parts_; }
 
   // "s3://bucket/key" for messages.
   std::string Name(const std::string& key) const {
@@ -65,7 +70,8 @@ class S3Client {
   // token drops the cached credentials so the retry signs with fresh ones.
   Result<HttpResponse> Send(const std::string& method, const std::string& key,
                             std::vector<std::pair<std::string, std::string>> query, Headers headers,
-                            std::string_view body, const cloud::HttpRequest* shape = nullptr) {
+                            std::string_view body, const cloud::HttpRequest* shape = nullptr,
+                            bool interruptible = false) {
     ABS_ASSIGN_OR_RETURN(auto creds, credentials_.Get(UnixNow()));
     s3::SignedRequestParts parts;
     parts.method = method;
@@ -95,6 +101,7 @@ class S3Client {
     if (spec_.retry.request_timeout_ms > 0) {
       req.timeout = std::chrono::milliseconds(spec_.retry.request_timeout_ms);
     }
+    if (interruptible) req.cancel = parts_.cancel;
     auto res = cloud::SendHttp(req);
     if (!res.ok()) return res.status().WithContext(Name(key));
     if (res->status == 400 || res->status == 403) {
@@ -133,9 +140,10 @@ class S3Client {
   Result<HttpResponse> Call(const std::string& what, const std::string& method,
                             const std::string& key,
                             std::vector<std::pair<std::string, std::string>> query, Headers headers,
-                            std::string_view body, std::vector<int> also_ok = {}) {
-    ABS_ASSIGN_OR_RETURN(HttpResponse out,
-                         Send(method, key, std::move(query), std::move(headers), body));
+                            std::string_view body, std::vector<int> also_ok = {},
+                            bool interruptible = false) {
+    ABS_ASSIGN_OR_RETURN(HttpResponse out, Send(method, key, std::move(query), std::move(headers),
+                                                body, nullptr, interruptible));
     if (out.status >= 200 && out.status < 300) return out;
     for (int ok : also_ok)
       if (out.status == ok) return out;
@@ -154,12 +162,24 @@ class S3Client {
     });
   }
 
+  // A part of an upload: retried like the steps above, and ended (kCancelled) as soon as
+  // the storage's cancel flag is set, in a request or in a back-off.
+  Result<HttpResponse> SendPartWithRetries(const std::string& what, const std::string& key,
+                                           std::vector<std::pair<std::string, std::string>> query,
+                                           std::string_view body) {
+    return RetryTransientResult<HttpResponse>(
+        spec_.retry, clock_, what + " " + Name(key),
+        [&] { return Call(what, "PUT", key, query, {}, body, {}, /*interruptible=*/true); },
+        parts_.cancel);
+  }
+
  private:
   StorageSpec spec_;
   Clock& clock_;
   s3::CredentialsProvider credentials_;
   std::string region_, endpoint_;
   bool path_style_ = true;
+  cloud::PartControl parts_;
 };
 
 // One ranged GET for the RangedReader.
@@ -168,7 +188,8 @@ cloud::RangeFetch S3Range(std::shared_ptr<S3Client> s3, std::string key) {
                                                     size_t length) -> Result<cloud::RangeAnswer> {
     std::string range =
         "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
-    ABS_ASSIGN_OR_RETURN(auto res, s3->Send("GET", key, {}, {{"Range", range}}, {}));
+    ABS_ASSIGN_OR_RETURN(auto res, s3->Send("GET", key, {}, {{"Range", range}}, {}, nullptr,
+                                            /*interruptible=*/true));
     return cloud::ReadRangeAnswer(std::move(res), offset, length, [&](const HttpResponse& r) {
       return s3->Failure("read", key, r);
     });
@@ -193,6 +214,7 @@ class S3Writer : public cloud::PartWriter {
         s3_(std::move(s3)),
         key_(std::move(key)),
         parts_in_flight_(
+            s3_->parts(), s3_->Name(key_),
             static_cast<size_t>(std::max<int64_t>(1, s3_->spec().max_async_connections))) {}
 
   ~S3Writer() override {
@@ -215,10 +237,9 @@ class S3Writer : public cloud::PartWriter {
     return parts_in_flight_.Submit(
         number, [s3 = s3_, key = key_, upload = upload_id_, number, body]() -> Result<std::string> {
           ABS_ASSIGN_OR_RETURN(
-              auto res,
-              s3->CallWithRetries("upload part " + std::to_string(number) + " of", "PUT", key,
-                                  {{"partNumber", std::to_string(number)}, {"uploadId", upload}},
-                                  {}, *body));
+              auto res, s3->SendPartWithRetries(
+                            "upload part " + std::to_string(number) + " of", key,
+                            {{"partNumber", std::to_string(number)}, {"uploadId", upload}}, *body));
           std::string etag = res.Header("etag");
           if (etag.empty()) {
             return Status::Corrupt("upload part of " + s3->Name(key) + ": no ETag in the answer");
@@ -349,11 +370,12 @@ class S3Api : public cloud::ObjectApi {
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> OpenS3Storage(const StorageSpec& spec, Clock& clock) {
+Result<std::unique_ptr<Storage>> OpenS3Storage(const StorageSpec& spec, Clock& clock,
+                                               const std::atomic<bool>* cancel) {
   if (spec.bucket.empty()) return Status::InvalidArgument("s3-storage needs a bucket");
-  return std::unique_ptr<Storage>(
-      new cloud::ObjectStore(std::make_shared<S3Api>(std::make_shared<S3Client>(spec, clock)),
-                             spec.path, spec.Describe()));
+  return std::unique_ptr<Storage>(new cloud::ObjectStore(
+      std::make_shared<S3Api>(std::make_shared<S3Client>(spec, clock, cancel)), spec.path,
+      spec.Describe()));
 }
 
 }  // namespace absvc::storage

@@ -5,6 +5,8 @@
 // (If-None-Match: *), and a prefix is removed by batch deletes.
 #pragma once
 
+#include <atomic>
+
 #include <memory>
 
 #include "common/clock.h"
@@ -13,6 +15,10 @@
 
 namespace absvc::storage {
 
-Result<std::unique_ptr<Storage>> OpenS3Storage(const StorageSpec& spec, Clock& clock);
+// `cancel`, when given, ends the storage's data transfers (parts, ranged reads) and every
+// wait on them as soon as it is set; other calls (listings, removals) still run, so the
+// canceller can clean up.
+Result<std::unique_ptr<Storage>> OpenS3Storage(const StorageSpec& spec, Clock& clock,
+                                               const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace absvc::storage

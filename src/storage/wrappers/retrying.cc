@@ -1,12 +1,13 @@
 #include <algorithm>
 
+#include "common/cancel.h"
 #include "storage/wrappers/forwarding.h"
 #include "storage/wrappers/wrappers.h"
 
 namespace absvc::storage {
 
 Status RetryTransient(const RetrySpec& spec, Clock& clock, const std::string& what,
-                      const std::function<Status()>& attempt) {
+                      const std::function<Status()>& attempt, const std::atomic<bool>* cancel) {
   const int attempts = std::max(1, spec.max_attempts);
   double pause = static_cast<double>(std::max<int64_t>(0, spec.initial_backoff_ms));
   for (int i = 1;; ++i) {
@@ -17,7 +18,11 @@ Status RetryTransient(const RetrySpec& spec, Clock& clock, const std::string& wh
                             (i == 1 ? " attempt" : " attempts"));
     }
     auto wait = static_cast<int64_t>(std::min(pause, static_cast<double>(spec.max_backoff_ms)));
-    clock.SleepFor(std::chrono::milliseconds(wait));
+    if (cancel == nullptr) {
+      clock.SleepFor(std::chrono::milliseconds(wait));
+    } else if (!WaitCancellable(clock, wait, *cancel)) {
+      return Status::Cancelled(what + ": cancelled (" + st.message() + ")");
+    }
     pause *= std::max(1.0, spec.multiplier);
   }
 }

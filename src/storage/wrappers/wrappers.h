@@ -26,20 +26,27 @@ namespace absvc::storage {
 // are spent, pausing initial_backoff_ms, then `multiplier` times longer each time, at
 // most max_backoff_ms. The error returned is the last one, saying how many attempts were
 // made. Backends use it for each part of a multipart upload.
+// With `cancel`: a back-off ends as soon as it is set, and no attempt starts after it
+// (kCancelled).
 Status RetryTransient(const RetrySpec& spec, Clock& clock, const std::string& what,
-                      const std::function<Status()>& attempt);
+                      const std::function<Status()>& attempt,
+                      const std::atomic<bool>* cancel = nullptr);
 
 // The same for a call that returns a value: the value of the attempt that succeeded.
 template <typename T>
 Result<T> RetryTransientResult(const RetrySpec& spec, Clock& clock, const std::string& what,
-                               const std::function<Result<T>()>& attempt) {
+                               const std::function<Result<T>()>& attempt,
+                               const std::atomic<bool>* cancel = nullptr) {
   std::optional<T> value;
-  Status st = RetryTransient(spec, clock, what, [&]() -> Status {
-    auto r = attempt();
-    if (!r.ok()) return r.status();
-    value.emplace(std::move(r).value());
-    return Status::Ok();
-  });
+  Status st = RetryTransient(
+      spec, clock, what,
+      [&]() -> Status {
+        auto r = attempt();
+        if (!r.ok()) return r.status();
+        value.emplace(std::move(r).value());
+        return Status::Ok();
+      },
+      cancel);
   if (!st.ok()) return st;
   return std::move(*value);
 }
