@@ -27,8 +27,6 @@ namespace absvc::backup {
 // The backup set's format, as this engine writes it.
 using backupset::Checkpoint;
 using backupset::FormatCheckpoint;
-using backupset::FormatManifestJson;
-using backupset::FormatMetadataYaml;
 using backupset::FormatRfc3339Millis;
 using backupset::kCheckpointFile;
 using backupset::kManifestFile;
@@ -892,8 +890,9 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
   for (const auto& f : result.files)
     result.byte_count += f.size;
   result.finished_unix_ms = UnixNowMillis();
-  Status st = storage.PutAtomic(files.Path(kManifestFile), FormatManifestJson(result));
-  if (st.ok()) st = storage.PutAtomic(files.Path(kMetadataFile), FormatMetadataYaml(result));
+  const backupset::SealedDescriptions sealed = backupset::SealDescriptions(result);
+  Status st = storage.PutAtomic(files.Path(kManifestFile), sealed.manifest);
+  if (st.ok()) st = storage.PutAtomic(files.Path(kMetadataFile), sealed.metadata);
   if (!st.ok()) {
     (void)storage.Remove(files.Path(kManifestFile));
     return fail(st.WithContext("writing the backup's metadata"));

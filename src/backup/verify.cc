@@ -115,6 +115,17 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations, Verify
         if (d.start_marker) {
           report.problems.push_back(where + ": the backup did not finish (no manifest)");
           report.backups.push_back({dir, BaseName(dir), false, {}, 0});
+        } else if (!d.asb_files.empty()) {
+          // .asb files in a folder inside an abs backup belong to no manifest: restore
+          // never reads them, and verify says they are there.
+          for (const auto& [other, od] : dirs) {
+            if (od.manifest && (other.empty() || dir.rfind(other + "/", 0) == 0)) {
+              report.problems.push_back(where + ": " + std::to_string(d.asb_files.size()) +
+                                        " .asb files inside the backup " + other +
+                                        " that its manifest does not list");
+              break;
+            }
+          }
         }
         continue;
       }
@@ -130,6 +141,14 @@ Result<VerifyReport> Verify(const std::vector<VerifyLocation>& locations, Verify
       }
       if (!sizes.count(JoinPath(dir, kMetadataFile))) {
         report.problems.push_back(where + ": no metadata.yaml, the backup did not finish");
+      } else {
+        auto meta = loc.storage->ReadAll(JoinPath(dir, kMetadataFile));
+        if (!meta.ok()) {
+          report.problems.push_back(where + ": " + meta.status().message());
+        } else {
+          for (auto& p : backupset::CheckDescriptions(*text, *manifest, &*meta))
+            report.problems.push_back(where + ": " + p);
+        }
       }
       std::set<std::string> stray = d.asb_files;
       for (const auto& f : manifest->files) {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/utc_time.h"
+#include "storage/cloud/crypto.h"
 
 namespace absvc::backupset {
 
@@ -14,7 +15,7 @@ std::string FormatRfc3339Millis(int64_t unix_ms) {
   return FormatUtcMillis(unix_ms, "%Y-%m-%dT%H:%M:%S") + "Z";
 }
 
-std::string FormatMetadataYaml(const BackupResult& r) {
+std::string FormatMetadataYaml(const BackupResult& r, const std::string& manifest_sha256) {
   std::string from =
       r.from_unix_ns > 0 ? FormatRfc3339Millis(r.from_unix_ns / 1000000) : "0001-01-01T00:00:00Z";
   std::string out;
@@ -29,7 +30,75 @@ std::string FormatMetadataYaml(const BackupResult& r) {
   out += "udf-count: " + std::to_string(r.udf_count) + "\n";
   out += "compression: " + r.codec.CompressionName() + "\n";
   out += "encryption: " + r.codec.EncryptionName() + "\n";
+  if (!manifest_sha256.empty()) out += "abs-manifest-sha256: " + manifest_sha256 + "\n";
   return out;
+}
+
+Result<std::string> ManifestDigest(const std::string& manifest_text) {
+  auto j = nlohmann::json::parse(manifest_text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corrupt("manifest is not a JSON object");
+  j.erase("metadata-sha256");
+  return storage::cloud::Sha256Hex(
+      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+SealedDescriptions SealDescriptions(const BackupResult& r) {
+  SealedDescriptions out;
+  std::string manifest = FormatManifestJson(r);
+  out.metadata = FormatMetadataYaml(r, ManifestDigest(manifest).value());
+  auto sealed = nlohmann::ordered_json::parse(manifest);
+  sealed["metadata-sha256"] = storage::cloud::Sha256Hex(out.metadata);
+  out.manifest = sealed.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return out;
+}
+
+std::vector<std::string> CheckDescriptions(const std::string& manifest_text,
+                                           const Manifest& manifest,
+                                           const std::string* metadata_text) {
+  std::vector<std::string> problems;
+  uint64_t in_files = 0;
+  for (const auto& f : manifest.files)
+    in_files += f.records;
+  if (manifest.file_records_known && in_files != manifest.record_count) {
+    problems.push_back("the manifest's files hold " + std::to_string(in_files) +
+                       " records, its record-count says " + std::to_string(manifest.record_count));
+  }
+  if (!metadata_text) {
+    if (!manifest.metadata_sha256.empty()) problems.push_back("metadata.yaml is missing");
+    return problems;
+  }
+  if (!manifest.metadata_sha256.empty() &&
+      storage::cloud::Sha256Hex(*metadata_text) != manifest.metadata_sha256) {
+    problems.push_back(
+        "metadata.yaml does not match its SHA-256 in the manifest (it was changed "
+        "after the backup wrote it)");
+  }
+  auto meta = ParseMetadataYaml(*metadata_text);
+  if (!meta.ok()) {
+    problems.push_back(meta.status().message());
+    return problems;
+  }
+  if (!meta->manifest_sha256.empty()) {
+    auto digest = ManifestDigest(manifest_text);
+    if (!digest.ok() || *digest != meta->manifest_sha256) {
+      problems.push_back(
+          "the manifest does not match its SHA-256 in metadata.yaml (it was "
+          "changed after the backup wrote it)");
+    }
+  }
+  if (meta->ns != manifest.ns) {
+    problems.push_back("metadata.yaml names namespace '" + meta->ns + "', the manifest '" +
+                       manifest.ns + "'");
+  }
+  if (meta->record_count != manifest.record_count) {
+    problems.push_back("metadata.yaml says " + std::to_string(meta->record_count) +
+                       " records, the manifest " + std::to_string(manifest.record_count));
+  }
+  if (meta->file_count != 0 && meta->file_count != manifest.files.size()) {
+    problems.push_back("metadata.yaml says " + std::to_string(meta->file_count) +
+                       " files, the manifest lists " + std::to_string(manifest.files.size()));
+  }
+  return problems;
 }
 
 std::string FormatManifestJson(const BackupResult& r) {
@@ -76,6 +145,7 @@ Result<BackupMetadata> ParseMetadataYaml(const std::string& text) {
     if (y["udf-count"]) m.udf_count = y["udf-count"].as<uint64_t>();
     if (y["compression"]) m.compression = y["compression"].as<std::string>();
     if (y["encryption"]) m.encryption = y["encryption"].as<std::string>();
+    if (y["abs-manifest-sha256"]) m.manifest_sha256 = y["abs-manifest-sha256"].as<std::string>();
     return m;
   } catch (const std::exception& e) {
     return Status::Corrupt(std::string("metadata.yaml: ") + e.what());
@@ -122,8 +192,11 @@ Result<Manifest> ParseManifestJson(const std::string& text) {
       bf.size = ManifestCount(f, "size", true);
       bf.sha256 = f.at("sha256").get<std::string>();
       bf.records = ManifestCount(f, "records", false);
+      if (!f.contains("records")) m.file_records_known = false;
       m.files.push_back(std::move(bf));
     }
+    if (j.contains("metadata-sha256"))
+      m.metadata_sha256 = j.at("metadata-sha256").get<std::string>();
     return m;
   } catch (const std::exception& e) {
     return Status::Corrupt(std::string("manifest: ") + e.what());

@@ -48,8 +48,22 @@ struct BackupResult {
   size_t resumed_files = 0;
 };
 
-std::string FormatMetadataYaml(const BackupResult& r);
+// `manifest_sha256`, when given, is written as abs-manifest-sha256 (ABS ignores it).
+std::string FormatMetadataYaml(const BackupResult& r, const std::string& manifest_sha256 = "");
 std::string FormatManifestJson(const BackupResult& r);
+
+// A finished backup's two descriptions, sealed to each other so that an edit of either
+// is detected: metadata.yaml carries the manifest's digest (ManifestDigest), and the
+// manifest carries the SHA-256 of metadata.yaml's bytes ("metadata-sha256").
+struct SealedDescriptions {
+  std::string manifest;  // abs-manifest.json
+  std::string metadata;  // metadata.yaml
+};
+SealedDescriptions SealDescriptions(const BackupResult& r);
+
+// The digest metadata.yaml holds of a manifest: SHA-256 (hex) of its canonical JSON (keys
+// sorted, no spaces) without "metadata-sha256". Corrupt when the text is not JSON.
+Result<std::string> ManifestDigest(const std::string& manifest_text);
 
 struct BackupMetadata {
   std::string ns;
@@ -62,6 +76,7 @@ struct BackupMetadata {
   uint64_t udf_count = 0;
   std::string compression = "NONE";
   std::string encryption = "NONE";
+  std::string manifest_sha256;  // abs-manifest-sha256; empty before abs sealed its backups
 };
 Result<BackupMetadata> ParseMetadataYaml(const std::string& text);
 
@@ -72,8 +87,19 @@ struct Manifest {
   PartitionSet partitions;
   uint64_t record_count = 0;
   std::vector<BackupFile> files;
+  bool file_records_known = true;  // every file entry says how many records it holds
+  std::string metadata_sha256;     // empty before abs sealed its backups
 };
 Result<Manifest> ParseManifestJson(const std::string& text);
+
+// Everything that does not add up between a manifest (its text and parse) and the
+// metadata.yaml beside it (`metadata_text`, null when there is none): the seal's digests
+// both ways, the namespace, the record count against metadata.yaml's and against the sum
+// of the files', the file count. Empty when consistent. A manifest written before the
+// seal is checked for its counts only.
+std::vector<std::string> CheckDescriptions(const std::string& manifest_text,
+                                           const Manifest& manifest,
+                                           const std::string* metadata_text);
 
 // RFC 3339 UTC with milliseconds, as ABS writes times.
 std::string FormatRfc3339Millis(int64_t unix_ms);

@@ -20,10 +20,12 @@ namespace {
 // hand, the transform, and a sink whose rows stay warm.
 class FileRestorer {
  public:
+  // `stop`: set when another worker's file failed; this one stops at its next record.
   FileRestorer(client::Client& client, storage::Storage& storage, const RestoreOptions& o,
                const RecordTransform& transform, RestoreCounters& counters, RateLimiter& tps,
-               RateLimiter& bandwidth)
-      : storage_(storage),
+               RateLimiter& bandwidth, const std::atomic<bool>* stop = nullptr)
+      : stop_(stop),
+        storage_(storage),
         o_(o),
         transform_(transform),
         counters_(counters),
@@ -48,6 +50,7 @@ class FileRestorer {
     const uint64_t inserted_before = sink_->inserted();
     ABS_ASSIGN_OR_RETURN(
         auto reader, BackupFileReader::Open(storage_, file, o_.codec, bandwidth_, counters_.bytes));
+    records_in_file_ = 0;
     Status st = DecodeAndWrite(reader->decoder(), path);
     // The checksum speaks first when the file itself may be at fault: a damaged file
     // often fails to decode too, and the mismatch is the better explanation. The last
@@ -55,12 +58,18 @@ class FileRestorer {
     // the rest of the file.
     if (st.ok() || st.code() == StatusCode::kCorrupt) {
       Status check = reader->CheckAgainstPlan();
+      if (st.ok() && check.ok() && file.records >= 0 &&
+          records_in_file_ != static_cast<uint64_t>(file.records)) {
+        check = Status::Corrupt(storage_.Describe() + "/" + path + ": holds " +
+                                std::to_string(records_in_file_) + " records, the manifest says " +
+                                std::to_string(file.records));
+      }
       if (check.code() == StatusCode::kCorrupt) {
-        uint64_t written =
-            counters_.inserted.load() + counters_.existed.load() + counters_.fresher.load();
-        return Status::Corrupt(
-            check.message() + "; " + std::to_string(sink_->inserted() - inserted_before) +
-            " of its records and " + std::to_string(written) + " in all were already written");
+        // Counted by the sink, which sends synchronously: exact. The figure for the whole
+        // restore is added once every worker has stopped.
+        return Status::Corrupt(check.message() + "; " +
+                               std::to_string(sink_->inserted() - inserted_before) +
+                               " of its records were already written");
       }
       ABS_RETURN_IF_ERROR(check);
     }
@@ -76,12 +85,16 @@ class FileRestorer {
       if (o_.cancel && o_.cancel->load(std::memory_order_relaxed)) {
         return Status::Cancelled("restore cancelled");
       }
+      if (stop_ && stop_->load(std::memory_order_relaxed)) {
+        return Status::Cancelled("restore stopped: another file failed");
+      }
       if (kind == asb::ItemKind::kSindex) {
         if (!o_.no_indexes) ABS_RETURN_IF_ERROR(definitions_.CreateSindex(sindex_));
       } else if (kind == asb::ItemKind::kUdf) {
         if (!o_.no_udfs) ABS_RETURN_IF_ERROR(definitions_.PutUdf(udf_));
-      } else if (!o_.no_records) {
-        ABS_RETURN_IF_ERROR(WriteRecord().WithContext(path));
+      } else {
+        ++records_in_file_;
+        if (!o_.no_records) ABS_RETURN_IF_ERROR(WriteRecord().WithContext(path));
       }
     }
   }
@@ -102,6 +115,8 @@ class FileRestorer {
     return sink_->Add(write_);
   }
 
+  const std::atomic<bool>* stop_;
+  uint64_t records_in_file_ = 0;
   storage::Storage& storage_;
   const RestoreOptions& o_;
   const RecordTransform& transform_;
@@ -204,10 +219,11 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
   std::sort(record_files.begin(), record_files.end(),
             [](const auto& a, const auto& b) { return a.object.size > b.object.size; });
   std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};  // a file failed: the others stop at their next record
   std::mutex mu;
   Status first_error;
   auto worker = [&] {
-    FileRestorer r(client, storage, o, transform, counters, tps, bandwidth);
+    FileRestorer r(client, storage, o, transform, counters, tps, bandwidth, &stop);
     for (size_t i = next.fetch_add(1); i < record_files.size(); i = next.fetch_add(1)) {
       {
         std::lock_guard lock(mu);
@@ -223,6 +239,7 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
       if (!st.ok() && (first_error.ok() || first_error.code() == StatusCode::kCancelled)) {
         first_error = st;
       }
+      if (!st.ok()) stop = true;
       if (st.ok()) done(record_files[i]);
     }
   };
@@ -232,6 +249,13 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
     threads.emplace_back(worker);
   for (auto& t : threads)
     t.join();
+  if (first_error.code() == StatusCode::kCorrupt) {
+    // Every worker has stopped: what the cluster received is final.
+    const uint64_t written = counters.inserted.load();
+    return Status::Corrupt(first_error.message() + "; " + std::to_string(written) +
+                           " records in all were written to the cluster before the restore "
+                           "stopped");
+  }
   return first_error;
 }
 

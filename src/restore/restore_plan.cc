@@ -1,6 +1,7 @@
 #include "restore/restore_plan.h"
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "backupset/metadata.h"
@@ -15,6 +16,7 @@ struct BackupDirectory {
   bool manifest = false;
   bool metadata = false;
   bool start_marker = false;
+  bool run_claim = false;  // abs-run.json: the top of an abs run
 };
 
 using storage::BaseName;
@@ -29,8 +31,8 @@ bool IsDefinitions(const std::string& path) {
   return BaseName(path).rfind("metadata_", 0) == 0;
 }
 
-PlannedFile Planned(const storage::ObjectInfo& object, std::string sha256) {
-  return {object, std::move(sha256), IsDefinitions(object.path)};
+PlannedFile Planned(const storage::ObjectInfo& object, std::string sha256, int64_t records = -1) {
+  return {object, std::move(sha256), IsDefinitions(object.path), records};
 }
 
 // Plans one directory. `problems` collects what a strict restore refuses; a salvage
@@ -59,6 +61,21 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
     if (!d.metadata) {
       restored_anyway(where + ": the backup did not finish (a manifest but no metadata.yaml)");
     }
+    // The two descriptions must add up (and, when sealed, be the ones the backup wrote).
+    std::optional<std::string> metadata_text;
+    if (d.metadata) {
+      auto meta = storage.ReadAll(JoinPath(dir, backupset::kMetadataFile));
+      if (!meta.ok()) {
+        left_out(where + ": its metadata.yaml cannot be read (" + meta.status().message() + ")");
+        return;
+      }
+      metadata_text = std::move(meta).value();
+    }
+    for (auto& p : backupset::CheckDescriptions(*text, *manifest,
+                                                metadata_text ? &*metadata_text : nullptr)) {
+      if (p == "metadata.yaml is missing") continue;  // said above
+      restored_anyway(where + ": " + p);
+    }
     std::map<std::string, const storage::ObjectInfo*> present;
     for (const auto& f : d.asb_files)
       present[BaseName(f.path)] = &f;
@@ -74,7 +91,9 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
                  " bytes, the manifest says " + std::to_string(listed.size));
         continue;
       }
-      files.push_back(Planned(*it->second, listed.sha256));
+      files.push_back(
+          Planned(*it->second, listed.sha256,
+                  manifest->file_records_known ? static_cast<int64_t>(listed.records) : -1));
       present.erase(it);
     }
     for (const auto& [name, object] : present) {
@@ -117,14 +136,34 @@ Result<RestorePlan> PlanRestore(storage::Storage& storage,
         dirs[DirName(obj.path)].metadata = true;
       } else if (name == backupset::kStartFile) {
         dirs[DirName(obj.path)].start_marker = true;
+      } else if (name == "abs-run.json") {
+        dirs[DirName(obj.path)].run_claim = true;
       } else if (IsAsb(obj.path) && obj.size > 0) {
         dirs[DirName(obj.path)].asb_files.push_back(obj);
       }
     }
+    // Folders inside an abs backup or run (a manifest, a start marker or a run claim
+    // above them) that have none of their own: what they hold belongs to no manifest.
+    auto abs_backup_above = [&](const std::string& dir) -> std::optional<std::string> {
+      for (const auto& [other, od] : dirs) {
+        if (other == dir || !(od.manifest || od.start_marker || od.run_claim)) continue;
+        if (other.empty() || dir.rfind(other + "/", 0) == 0) return other;
+      }
+      return std::nullopt;
+    };
     bool any = false;
     for (const auto& [dir, d] : dirs) {
       if (d.asb_files.empty() && !d.manifest && !d.start_marker) continue;
       any = true;
+      if (!d.manifest && !d.start_marker) {
+        auto above = d.run_claim ? std::optional<std::string>(dir) : abs_backup_above(dir);
+        if (above) {
+          plan.warnings.push_back(
+              storage.Describe() + "/" + dir + ": ignoring " + std::to_string(d.asb_files.size()) +
+              " .asb files inside the abs backup '" + *above + "' that no manifest lists");
+          continue;
+        }
+      }
       PlanDirectory(storage, dir, d, salvage, plan, problems);
     }
     if (!any) {

@@ -17,6 +17,7 @@ struct PlannedFile {
   storage::ObjectInfo object;
   std::string sha256;        // lowercase hex from the manifest; empty when there is none
   bool definitions = false;  // metadata_*.asb: secondary indexes and UDFs, restored first
+  int64_t records = -1;      // records the manifest says it holds; -1 when unknown
 };
 
 struct RestorePlan {
@@ -30,11 +31,13 @@ struct RestorePlan {
 };
 
 // Plans the restore of `directories` (each searched recursively; every directory holding
-// .asb files, a manifest or a start marker is one backup). Without `salvage` it fails with
-// kCorrupt naming every problem: a listed file missing or of the wrong size, a backup that
-// did not finish, an unreadable manifest. With `salvage` those are skipped and listed, and
-// every file that has a checksum is hashed before the restore starts, so a damaged one is
-// skipped before any of its records are written. kNotFound when nothing is there.
+// .asb files, a manifest or a start marker is one backup, except that .asb files inside an
+// abs backup, in folders its manifest does not cover, are ignored with a warning). Without
+// `salvage` it fails with kCorrupt naming every problem: a listed file missing or of the
+// wrong size, a backup that did not finish, an unreadable manifest, a manifest and
+// metadata.yaml that do not add up (their seal, record and file counts). With `salvage` those are
+// skipped and listed, and every file that has a checksum is hashed before the restore starts, so a
+// damaged one is skipped before any of its records are written. kNotFound when nothing is there.
 Result<RestorePlan> PlanRestore(storage::Storage& storage,
                                 const std::vector<std::string>& directories, bool salvage);
 

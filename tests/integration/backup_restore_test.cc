@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -876,6 +877,14 @@ TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups)
   EXPECT_NE(r.status.message().find("does not match its SHA-256"), std::string::npos);
   EXPECT_NE(r.status.message().find("were already written"), std::string::npos);
   EXPECT_TRUE(r.adds_up);
+  {
+    // The figure it gives is what the cluster holds: counted once every worker stopped.
+    const std::string& m = r.status.message();
+    size_t at = m.find(" records in all were written to the cluster");
+    ASSERT_NE(at, std::string::npos) << m;
+    size_t start = m.rfind(' ', at - 1) + 1;
+    EXPECT_EQ(std::stoull(m.substr(start, at - start)), r.in_cluster) << m;
+  }
   r = restore_fresh(*data, true);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_NE(r.skipped.find(victim.name), std::string::npos) << r.skipped;
@@ -927,6 +936,113 @@ TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups)
   EXPECT_FALSE(v->complete());
   EXPECT_NE(v->Format().find("9_test_999.asb is not listed in the manifest"), std::string::npos)
       << v->Format();
+
+  // A stray .asb in a folder inside the backup: no manifest lists it, so it is never
+  // restored (it once was, as a "foreign" backup), and verify names it.
+  auto nested = copy("nested");
+  fs::create_directories(dir_ / "nested" / "sub");
+  fs::copy_file(dir_ / "nested" / victim.name, dir_ / "nested" / "sub" / "0_test_0.asb");
+  r = restore_fresh(*nested, false);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.inserted, n);
+  EXPECT_NE(r.warnings.find("sub: ignoring 1 .asb files inside the abs backup"), std::string::npos)
+      << r.warnings;
+  v = backup::Verify({{nested.get(), ""}});
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->complete());
+  EXPECT_NE(v->Format().find("that its manifest does not list"), std::string::npos) << v->Format();
+
+  // Every count is checked: a manifest or metadata.yaml edited after the backup (a file
+  // entry removed, a record count changed) is refused before anything is written, also
+  // when the editor strips the seal that ties the two together.
+  using OrderedJson = nlohmann::ordered_json;
+  auto edit_manifest = [&](const std::string& name, const std::function<void(OrderedJson&)>& f) {
+    auto s = copy(name);
+    fs::path path = dir_ / name / backupset::kManifestFile;
+    std::ifstream in(path);
+    OrderedJson j = OrderedJson::parse(in);
+    f(j);
+    std::ofstream(path) << j.dump(1);
+    return s;
+  };
+  auto edit_metadata = [&](const std::string& name, const std::string& from,
+                           const std::string& to) {
+    fs::path path = dir_ / name / backupset::kMetadataFile;
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << text;
+    text.replace(at, from.size(), to);
+    std::ofstream(path) << text;
+  };
+  struct CountCase {
+    std::string name;
+    std::function<void(OrderedJson&)> manifest_edit;
+    std::string expect;
+  };
+  const std::string victim_name = victim.name;
+  std::vector<CountCase> cases = {
+      {"entry-removed",
+       [&](OrderedJson& j) {
+         auto& files = j["files"];
+         for (size_t i = 0; i < files.size(); ++i)
+           if (files[i]["name"] == victim_name) files.erase(i);
+       },
+       "the manifest does not match its SHA-256 in metadata.yaml"},
+      {"entry-removed-unsealed",
+       [&](OrderedJson& j) {
+         auto& files = j["files"];
+         for (size_t i = 0; i < files.size(); ++i)
+           if (files[i]["name"] == victim_name) files.erase(i);
+         j.erase("metadata-sha256");
+       },
+       "the manifest's files hold " + std::to_string(n - victim.records) + " records"},
+      {"record-count-unsealed",
+       [&](OrderedJson& j) {
+         j["record-count"] = 12345;
+         j.erase("metadata-sha256");
+       },
+       "metadata.yaml says " + std::to_string(n) + " records, the manifest 12345"},
+      {"file-records-unsealed",
+       [&](OrderedJson& j) {
+         for (auto& f : j["files"])
+           if (f["name"] == victim_name) f["records"] = f["records"].get<uint64_t>() + 1;
+         j["record-count"] = n + 1;
+         j.erase("metadata-sha256");
+       },
+       "metadata.yaml says " + std::to_string(n) + " records, the manifest " +
+           std::to_string(n + 1)},
+  };
+  for (const auto& cc : cases) {
+    SCOPED_TRACE(cc.name);
+    auto edited = edit_manifest(cc.name, cc.manifest_edit);
+    if (cc.name.ends_with("-unsealed")) {
+      // The seal stripped from metadata.yaml too: only the counts can tell.
+      std::ifstream in(dir_ / cc.name / backupset::kMetadataFile);
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      text = text.substr(0, text.find("abs-manifest-sha256:"));
+      std::ofstream(dir_ / cc.name / backupset::kMetadataFile) << text;
+    }
+    r = restore_fresh(*edited, false);
+    ASSERT_FALSE(r.status.ok());
+    EXPECT_EQ(r.status.code(), StatusCode::kCorrupt);
+    EXPECT_NE(r.status.message().find(cc.expect), std::string::npos) << r.status.ToString();
+    EXPECT_EQ(r.in_cluster, 0u) << "nothing written";
+    v = backup::Verify({{edited.get(), ""}});
+    ASSERT_TRUE(v.ok());
+    EXPECT_FALSE(v->complete()) << "verify agrees";
+  }
+  // metadata.yaml's count changed: the seal says so, and so do the counts.
+  auto meta_edit = copy("metadata-count");
+  edit_metadata("metadata-count", "record-count: " + std::to_string(n), "record-count: 25000");
+  r = restore_fresh(*meta_edit, false);
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("metadata.yaml does not match its SHA-256 in the manifest"),
+            std::string::npos)
+      << r.status.ToString();
+  EXPECT_NE(r.status.message().find("metadata.yaml says 25000 records"), std::string::npos)
+      << r.status.ToString();
+  EXPECT_EQ(r.in_cluster, 0u);
 
   // Unfinished: files and the start marker, but no manifest and no metadata.yaml.
   auto unfinished = copy("unfinished");

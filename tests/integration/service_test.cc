@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "backup/verify.h"
+#include "backupset/catalog.h"
 #include "backupset/checkpoint.h"
 #include "backupset/metadata.h"
 #include "client/client.h"
@@ -773,6 +774,34 @@ TEST_F(ServiceTest, BackupAndRestoreThroughTheApi) {
   EXPECT_FALSE(Json::parse(r->body).contains(std::to_string(id)));
   r = inst->Post("/v1/restore/cancel/" + std::to_string(id));
   EXPECT_EQ(r->status, 409);
+
+  // A delayed trigger is scheduled, not running: it shows as the next full backup, blocks
+  // no restore into the cluster, and is cancelled like a running one.
+  r = inst->Post("/v1/backups/full/r1?delay=86400000");
+  ASSERT_EQ(r->status, 202) << r->body;
+  Json current = Json::parse(inst->Get("/v1/backups/currentBackup/r1")->body);
+  EXPECT_FALSE(current.contains("full")) << current.dump();
+  ASSERT_TRUE(current.contains("next-full")) << current.dump();
+  const int64_t due = backupset::ParseRfc3339Millis(current["next-full"].get<std::string>());
+  EXPECT_NEAR(static_cast<double>(due), static_cast<double>(UnixNowMillis() + 86400000), 60000.0);
+  r = inst->Post("/v1/restore/full", body.dump());
+  ASSERT_EQ(r->status, 202) << "a scheduled backup blocked a restore: " << r->body;
+  EXPECT_EQ(inst->WaitRestore(Json::parse(r->body).get<int64_t>())["status"], "success");
+  EXPECT_EQ(inst->Post("/v1/backups/cancel/r1")->status, 202);
+  for (int i = 0; i < 100; ++i) {
+    current = Json::parse(inst->Get("/v1/backups/currentBackup/r1")->body);
+    if (!current.contains("next-full") ||
+        backupset::ParseRfc3339Millis(current["next-full"].get<std::string>()) != due) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(!current.contains("next-full") ||
+              backupset::ParseRfc3339Millis(current["next-full"].get<std::string>()) != due)
+      << "the cancelled trigger is still scheduled: " << current.dump();
+  r = inst->Get("/v1/backups/full/r1");
+  EXPECT_EQ(Json::parse(r->body).size(), 1u) << "the cancelled trigger wrote nothing";
+
   r = inst->Get("/metrics");
   EXPECT_NE(r->body.find("aerospike_backup_service_backup_events_total{outcome=\"success\","
                          "routine=\"r1\",type=\"full\"} 1"),
@@ -1495,6 +1524,66 @@ TEST_F(ServiceTest, InterruptedJobsAreCleanedUpAtStartup) {
 // checkpoints. The one backup that results verifies as complete and holds every record
 // exactly once: its files' counts add up to the namespace, and a restore gives each one
 // back.
+// An absd process of the tests: started from a config file, reached on its HTTP port,
+// signalled and reaped by pid.
+struct AbsdProcess {
+  fs::path config;
+  std::string state;
+  int port = 0;
+  pid_t pid = -1;
+  std::unique_ptr<httplib::Client> http;
+
+  AbsdProcess(fs::path config_path, std::string state_dir, int http_port)
+      : config(std::move(config_path)), state(std::move(state_dir)), port(http_port) {
+    http = std::make_unique<httplib::Client>("127.0.0.1", port);
+  }
+  ~AbsdProcess() { Kill(SIGKILL); }
+  pid_t Start() {
+    const std::string absd = testing::SiblingBinary("absd");
+    pid = fork();
+    if (pid == 0) {
+      execl(absd.c_str(), absd.c_str(), "-c", config.c_str(), "--state-dir", state.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    return pid;
+  }
+  bool WaitUp() {
+    for (int i = 0; i < 200; ++i) {
+      auto r = http->Get("/health");
+      if (r && r->status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+  }
+  bool BackupRunning(const std::string& routine = "r1") {
+    auto r = http->Get(("/v1/backups/currentBackup/" + routine).c_str());
+    return r && r->status == 200 && Json::parse(r->body, nullptr, false).contains("full");
+  }
+  // Sends `sig` and reaps the process; its exit status, or -1.
+  int Kill(int sig) {
+    if (pid <= 0) return -1;
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+  // Waits up to `deadline` for the process to exit by itself; its status, or -1.
+  int WaitExit(std::chrono::milliseconds deadline) {
+    auto end = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < end) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+};
+
 TEST_F(ServiceTest, AbsdKilledAtRandomMomentsResumesItsBackupToAWholeOne) {
   auto env_or = [](const char* name, uint64_t fallback) {
     const char* v = std::getenv(name);
@@ -1515,30 +1604,11 @@ TEST_F(ServiceTest, AbsdKilledAtRandomMomentsResumesItsBackupToAWholeOne) {
   doc["backup-policies"]["p1"]["records-per-second"] = std::max<uint64_t>(1000, n / 10);
   fs::path config = dir_ / "absd.yml";
   std::ofstream(config) << JsonToYaml(doc);
-  const std::string absd = testing::SiblingBinary("absd");
-  const std::string state = (dir_ / "state").string();
-  auto start = [&]() -> pid_t {
-    pid_t pid = fork();
-    if (pid == 0) {
-      execl(absd.c_str(), absd.c_str(), "-c", config.c_str(), "--state-dir", state.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    return pid;
-  };
-  httplib::Client http("127.0.0.1", port);
-  auto wait_up = [&] {
-    for (int i = 0; i < 200; ++i) {
-      auto r = http.Get("/health");
-      if (r && r->status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return false;
-  };
-  auto running = [&] {
-    auto r = http.Get("/v1/backups/currentBackup/r1");
-    return r && r->status == 200 && Json::parse(r->body, nullptr, false).contains("full");
-  };
+  AbsdProcess absd(config, (dir_ / "state").string(), port);
+  httplib::Client& http = *absd.http;
+  auto start = [&] { return absd.Start(); };
+  auto wait_up = [&] { return absd.WaitUp(); };
+  auto running = [&] { return absd.BackupRunning(); };
   auto finished = [&] {
     auto listed = storage::OpenLocalStorage((dir_ / "storage").string());
     if (!listed.ok()) return false;
@@ -1559,14 +1629,28 @@ TEST_F(ServiceTest, AbsdKilledAtRandomMomentsResumesItsBackupToAWholeOne) {
   const unsigned seed = static_cast<unsigned>(std::random_device{}());
   std::mt19937 rng(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
-  uint64_t runs = 0, killed = 0, resumed = 0, triggered = 0;
+  // Each stop is one of: kill -9; a graceful SIGTERM (absd must exit by itself, in time,
+  // keeping the run resumable); kill -9 with the process left a zombie (not reaped) until
+  // the next absd is up, which must not take it for a live owner.
+  enum Stop { kKill, kTerm, kZombie };
+  const char* kStopNames[] = {"kill -9", "SIGTERM", "kill -9 left a zombie"};
+  uint64_t runs = 0, killed = 0, resumed = 0, triggered = 0, terms = 0, zombies = 0;
+  uint64_t stops_with_checkpoint = 0, resumed_after_those = 0;
+  pid_t zombie = -1;
+  Stop last = kKill;
+  bool last_had_checkpoint = false;
   for (uint64_t i = 0; i < kills && !finished(); ++i) {
     const bool had_checkpoint = checkpointed();
     pid_t pid = start();
     ASSERT_GT(pid, 0);
     ++runs;
     ASSERT_TRUE(wait_up()) << "absd did not come up";
-    if (!running() && !finished()) {
+    if (zombie > 0) {
+      waitpid(zombie, nullptr, 0);
+      zombie = -1;
+    }
+    const bool resumed_now = running();
+    if (!resumed_now && !finished()) {
       // A kill before the job was recorded leaves nothing to resume: start one.
       auto posted = http.Post("/v1/backups/full/r1");
       ASSERT_TRUE(posted);
@@ -1574,22 +1658,48 @@ TEST_F(ServiceTest, AbsdKilledAtRandomMomentsResumesItsBackupToAWholeOne) {
     } else if (had_checkpoint) {
       ++resumed;
     }
+    if (i > 0 && last != kKill && last_had_checkpoint) {
+      ++stops_with_checkpoint;
+      if (resumed_now || finished()) ++resumed_after_those;
+      EXPECT_TRUE(resumed_now || finished())
+          << "the run kept by the last stop (" << kStopNames[last] << ") did not resume";
+    }
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 900)(rng)));
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
+    if (i % 5 == 1) {
+      // What log rotation sends: absd keeps serving.
+      kill(absd.pid, SIGHUP);
+      kill(absd.pid, SIGUSR1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      ASSERT_TRUE(wait_up()) << "absd did not survive SIGHUP and SIGUSR1";
+    }
+    last = static_cast<Stop>(i % 3);
+    last_had_checkpoint = checkpointed();
+    if (last == kTerm) {
+      kill(absd.pid, SIGTERM);
+      int status = absd.WaitExit(std::chrono::seconds(30));
+      ASSERT_NE(status, -1) << "absd did not stop within 30 s of SIGTERM";
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit status " << status;
+      ++terms;
+    } else if (last == kZombie) {
+      zombie = absd.pid;
+      kill(zombie, SIGKILL);
+      absd.pid = -1;
+      for (int w = 0; w < 2000; ++w) {  // until the kernel shows it as a zombie
+        std::ifstream stat("/proc/" + std::to_string(zombie) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        size_t at = text.rfind(')');
+        if (at != std::string::npos && at + 2 < text.size() && text[at + 2] == 'Z') break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      ++zombies;
+    } else {
+      absd.Kill(SIGKILL);
+    }
     ++killed;
   }
   // The last run is left to finish.
-  pid_t pid = start();
-  ASSERT_GT(pid, 0);
-  struct Reaper {
-    pid_t pid;
-    ~Reaper() {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  } reaper{pid};
+  ASSERT_GT(start(), 0);
   ++runs;
   ASSERT_TRUE(wait_up());
   if (!running() && !finished()) {
@@ -1598,12 +1708,16 @@ TEST_F(ServiceTest, AbsdKilledAtRandomMomentsResumesItsBackupToAWholeOne) {
   for (int i = 0; i < 1200 && running(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_FALSE(running()) << "the backup ended";
+  if (zombie > 0) waitpid(zombie, nullptr, 0);
   std::printf(
-      "absd campaign: %llu records, %llu runs, %llu killed, %llu resumed from a "
-      "checkpoint, %llu triggered (the first, and any whose absd was killed before its job was "
-      "recorded)\n",
+      "absd campaign: %llu records, %llu runs, %llu stopped (%llu by SIGTERM, %llu left "
+      "zombies), %llu resumed from a checkpoint (%llu of %llu after SIGTERM or a zombie), %llu "
+      "triggered (the first, and any whose absd was killed before its job was recorded)\n",
       static_cast<unsigned long long>(n), static_cast<unsigned long long>(runs),
-      static_cast<unsigned long long>(killed), static_cast<unsigned long long>(resumed),
+      static_cast<unsigned long long>(killed), static_cast<unsigned long long>(terms),
+      static_cast<unsigned long long>(zombies), static_cast<unsigned long long>(resumed),
+      static_cast<unsigned long long>(resumed_after_those),
+      static_cast<unsigned long long>(stops_with_checkpoint),
       static_cast<unsigned long long>(triggered));
   EXPECT_GE(resumed, killed / 2) << "most restarts resumed from a checkpoint";
 

@@ -211,6 +211,7 @@ TEST(Ownership, AZombieOwnerIsGoneAndALiveOneIsNot) {
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
+    ::close(hold[1]);  // so that the parent closing its end is an end of file here
     char c = 0;
     (void)::write(ready[1], &c, 1);
     (void)::read(hold[0], &c, 1);  // until the parent closes its end
