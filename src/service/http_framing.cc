@@ -139,9 +139,13 @@ RequestFramer::State RequestFramer::FeedChunked(std::string_view received) {
         if (newline - pos_ > kMaxChunkLine) return Bad(400, "a chunk-size line is too long");
         std::string_view line = LineAt(received, pos_, newline);
         std::string_view hex = Trim(line.substr(0, line.find(';')));
-        if (hex.empty() || hex.size() > 15 ||
+        if (hex.empty() ||
             hex.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos)
           return Bad(400, "chunk size '" + ShortValue(line) + "' is not hexadecimal");
+        // Leading zeros say nothing; more than 15 digits is beyond any body accepted.
+        const size_t first = hex.find_first_not_of('0');
+        hex = first == std::string_view::npos ? std::string_view("0") : hex.substr(first);
+        if (hex.size() > 15) return Bad(413, "chunk size '" + ShortValue(line) + "' is too large");
         size_t size = std::stoull(std::string(hex), nullptr, 16);
         pos_ = newline + 1;
         if (size == 0) {

@@ -76,7 +76,13 @@ Status CheckClusterConnectivity(const Json& entry, const Json& secret_agents) {
 Status CheckStorageConnectivity(const Json& entry, const Json& secret_agents,
                                 const StorageOpener& open_storage_once) {
   ABS_ASSIGN_OR_RETURN(Config config, ConfigWithOneEntry("storage", entry, secret_agents));
-  return ProbeStorage(config.storage.at("check"), open_storage_once);
+  Status st = ProbeStorage(config.storage.at("check"), open_storage_once);
+  // A valid entry whose storage cannot be reached (refused, missing bucket, denied) is the
+  // storage's failure, not the request's: 503, as documented.
+  if (!st.ok() && st.code() != StatusCode::kInvalidArgument) {
+    return Status::Unavailable(st.message());
+  }
+  return st;
 }
 
 }  // namespace absvc::service

@@ -24,7 +24,15 @@ using jobs::JobType;
 // one of this configuration's: by its recorded location, or for records written before
 // locations were, by its local root.
 bool StorageIsConfigured(const Config& config, const Json& detail) {
-  auto it = config.storage.find(StringField(detail, "storage"));
+  const std::string name = StringField(detail, "storage");
+  if (name.empty()) {  // records older than storage names: a local root, as recorded
+    const std::string root = StringField(detail, "storage-path");
+    for (const auto& [n, s] : config.storage) {
+      if (s.kind == StorageKind::kLocal && !root.empty() && s.path == root) return true;
+    }
+    return false;
+  }
+  auto it = config.storage.find(name);
   if (it == config.storage.end()) return false;
   std::string location = StringField(detail, "storage-location");
   if (!location.empty()) return it->second.Describe() == location;

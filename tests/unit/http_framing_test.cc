@@ -97,6 +97,10 @@ TEST(RequestFramer, RefusesWhatItCannotFrameSafely) {
            {post + "X: " + std::string(300, 'a') + "\r\n\r\n", 431, "larger than 256"},
            {std::string(300, '\n'), 431, "larger than 256"},  // blank lines count too
            {post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "not hexadecimal"},
+           // Hexadecimal, only far too large: said so, not called "not hexadecimal".
+           {post + "Transfer-Encoding: chunked\r\n\r\n7FFFFFFFFFFFFFFF\r\n", 413, "too large"},
+           {post + "Transfer-Encoding: chunked\r\n\r\n0000000000000000401\r\n", 413,
+            "larger than 1024"},
            {post + "Transfer-Encoding: chunked\r\n\r\n401\r\n", 413, "larger than 1024"},
            {post + "Transfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n", 400, "does not end"},
            {post + "Transfer-Encoding: chunked\r\n\r\n" + std::string(2000, '1'), 400, "too long"},
