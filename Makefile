@@ -1,8 +1,9 @@
 # abs — make demo | test | bench | build. Each target installs what is missing first.
-.PHONY: all deps build build-apps build-asan build-fuzz test unit-tests roundtrip-test asan-tests fuzz-smoke compat-tests ui-tests package package-test demo bench campaign format clean
+.PHONY: all deps build build-apps build-asan build-tsan build-fuzz test unit-tests roundtrip-test asan-tests tsan-tests fuzz-smoke compat-tests ui-tests package package-test demo bench campaign format clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
@@ -26,9 +27,16 @@ build-apps: deps
 # nothing that matters): a second sanitized tree doubled make test's compile time.
 build-asan: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DABS_FUZZ=ON -DABS_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(BUILD_ASAN) -j $(JOBS) --target unit_tests client_integration_tests backup_integration_tests service_integration_tests storage_integration_tests abs-devcluster absctl absd fuzz_targets
+	@cmake --build $(BUILD_ASAN) -j $(JOBS) --target unit_tests concurrency_tests client_integration_tests backup_integration_tests service_integration_tests storage_integration_tests abs-devcluster absctl absd fuzz_targets
 
 build-fuzz: build-asan
+
+# ThreadSanitizer cannot share a tree with ASan: a third clang tree, of the suites that start
+# threads (the concurrency primitives and the job runner, storage, backup and restore, the
+# service) and the binaries they run.
+build-tsan: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_TSAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DABS_TSAN=ON -DABS_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD_TSAN) -j $(JOBS) --target concurrency_tests storage_integration_tests backup_integration_tests service_integration_tests abs-devcluster absctl absd
 
 # Every suite unsanitized (make test runs them all under ASan+UBSan instead).
 unit-tests: build
@@ -42,10 +50,19 @@ roundtrip-test: build-apps
 
 asan-tests: build-asan
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/bin/unit_tests --gtest_brief=1
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/bin/concurrency_tests --gtest_brief=1
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/bin/client_integration_tests --gtest_brief=1
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ABS_ROUNDTRIP_RECORDS=50000 $(BUILD_ASAN)/bin/backup_integration_tests --gtest_brief=1
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/bin/service_integration_tests --gtest_brief=1
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/bin/storage_integration_tests --gtest_brief=1
+
+# Any data race or lock-order inversion fails the run (halt_on_error).
+TSAN_RUN = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+tsan-tests: build-tsan
+	@$(TSAN_RUN) $(BUILD_TSAN)/bin/concurrency_tests --gtest_brief=1
+	@$(TSAN_RUN) $(BUILD_TSAN)/bin/storage_integration_tests --gtest_brief=1
+	@$(TSAN_RUN) ABS_ROUNDTRIP_RECORDS=20000 ABS_CAMPAIGN_RECORDS=10000 $(BUILD_TSAN)/bin/backup_integration_tests --gtest_brief=1
+	@$(TSAN_RUN) ABS_CAMPAIGN_RECORDS=10000 $(BUILD_TSAN)/bin/service_integration_tests --gtest_brief=1
 
 # Each fuzz target runs briefly on its seed corpus so a crashing decoder fails the build.
 fuzz-smoke: build-asan
@@ -70,7 +87,7 @@ package-test: build-apps
 # Each suite runs once, sanitized; the release tree builds only what the node, browser
 # and package tests run, plus the full-size round trip (a second full tree and a second
 # run of every suite doubled the time on a 2-core machine).
-test: asan-tests fuzz-smoke roundtrip-test compat-tests ui-tests package-test
+test: asan-tests tsan-tests fuzz-smoke roundtrip-test compat-tests ui-tests package-test
 
 # Only the three binaries the demo runs, and no browser to install.
 demo:
@@ -96,4 +113,4 @@ format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 
+#include "backupset/checkpoint.h"
 #include "backupset/metadata.h"
 #include "storage/layers.h"
 
@@ -16,7 +17,8 @@ struct BackupDirectory {
   bool manifest = false;
   bool metadata = false;
   bool start_marker = false;
-  bool run_claim = false;  // abs-run.json: the top of an abs run
+  bool checkpoint = false;  // abs-checkpoint.json: an unfinished backup's complete files
+  bool run_claim = false;   // abs-run.json: the top of an abs run
 };
 
 using storage::BaseName;
@@ -33,6 +35,82 @@ bool IsDefinitions(const std::string& path) {
 
 PlannedFile Planned(const storage::ObjectInfo& object, std::string sha256, int64_t records = -1) {
   return {object, std::move(sha256), IsDefinitions(object.path), records};
+}
+
+// An abs backup that did not finish, with its checkpoint: the files the checkpoint names
+// are complete and carry their SHA-256 and record counts, so a salvage restores exactly
+// those (each hashed before any record is written); it leaves out, and lists, the files
+// written after the last checkpoint (partial) and the partitions that did not finish,
+// with an estimate of their records.
+void PlanUnfinished(storage::Storage& storage, const std::string& dir, const BackupDirectory& d,
+                    bool salvage, RestorePlan& plan, std::vector<std::string>& problems) {
+  const std::string where = storage.Describe() + (dir.empty() ? "" : "/" + dir);
+  auto text = storage.ReadAll(JoinPath(dir, backupset::kCheckpointFile));
+  auto checkpoint =
+      text.ok() ? backupset::ParseCheckpoint(*text) : Result<backupset::Checkpoint>(text.status());
+  problems.push_back(where + ": the backup did not finish (no manifest)");
+  if (!checkpoint.ok()) {
+    problems.push_back(where + ": its checkpoint cannot be read (" + checkpoint.status().message() +
+                       ")");
+    if (salvage) {
+      plan.skipped.push_back(where + ": unfinished, and its checkpoint cannot be read (" +
+                             checkpoint.status().message() + "): nothing of it is restored");
+    }
+    return;
+  }
+  if (!salvage) return;
+  std::map<std::string, const storage::ObjectInfo*> present;
+  for (const auto& f : d.asb_files)
+    present[BaseName(f.path)] = &f;
+  size_t planned = 0;
+  for (const auto& f : checkpoint->files) {
+    auto it = present.find(f.name);
+    if (it == present.end() || it->second->size != f.size) {
+      plan.skipped.push_back(where + ": file " + f.name +
+                             (it == present.end()
+                                  ? " is missing"
+                                  : " is " + std::to_string(it->second->size) +
+                                        " bytes, the checkpoint says " + std::to_string(f.size)));
+      if (it != present.end()) present.erase(it);
+      continue;
+    }
+    plan.files.push_back(Planned(*it->second, f.sha256, static_cast<int64_t>(f.records)));
+    present.erase(it);
+    ++planned;
+  }
+  for (const auto& [name, object] : present) {
+    plan.skipped.push_back(where + ": file " + name +
+                           " is partial (written after the last checkpoint)");
+  }
+  uint64_t done_records = 0, done = 0, started_records = 0;
+  backupset::PartitionSet finished;
+  for (const auto& p : checkpoint->progress) {
+    if (p.done) {
+      finished.Add(p.pid);
+      done_records += p.records;
+      ++done;
+    } else {
+      started_records += p.records;
+    }
+  }
+  const backupset::PartitionSet unfinished = checkpoint->partitions & finished.Complement();
+  if (unfinished.Count() > 0) {
+    // Partitions hold about the same number of records: those that finished say how
+    // many; what the unfinished ones already wrote is in the complete files.
+    std::string estimate = "an unknown number";
+    if (done > 0) {
+      const uint64_t expected = static_cast<uint64_t>(static_cast<double>(done_records) *
+                                                      static_cast<double>(unfinished.Count()) /
+                                                      static_cast<double>(done));
+      estimate =
+          "about " + std::to_string(expected > started_records ? expected - started_records : 0);
+    }
+    plan.skipped.push_back(where + ": " + std::to_string(unfinished.Count()) +
+                           " partitions did not finish (" + unfinished.ToList() + "): " + estimate +
+                           " of their records are not in the backup");
+  }
+  plan.warnings.push_back(where + ": the backup did not finish; salvage restores the " +
+                          std::to_string(planned) + " complete files its checkpoint names");
 }
 
 // Plans one directory. `problems` collects what a strict restore refuses; a salvage
@@ -105,9 +183,10 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
     return;
   }
   if (d.start_marker) {
+    if (d.checkpoint) return PlanUnfinished(storage, dir, d, salvage, plan, problems);
     restored_anyway(where + ": the backup did not finish (abs started it, and it has no " +
-                    "manifest); its " + std::to_string(d.asb_files.size()) +
-                    " complete files cannot be checked");
+                    "manifest nor checkpoint); its " + std::to_string(d.asb_files.size()) +
+                    " files cannot be checked");
     for (const auto& f : d.asb_files)
       plan.files.push_back(Planned(f, ""));
     return;
@@ -136,6 +215,8 @@ Result<RestorePlan> PlanRestore(storage::Storage& storage,
         dirs[DirName(obj.path)].metadata = true;
       } else if (name == backupset::kStartFile) {
         dirs[DirName(obj.path)].start_marker = true;
+      } else if (name == backupset::kCheckpointFile) {
+        dirs[DirName(obj.path)].checkpoint = true;
       } else if (name == "abs-run.json") {
         dirs[DirName(obj.path)].run_claim = true;
       } else if (IsAsb(obj.path) && obj.size > 0) {
@@ -194,7 +275,7 @@ Result<RestorePlan> PlanRestore(storage::Storage& storage,
         }
         if (*sha != f.sha256) {
           plan.skipped.push_back(storage.Describe() + "/" + f.object.path +
-                                 ": does not match its SHA-256 in the manifest (damaged)");
+                                 ": does not match its recorded SHA-256 (damaged)");
           continue;
         }
       }

@@ -1055,6 +1055,54 @@ TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups)
   v = backup::Verify({{unfinished.get(), ""}});
   EXPECT_NE(v->Format().find("did not finish"), std::string::npos) << v->Format();
 
+  // Unfinished with its checkpoint (what a crash leaves): salvage restores exactly the
+  // complete files the checkpoint names, each checked against its SHA-256 before any
+  // record is written, and lists the rest: the damaged file, the partial one, and the
+  // partitions that did not finish with an estimate of their records. (It once restored
+  // every file unchecked and said "0 left out".)
+  {
+    auto crashed = copy("crashed");
+    fs::remove(dir_ / "crashed" / backupset::kManifestFile);
+    fs::remove(dir_ / "crashed" / backupset::kMetadataFile);
+    const backup::BackupFile& damaged = result->files[2];
+    ASSERT_GT(damaged.records, 0u);
+    backupset::Checkpoint cp;
+    cp.ns = "test";
+    cp.created_unix_ms = result->created_unix_ms;
+    cp.fingerprint = "test";
+    cp.partitions = result->partitions;
+    for (const auto& f : result->files)
+      if (f.name != victim.name) cp.files.push_back(f);
+    std::map<uint32_t, uint64_t> per_partition(result->records_per_partition.begin(),
+                                               result->records_per_partition.end());
+    for (uint32_t pid : result->partitions.Ids()) {
+      if (pid < 96) continue;  // not started when the backup stopped
+      wire::Digest last{};  // any digest of the partition: where its scan had got to
+      last[0] = static_cast<uint8_t>(pid & 0xff);
+      last[1] = static_cast<uint8_t>(pid >> 8);
+      ASSERT_EQ(wire::PartitionIdOf(last), pid);
+      cp.progress.push_back({pid, true, last, per_partition[pid]});
+    }
+    std::ofstream(dir_ / "crashed" / backupset::kCheckpointFile) << backupset::FormatCheckpoint(cp);
+    DamageOneCharacter(dir_ / "crashed" / damaged.name);
+    r = restore_fresh(*crashed, false);
+    ASSERT_FALSE(r.status.ok());
+    EXPECT_NE(r.status.message().find("did not finish"), std::string::npos) << r.status.ToString();
+    EXPECT_EQ(r.in_cluster, 0u);
+    r = restore_fresh(*crashed, true);
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    EXPECT_NE(r.skipped.find(victim.name + " is partial"), std::string::npos) << r.skipped;
+    EXPECT_NE(r.skipped.find(damaged.name + ": does not match its recorded SHA-256"), std::string::npos)
+        << r.skipped;
+    const std::string unfinished_note = "96 partitions did not finish (0-96): about ";
+    const size_t note = r.skipped.find(unfinished_note);
+    ASSERT_NE(note, std::string::npos) << r.skipped;
+    EXPECT_NE(r.skipped[note + unfinished_note.size()], '0') << "an estimate from the others";
+    EXPECT_EQ(r.in_cluster, n - victim.records - damaged.records);
+    EXPECT_EQ(r.bad, 0u) << "no damaged record reaches the cluster";
+    EXPECT_TRUE(r.adds_up);
+  }
+
   // Written by asbackup or ABS (no abs files at all): restored, with one warning.
   fs::remove(dir_ / "unfinished" / backupset::kStartFile);
   r = restore_fresh(*unfinished, false);
@@ -1223,7 +1271,9 @@ TEST(Absctl, AKilledBackupIsRefusedAndSalvageRestoresItsCompleteFiles) {
 
   r = RunAbsctl("restore --salvage -h " + host + " -d " + (dir / "mixed" / "cut").string());
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("salvage restores it"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("complete files its checkpoint names"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("partitions did not finish"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("0 left out"), std::string::npos) << r.output;
   ScanAndCheck(c, &count, &bad);
   EXPECT_GT(count, 0u);
   EXPECT_LT(count, n);
