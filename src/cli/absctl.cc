@@ -17,6 +17,7 @@
 
 #include "backup/backup_job.h"
 #include "backup/verify.h"
+#include "backupset/checkpoint.h"
 #include "client/client.h"
 #include "common/base64.h"
 #include "common/secret_value.h"
@@ -294,8 +295,11 @@ int Backup(const BackupFlags& f) {
   line.Stop();
   if (!result.ok()) {
     int code = Fail(result.status());
+    // Only a run that wrote something has anything to continue (not one refused by the
+    // storage or the cluster before its first file).
+    auto left = (*store)->Exists(backupset::kCheckpointFile);
     if (result.status().code() != StatusCode::kCancelled &&
-        result.status().code() != StatusCode::kConflict) {
+        result.status().code() != StatusCode::kConflict && left.ok() && *left) {
       std::fprintf(stderr,
                    "absctl: the files complete so far are kept; continue with: absctl backup "
                    "--continue %s (and the same flags)\n",

@@ -14,6 +14,7 @@ namespace {
 // One directory of the restore's input: a backup, finished or not, ours or foreign.
 struct BackupDirectory {
   std::vector<storage::ObjectInfo> asb_files;
+  std::vector<storage::ObjectInfo> empty_asb_files;  // 0 bytes: named when a manifest lists them
   bool manifest = false;
   bool metadata = false;
   bool start_marker = false;
@@ -157,6 +158,8 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
     std::map<std::string, const storage::ObjectInfo*> present;
     for (const auto& f : d.asb_files)
       present[BaseName(f.path)] = &f;
+    for (const auto& f : d.empty_asb_files)  // a truncated file is there, only empty
+      present[BaseName(f.path)] = &f;
     std::vector<PlannedFile> files;
     for (const auto& listed : manifest->files) {
       auto it = present.find(listed.name);
@@ -219,8 +222,9 @@ Result<RestorePlan> PlanRestore(storage::Storage& storage,
         dirs[DirName(obj.path)].checkpoint = true;
       } else if (name == "abs-run.json") {
         dirs[DirName(obj.path)].run_claim = true;
-      } else if (IsAsb(obj.path) && obj.size > 0) {
-        dirs[DirName(obj.path)].asb_files.push_back(obj);
+      } else if (IsAsb(obj.path)) {
+        auto& d = dirs[DirName(obj.path)];
+        (obj.size > 0 ? d.asb_files : d.empty_asb_files).push_back(obj);
       }
     }
     // Folders inside an abs backup or run (a manifest, a start marker or a run claim

@@ -923,6 +923,14 @@ TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups)
             std::string::npos)
       << r.status.ToString();
   EXPECT_EQ(r.in_cluster, 0u);
+  // Cut to nothing: an empty file, not a missing one.
+  fs::resize_file(dir_ / "cut" / victim.name, 0);
+  r = restore_fresh(*cut, false);
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find(victim.name + " is 0 bytes, the manifest says " +
+                                    std::to_string(victim.size)),
+            std::string::npos)
+      << r.status.ToString();
 
   // A stray file the manifest does not list: ignored, said, and named by verify.
   auto stray = copy("stray");
