@@ -132,7 +132,8 @@ class AsbFile {
   // The complete file, for FileSet::Commit.
   Result<BackupFile> Close() {
     ABS_RETURN_IF_ERROR(writer_->Close());
-    return BackupFile{name_, writer_->bytes_written(), hash_->sha256_hex(), records_};
+    return BackupFile{name_,    writer_->bytes_written(), hash_->sha256_hex(),
+                      records_, hash_->block_bytes(),     hash_->block_sha256_hex()};
   }
 
  private:

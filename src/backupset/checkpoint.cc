@@ -64,9 +64,14 @@ std::string FormatCheckpoint(const Checkpoint& c) {
     nodes.push_back({{"node", id}, {"partition-generation", gen}});
   j["nodes-at-start"] = std::move(nodes);
   Json files = Json::array();
-  for (const auto& f : c.files)
-    files.push_back(
-        {{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}, {"records", f.records}});
+  for (const auto& f : c.files) {
+    Json entry = {{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}, {"records", f.records}};
+    if (f.block_size > 0) {
+      entry["block-size"] = f.block_size;
+      entry["block-sha256"] = f.block_sha256;
+    }
+    files.push_back(std::move(entry));
+  }
   j["files"] = std::move(files);
   Json progress = Json::array();
   for (const auto& p : c.progress) {
@@ -140,6 +145,23 @@ Result<Checkpoint> ParseCheckpoint(std::string_view text) {
       return Status::Corrupt("checkpoint: file " + bf.name + " has no SHA-256");
     }
     ABS_ASSIGN_OR_RETURN(bf.records, Field<uint64_t>(f, "records", where + " file " + bf.name));
+    if (f.contains("block-size")) {  // kept so that a resumed backup's manifest has them
+      ABS_ASSIGN_OR_RETURN(bf.block_size,
+                           Field<uint64_t>(f, "block-size", where + " file " + bf.name));
+      const Json& digests = f["block-sha256"];
+      const uint64_t blocks =
+          bf.block_size == 0 ? 0 : (bf.size + bf.block_size - 1) / bf.block_size;
+      if (bf.block_size < 4096 || bf.block_size > (uint64_t{1} << 30) || !digests.is_array() ||
+          digests.size() != blocks) {
+        return Status::Corrupt("checkpoint: file " + bf.name + " has malformed block digests");
+      }
+      for (const auto& d : digests) {
+        if (!d.is_string() || !IsHex64(d.get<std::string>())) {
+          return Status::Corrupt("checkpoint: file " + bf.name + " has malformed block digests");
+        }
+        bf.block_sha256.push_back(d.get<std::string>());
+      }
+    }
     c.files.push_back(std::move(bf));
   }
   if (!c.first_file.empty() && !names.count(c.first_file)) {

@@ -120,8 +120,13 @@ std::string FormatManifestJson(const BackupResult& r) {
   }
   auto& files = j["files"] = nlohmann::ordered_json::array();
   for (const auto& f : r.files) {
-    files.push_back(
-        {{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}, {"records", f.records}});
+    nlohmann::ordered_json entry = {
+        {"name", f.name}, {"size", f.size}, {"sha256", f.sha256}, {"records", f.records}};
+    if (f.block_size > 0) {
+      entry["block-size"] = f.block_size;
+      entry["block-sha256"] = f.block_sha256;
+    }
+    files.push_back(std::move(entry));
   }
   auto& per = j["records-per-partition"] = nlohmann::ordered_json::array();
   for (const auto& [pid, n] : r.records_per_partition)
@@ -193,6 +198,25 @@ Result<Manifest> ParseManifestJson(const std::string& text) {
       bf.sha256 = f.at("sha256").get<std::string>();
       bf.records = ManifestCount(f, "records", false);
       if (!f.contains("records")) m.file_records_known = false;
+      if (f.contains("block-size")) {
+        bf.block_size = ManifestCount(f, "block-size", true);
+        if (bf.block_size < 4096 || bf.block_size > (uint64_t{1} << 30)) {
+          throw std::runtime_error("file " + bf.name + ": block-size " +
+                                   std::to_string(bf.block_size) + " is not 4 KiB..1 GiB");
+        }
+        bf.block_sha256 = f.at("block-sha256").get<std::vector<std::string>>();
+        const uint64_t blocks = (bf.size + bf.block_size - 1) / bf.block_size;
+        if (bf.block_sha256.size() != blocks) {
+          throw std::runtime_error("file " + bf.name + ": " +
+                                   std::to_string(bf.block_sha256.size()) + " block digests for " +
+                                   std::to_string(blocks) + " blocks");
+        }
+        for (const auto& d : bf.block_sha256) {
+          if (d.size() != 64 || d.find_first_not_of("0123456789abcdef") != std::string::npos) {
+            throw std::runtime_error("file " + bf.name + ": a block digest is not SHA-256 hex");
+          }
+        }
+      }
       m.files.push_back(std::move(bf));
     }
     if (j.contains("metadata-sha256"))

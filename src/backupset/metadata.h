@@ -25,6 +25,10 @@ struct BackupFile {
   uint64_t size = 0;
   std::string sha256;
   uint64_t records = 0;
+  // The SHA-256 of each block of block_size stored bytes (the last one shorter): what a
+  // restore checks before decoding. Empty for files written before abs kept them.
+  uint64_t block_size = 0;
+  std::vector<std::string> block_sha256{};
 };
 
 struct BackupResult {

@@ -43,8 +43,14 @@ Result<std::unique_ptr<BackupFileReader>> BackupFileReader::Open(
   const std::string& path = file.object.path;
   ABS_ASSIGN_OR_RETURN(auto stored, storage.OpenReader(path));
   std::unique_ptr<BackupFileReader> r(new BackupFileReader(storage, file));
-  auto hashing = std::make_unique<storage::HashingReader>(
-      std::make_unique<CountingReader>(std::move(stored), stored_bytes));
+  std::unique_ptr<storage::Reader> counted =
+      std::make_unique<CountingReader>(std::move(stored), stored_bytes);
+  if (file.block_size > 0) {
+    // Each block is checked before any byte of it reaches the decoder.
+    counted = storage::NewBlockVerifyingReader(std::move(counted), file.block_size,
+                                               file.block_sha256, storage.Describe() + "/" + path);
+  }
+  auto hashing = std::make_unique<storage::HashingReader>(std::move(counted));
   r->hashing_ = hashing.get();
   auto decoded = storage::DecodeReader(std::move(hashing), codec, path);
   r->decoder_ = std::make_unique<asb::Decoder>(

@@ -1,6 +1,7 @@
-// The restore's reader stage: one planned file's bytes from storage, through the hash
-// that checks them against the manifest, the codec (decryption, decompression) and the
-// bandwidth limit, into the .asb decoder.
+// The restore's reader stage: one planned file's bytes from storage, through the block
+// check (each block's SHA-256 before any of it is decoded, when the manifest has them),
+// the hash that checks the whole file against the manifest, the codec (decryption, decompression)
+// and the bandwidth limit, into the .asb decoder.
 #pragma once
 
 #include <atomic>

@@ -35,7 +35,12 @@ bool IsDefinitions(const std::string& path) {
 }
 
 PlannedFile Planned(const storage::ObjectInfo& object, std::string sha256, int64_t records = -1) {
-  return {object, std::move(sha256), IsDefinitions(object.path), records};
+  PlannedFile f;
+  f.object = object;
+  f.sha256 = std::move(sha256);
+  f.definitions = IsDefinitions(object.path);
+  f.records = records;
+  return f;
 }
 
 // An abs backup that did not finish, with its checkpoint: the files the checkpoint names
@@ -76,6 +81,8 @@ void PlanUnfinished(storage::Storage& storage, const std::string& dir, const Bac
       continue;
     }
     plan.files.push_back(Planned(*it->second, f.sha256, static_cast<int64_t>(f.records)));
+    plan.files.back().block_size = f.block_size;
+    plan.files.back().block_sha256 = f.block_sha256;
     present.erase(it);
     ++planned;
   }
@@ -175,6 +182,8 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
       files.push_back(
           Planned(*it->second, listed.sha256,
                   manifest->file_records_known ? static_cast<int64_t>(listed.records) : -1));
+      files.back().block_size = listed.block_size;
+      files.back().block_sha256 = listed.block_sha256;
       present.erase(it);
     }
     for (const auto& [name, object] : present) {

@@ -18,6 +18,9 @@ struct PlannedFile {
   std::string sha256;        // lowercase hex from the manifest; empty when there is none
   bool definitions = false;  // metadata_*.asb: secondary indexes and UDFs, restored first
   int64_t records = -1;      // records the manifest says it holds; -1 when unknown
+  // The manifest's block digests, checked before decoding; none for older backups.
+  uint64_t block_size = 0;
+  std::vector<std::string> block_sha256{};
 };
 
 struct RestorePlan {

@@ -824,19 +824,26 @@ Result<int> HttpServer::Listen(const std::string& address, int port,
     loop->Stop();
     return st;
   }
+  std::lock_guard lock(loops_mu_);
   if (loops_.empty()) port_ = bound;
   loops_.push_back(std::move(loop));
   return bound;
 }
 
 void HttpServer::Shutdown() {
-  for (auto& loop : loops_)
+  // Stopped outside the lock: a loop's last request may be reading the counters.
+  std::vector<std::unique_ptr<Loop>> loops;
+  {
+    std::lock_guard lock(loops_mu_);
+    loops.swap(loops_);
+  }
+  for (auto& loop : loops)
     loop->Stop();
-  loops_.clear();
 }
 
 HttpServer::Counters HttpServer::counters() const {
   Counters out;
+  std::lock_guard lock(loops_mu_);
   for (const auto& loop : loops_) {
     out.accepted += loop->accepted;
     out.requests += loop->requests;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,9 @@ class HttpServer : public httplib::Server {
   bool Process(httplib::Stream& stream, bool last, bool& connection_closed);
 
   HttpLimits limits_;
+  // Guarded by loops_mu_: a request on one listener (GET /metrics) reads the counters of
+  // all while a second listener (HTTPS) may still be starting.
+  mutable std::mutex loops_mu_;
   std::vector<std::unique_ptr<Loop>> loops_;
   int port_ = 0;
 };

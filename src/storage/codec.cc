@@ -192,7 +192,7 @@ std::unique_ptr<Reader> NewAesCtrReader(std::unique_ptr<Reader> inner, const std
 
 std::unique_ptr<Writer> EncodeWriter(std::unique_ptr<Writer> stored, const CodecOptions& codec,
                                      HashingWriter** hash) {
-  auto hashing = std::make_unique<HashingWriter>(std::move(stored));
+  auto hashing = std::make_unique<HashingWriter>(std::move(stored), kVerifiedBlockBytes);
   *hash = hashing.get();
   std::unique_ptr<Writer> w = std::move(hashing);
   if (codec.encryption != Encryption::kNone) w = NewAesCtrWriter(std::move(w), codec.key);

@@ -41,7 +41,7 @@ Result<std::string> EncryptionKeyFromText(const std::string& text, const std::st
                                           Encryption mode);
 
 // A writer whose bytes go through the codec into `stored`; `*hash` (owned by the chain)
-// reports size and SHA-256 of what reached storage.
+// reports size and SHA-256 of what reached storage, whole and per kVerifiedBlockBytes.
 std::unique_ptr<Writer> EncodeWriter(std::unique_ptr<Writer> stored, const CodecOptions& codec,
                                      HashingWriter** hash);
 std::unique_ptr<Reader> DecodeReader(std::unique_ptr<Reader> stored, const CodecOptions& codec,

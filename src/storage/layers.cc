@@ -5,6 +5,9 @@
 
 #include "common/bytes.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace absvc::storage {
 namespace {
 
@@ -110,26 +113,135 @@ std::unique_ptr<Reader> NewZstdReader(std::unique_ptr<Reader> inner, std::string
   return std::make_unique<ZstdReader>(std::move(inner), std::move(name));
 }
 
-HashingWriter::HashingWriter(std::unique_ptr<Writer> inner)
-    : inner_(std::move(inner)), ctx_(EVP_MD_CTX_new()) {
+namespace {
+
+std::string FinalHex(void* ctx) {
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx), md, &len);
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx), EVP_sha256(), nullptr);
+  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+}
+
+}  // namespace
+
+HashingWriter::HashingWriter(std::unique_ptr<Writer> inner, size_t block_bytes)
+    : inner_(std::move(inner)),
+      ctx_(EVP_MD_CTX_new()),
+      block_ctx_(EVP_MD_CTX_new()),
+      block_bytes_(block_bytes) {
   EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(block_ctx_), EVP_sha256(), nullptr);
 }
 
 HashingWriter::~HashingWriter() {
   EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(block_ctx_));
+}
+
+void HashingWriter::EndBlock() {
+  blocks_.push_back(FinalHex(block_ctx_));
+  in_block_ = 0;
 }
 
 Status HashingWriter::Write(std::string_view data) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+  for (std::string_view rest = data; block_bytes_ > 0 && !rest.empty();) {
+    size_t take = std::min(rest.size(), block_bytes_ - in_block_);
+    EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(block_ctx_), rest.data(), take);
+    in_block_ += take;
+    rest.remove_prefix(take);
+    if (in_block_ == block_bytes_) EndBlock();
+  }
   return inner_->Write(data);
 }
 
 Status HashingWriter::Close() {
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
-  hex_ = HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+  hex_ = FinalHex(ctx_);
+  if (block_bytes_ > 0 && in_block_ > 0) EndBlock();
   return inner_->Close();
+}
+
+namespace {
+
+class BlockVerifyingReader : public Reader {
+ public:
+  BlockVerifyingReader(std::unique_ptr<Reader> inner, size_t block_bytes,
+                       std::vector<std::string> expected, std::string name)
+      : inner_(std::move(inner)),
+        block_bytes_(std::max<size_t>(1, block_bytes)),
+        expected_(std::move(expected)),
+        name_(std::move(name)) {}
+
+  Result<size_t> Read(char* buf, size_t n) override {
+    if (!failure_.ok()) return failure_;
+    if (pos_ == block_.size()) {
+      Status st = NextBlock();
+      if (!st.ok()) return failure_ = st;
+      if (block_.empty()) return size_t{0};
+    }
+    n = std::min(n, block_.size() - pos_);
+    std::memcpy(buf, block_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  // Reads the next block whole and checks it; an empty block_ at the end.
+  Status NextBlock() {
+    block_.resize(block_bytes_);
+    size_t got = 0;
+    while (got < block_bytes_) {
+      ABS_ASSIGN_OR_RETURN(size_t k, inner_->Read(block_.data() + got, block_bytes_ - got));
+      if (k == 0) break;
+      got += k;
+    }
+    block_.resize(got);
+    pos_ = 0;
+    const uint64_t start = static_cast<uint64_t>(index_) * block_bytes_;
+    if (got == 0) {
+      if (index_ == expected_.size()) return Status::Ok();
+      return Status::Corrupt(name_ + ": ends after " + std::to_string(index_) + " of its " +
+                             std::to_string(expected_.size()) +
+                             " blocks (the file is truncated); nothing of the missing blocks "
+                             "was written");
+    }
+    if (index_ >= expected_.size()) {
+      return Status::Corrupt(
+          name_ + ": has more bytes than the " + std::to_string(expected_.size()) +
+          " blocks its manifest lists (from byte " + std::to_string(start) + ")");
+    }
+    EVP_Digest(block_.data(), got, md_, &md_len_, EVP_sha256(), nullptr);
+    if (HexEncode(std::string_view(reinterpret_cast<char*>(md_), md_len_)) != expected_[index_]) {
+      return Status::Corrupt(name_ + ": does not match its SHA-256 in the manifest (block " +
+                             std::to_string(index_ + 1) + " of " +
+                             std::to_string(expected_.size()) + ", bytes " + std::to_string(start) +
+                             "-" + std::to_string(start + got - 1) +
+                             ", is damaged; none of its records was written)");
+    }
+    ++index_;
+    return Status::Ok();
+  }
+
+  std::unique_ptr<Reader> inner_;
+  const size_t block_bytes_;
+  const std::vector<std::string> expected_;
+  const std::string name_;
+  std::string block_;  // the checked block being handed on; its capacity is reused
+  size_t pos_ = 0;
+  size_t index_ = 0;  // blocks checked so far
+  unsigned char md_[EVP_MAX_MD_SIZE];
+  unsigned int md_len_ = 0;
+  Status failure_;
+};
+
+}  // namespace
+
+std::unique_ptr<Reader> NewBlockVerifyingReader(std::unique_ptr<Reader> inner, size_t block_bytes,
+                                                std::vector<std::string> block_sha256_hex,
+                                                std::string name) {
+  return std::make_unique<BlockVerifyingReader>(std::move(inner), block_bytes,
+                                                std::move(block_sha256_hex), std::move(name));
 }
 
 HashingReader::HashingReader(std::unique_ptr<Reader> inner)

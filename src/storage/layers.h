@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "storage/storage.h"
 
@@ -14,21 +15,42 @@ namespace absvc::storage {
 std::unique_ptr<Writer> NewZstdWriter(std::unique_ptr<Writer> inner, int level);
 std::unique_ptr<Reader> NewZstdReader(std::unique_ptr<Reader> inner, std::string name);
 
-// Counts and hashes what passes through; sha256_hex() is valid after Close().
+// The stored bytes of a backup file are checked in blocks of this size before any of
+// their records is decoded (BlockVerifyingReader): a damaged block stops a restore before
+// the records it holds reach the cluster.
+inline constexpr size_t kVerifiedBlockBytes = 1 << 20;
+
+// Counts and hashes what passes through: the whole (sha256_hex) and, with block_bytes,
+// every block of that many bytes (the last one shorter). Valid after Close().
 class HashingWriter : public Writer {
  public:
-  explicit HashingWriter(std::unique_ptr<Writer> inner);
+  explicit HashingWriter(std::unique_ptr<Writer> inner, size_t block_bytes = 0);
   ~HashingWriter() override;
   Status Write(std::string_view data) override;
   Status Close() override;
   uint64_t bytes_written() const override { return inner_->bytes_written(); }
   const std::string& sha256_hex() const { return hex_; }
+  size_t block_bytes() const { return block_bytes_; }
+  const std::vector<std::string>& block_sha256_hex() const { return blocks_; }
 
  private:
+  void EndBlock();
   std::unique_ptr<Writer> inner_;
-  void* ctx_;  // EVP_MD_CTX
+  void* ctx_;        // EVP_MD_CTX of the whole
+  void* block_ctx_;  // EVP_MD_CTX of the block at hand
+  size_t block_bytes_;
+  size_t in_block_ = 0;
   std::string hex_;
+  std::vector<std::string> blocks_;
 };
+
+// Reads `inner` a block at a time and hands on a block's bytes only once they match its
+// SHA-256 (lowercase hex, in order): kCorrupt naming the block otherwise, and for an
+// object with more or fewer blocks than listed. A reader above it never sees a byte that
+// was not checked, so nothing decoded from a damaged block reaches the cluster.
+std::unique_ptr<Reader> NewBlockVerifyingReader(std::unique_ptr<Reader> inner, size_t block_bytes,
+                                                std::vector<std::string> block_sha256_hex,
+                                                std::string name);
 
 // Counts and hashes the bytes read through it. Finish() reads what the layers above left
 // unread (a zstd frame's trailing bytes, say), so the digest always covers the whole object.

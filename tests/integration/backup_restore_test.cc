@@ -877,6 +877,13 @@ TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups)
   EXPECT_NE(r.status.message().find("does not match its SHA-256"), std::string::npos);
   EXPECT_NE(r.status.message().find("were already written"), std::string::npos);
   EXPECT_TRUE(r.adds_up);
+  // Each block is checked before its records are decoded: the damaged record never
+  // reaches the cluster (it once did: the whole file was checked only at its end).
+  EXPECT_NE(r.status.message().find(", is damaged; none of its records was written"),
+            std::string::npos)
+      << r.status.ToString();
+  EXPECT_EQ(r.bad, 0u) << "a damaged record reached the cluster";
+  EXPECT_LT(r.in_cluster, n);
   {
     // The figure it gives is what the cluster holds: counted once every worker stopped.
     const std::string& m = r.status.message();
@@ -1085,7 +1092,7 @@ TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups)
                                                result->records_per_partition.end());
     for (uint32_t pid : result->partitions.Ids()) {
       if (pid < 96) continue;  // not started when the backup stopped
-      wire::Digest last{};  // any digest of the partition: where its scan had got to
+      wire::Digest last{};     // any digest of the partition: where its scan had got to
       last[0] = static_cast<uint8_t>(pid & 0xff);
       last[1] = static_cast<uint8_t>(pid >> 8);
       ASSERT_EQ(wire::PartitionIdOf(last), pid);
@@ -1100,7 +1107,8 @@ TEST_F(BackupRestoreTest, RestoreRefusesDamagedMissingStrayAndUnfinishedBackups)
     r = restore_fresh(*crashed, true);
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
     EXPECT_NE(r.skipped.find(victim.name + " is partial"), std::string::npos) << r.skipped;
-    EXPECT_NE(r.skipped.find(damaged.name + ": does not match its recorded SHA-256"), std::string::npos)
+    EXPECT_NE(r.skipped.find(damaged.name + ": does not match its recorded SHA-256"),
+              std::string::npos)
         << r.skipped;
     const std::string unfinished_note = "96 partitions did not finish (0-96): about ";
     const size_t note = r.skipped.find(unfinished_note);
