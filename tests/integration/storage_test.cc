@@ -425,6 +425,18 @@ TEST(AzureStorage, FailuresNameTheStorageTheBlobAndTheCause) {
   EXPECT_NE(st.message().find("403"), std::string::npos) << st.ToString();
   EXPECT_NE(st.message().find("AuthorizationFailure"), std::string::npos) << st.ToString();
   EXPECT_FALSE(s->Probe().ok());
+  // With a SAS and no account name, the account comes from the emulator's path, not from
+  // the first label of its address ("azure://127/..." once).
+  StorageSpec sas = AzureSpec("errors");
+  sas.azure_account_name = "";
+  sas.azure_account_key = "";
+  sas.azure_sas_token = "sv=2021-08-06&sp=rw&sig=d3Jvbmc%3D";
+  auto with_sas = OpenCloud(sas);
+  ASSERT_TRUE(with_sas);
+  st = with_sas->PutAtomic("x.asb", "data");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("azure://devstoreaccount1/abs-test/errors/x.asb"), std::string::npos)
+      << st.ToString();
 
   StorageSpec missing = AzureSpec("");
   missing.bucket = "no-such-container";

@@ -190,6 +190,14 @@ PartControl Control(size_t threads, const std::atomic<bool>* cancel = nullptr,
   return c;
 }
 
+// Submits part `n`, which answers only once `gate` opens: a storage that stopped.
+Status SubmitStuck(PartPipeline& pipeline, int n, Gate& gate) {
+  return pipeline.Submit(n, [&gate] {
+    gate.Wait();
+    return Result<std::string>("late");
+  });
+}
+
 // Many objects on one storage's executor at once, each with parts that finish out of
 // order: every object gets each part's answer under its number, and no more parts are
 // in flight per object than its bound.
@@ -252,13 +260,7 @@ TEST(PartPipeline, ACancelEndsTheWaitOnAPartThatNeverAnswers) {
   PartControl control = Control(4, &cancel);
   Gate gate;
   PartPipeline pipeline(control, "s3://b/stuck", 2);
-  ASSERT_TRUE(pipeline
-                  .Submit(1,
-                          [&] {
-                            gate.Wait();
-                            return Result<std::string>("late");
-                          })
-                  .ok());
+  ASSERT_TRUE(SubmitStuck(pipeline, 1, gate).ok());
   std::thread canceller([&] {
     std::this_thread::sleep_for(50ms);
     cancel = true;
@@ -278,13 +280,7 @@ TEST(PartPipeline, APartPastItsDeadlineIsATimeout) {
   Gate gate;
   {
     PartPipeline pipeline(control, "gs://b/slow", 4);
-    ASSERT_TRUE(pipeline
-                    .Submit(1,
-                            [&] {
-                              gate.Wait();
-                              return Result<std::string>("late");
-                            })
-                    .ok());
+    ASSERT_TRUE(SubmitStuck(pipeline, 1, gate).ok());
     auto answers = pipeline.Finish();
     EXPECT_EQ(answers.status().code(), StatusCode::kTimeout) << answers.status().ToString();
     EXPECT_NE(answers.status().message().find("part 1"), std::string::npos);
@@ -300,13 +296,7 @@ TEST(PartPipeline, AWedgedStorageDoesNotStallAnother) {
   Gate gate;
   PartPipeline stuck(a, "s3://a/k", 4);
   for (int n = 1; n <= 4; ++n) {
-    ASSERT_TRUE(stuck
-                    .Submit(n,
-                            [&] {
-                              gate.Wait();
-                              return Result<std::string>("a");
-                            })
-                    .ok());
+    ASSERT_TRUE(SubmitStuck(stuck, n, gate).ok());
   }
   PartPipeline fine(b, "s3://b/k", 4);
   for (int n = 1; n <= 20; ++n)
@@ -325,13 +315,7 @@ TEST(PartPipeline, PartsQueuedOnAClosedStorageAreDroppedNotWaitedFor) {
   PartControl control = Control(1);
   Gate gate;
   PartPipeline pipeline(control, "az://c/blob", 8);
-  ASSERT_TRUE(pipeline
-                  .Submit(1,
-                          [&] {
-                            gate.Wait();
-                            return Result<std::string>("first");
-                          })
-                  .ok());
+  ASSERT_TRUE(SubmitStuck(pipeline, 1, gate).ok());
   for (int n = 2; n <= 5; ++n)
     ASSERT_TRUE(pipeline.Submit(n, [] { return Result<std::string>("queued"); }).ok());
   control.executor->Shutdown();

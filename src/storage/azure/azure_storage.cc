@@ -1,6 +1,7 @@
 #include "storage/azure/azure_storage.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -46,8 +47,17 @@ class AzureClient {
     base_path_ = endpoint_.substr(origin.size());  // "/devstoreaccount1" on the emulator
     account_ = spec.azure_account_name;
     if (account_.empty()) {
+      // The account is the host's first label (<account>.blob.core.windows.net), or, on a
+      // path-style endpoint (an emulator: http://127.0.0.1:10000/<account>), the first
+      // path segment; an address is never cut at its first dot.
       std::string host = origin.substr(origin.find("://") + 3);
-      account_ = host.substr(0, host.find('.'));
+      std::string first_segment =
+          base_path_.size() > 1 ? base_path_.substr(1, base_path_.find('/', 1) - 1) : "";
+      const bool address = host.empty() || std::isdigit(static_cast<unsigned char>(host[0])) ||
+                           host[0] == '[' || host.rfind("localhost", 0) == 0;
+      account_ = !first_segment.empty() ? first_segment
+                 : address             ? host
+                                       : host.substr(0, host.find('.'));
     }
     sas_ = spec.azure_sas_token;
     if (!sas_.empty() && sas_[0] == '?') sas_.erase(0, 1);
