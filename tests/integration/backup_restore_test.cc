@@ -1198,6 +1198,7 @@ TEST(Absctl, BadFlagsGiveClearErrorsAndExitCodes) {
   r = RunAbsctl("backup -h nohost:99999 -n test -d " + (dir / "new").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("nohost:99999"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--continue"), std::string::npos) << "nothing was written: " << r.output;
   // Every usage error exits 2, whatever the parser calls it.
   for (const char* usage : {"backup --no-such-flag -n test -d x", "backup -n test -d x -w many",
                             "restore", "backup -n", "", "verify --s3-min-part-size"}) {
@@ -1271,6 +1272,12 @@ TEST(Absctl, AKilledBackupIsRefusedAndSalvageRestoresItsCompleteFiles) {
   for (const auto& e : fs::directory_iterator(dir / "mixed" / "cut"))
     asb_files += e.path().extension() == ".asb";
   ASSERT_GT(asb_files, 0u) << "the kill came after some files were complete";
+
+  // A backup that fails before its first file has nothing to continue: absctl does not
+  // suggest --continue (it once did after any failure of the backup itself).
+  auto refused = RunAbsctl("backup -h " + host + " -n nosuchns -d " + (dir / "refused").string());
+  EXPECT_NE(refused.code, 0) << refused.output;
+  EXPECT_EQ(refused.output.find("continue with"), std::string::npos) << refused.output;
 
   ASSERT_TRUE(c.Truncate("test", "").ok());
   auto r = RunAbsctl("restore -h " + host + " -d " + (dir / "mixed" / "cut").string());
