@@ -56,8 +56,8 @@ class AzureClient {
       const bool address = host.empty() || std::isdigit(static_cast<unsigned char>(host[0])) ||
                            host[0] == '[' || host.rfind("localhost", 0) == 0;
       account_ = !first_segment.empty() ? first_segment
-                 : address             ? host
-                                       : host.substr(0, host.find('.'));
+                 : address              ? host
+                                        : host.substr(0, host.find('.'));
     }
     sas_ = spec.azure_sas_token;
     if (!sas_.empty() && sas_[0] == '?') sas_.erase(0, 1);
