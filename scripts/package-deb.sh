@@ -109,6 +109,8 @@ if [ "$1" = purge ]; then
   if command -v deb-systemd-helper >/dev/null; then
     deb-systemd-helper purge aerospike-backup-service.service >/dev/null || true
   fi
+  # The previous configuration absd keeps beside the file at each edit (to undo with).
+  rm -f /etc/aerospike-backup-service/aerospike-backup-service.yml.bak
   rmdir /etc/aerospike-backup-service 2>/dev/null || true
   # Backups and the job history are never removed with the package.
   if [ -d /var/lib/aerospike-backup-service ]; then

@@ -101,8 +101,9 @@ $SUDO kill "$absd_pid"
 wait "$absd_pid" 2>/dev/null || true
 absd_pid=""
 
+[ -e "$CONF.bak" ] || fail "the edit kept no $CONF.bak to undo it with"
 $SUDO dpkg --purge abs >/dev/null || fail "dpkg --purge"
-for f in /usr/bin/absd /usr/bin/absctl "$UNIT" "$CONF"; do
+for f in /usr/bin/absd /usr/bin/absctl "$UNIT" "$CONF" "$CONF.bak"; do
   [ ! -e "$f" ] || fail "$f is left after purge"
 done
 [ -d "$STATE" ] || fail "purge removed $STATE (backups must be kept)"
