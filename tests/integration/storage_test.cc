@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include "emulator.h"
@@ -737,6 +741,86 @@ TEST(CloudFaults, TooManyRequestsAndCutAnswersAreRiddenOut) {
     EXPECT_EQ(b.FaultsLeft(), 0) << "both answers were cut";
     EXPECT_GE(b.Requests(), 3u) << "two cut answers, then the rest";
     EXPECT_GE(busy, 3u + 3u) << "every 429 was retried";
+    b.SetFaults("[]");
+  }
+}
+
+// Runs `uploads` on threads of their own and waits for them at most `deadline`: the number
+// that finished in time and succeeded, or -1 when one is still running then (a wedge; its
+// thread is left behind, holding only shared state).
+int UploadAllWithin(Storage& s, const std::vector<std::string>& names, const std::string& data,
+                    std::chrono::seconds deadline) {
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t finished = 0;
+    int ok = 0;
+  };
+  auto shared = std::make_shared<Shared>();
+  for (const auto& name : names) {
+    std::thread([&s, name, data, shared] {
+      Status st = Put(s, name, data);
+      std::lock_guard lock(shared->mu);
+      ++shared->finished;
+      if (st.ok()) ++shared->ok;
+      shared->cv.notify_all();
+    }).detach();
+  }
+  std::unique_lock lock(shared->mu);
+  if (!shared->cv.wait_for(lock, deadline, [&] { return shared->finished == names.size(); })) {
+    return -1;
+  }
+  return shared->ok;
+}
+
+// The case that wedged absd: several writers' uploads meet repeated 500s at once (some
+// give up after their retries), and once the faults are gone every later upload, on the
+// same storage, completes. Then an upload whose parts the server never answers ends at
+// once when its job cancels (it once waited forever, and a cancel changed nothing).
+TEST(CloudFaults, UploadsAfterRepeated500sCompleteAndACancelEndsAStuckOne) {
+  for (auto& b : ProxiedBackends("wedge")) {
+    SCOPED_TRACE(b.name);
+    b.spec.retry.initial_backoff_ms = 1;
+    b.spec.retry.max_backoff_ms = 5;
+    b.spec.retry.max_attempts = 3;
+    b.spec.max_async_connections = 3;
+    auto s = OpenCloud(b.spec);
+    ASSERT_TRUE(s);
+    const std::string data = Pattern(static_cast<size_t>(b.spec.min_part_size) * 5 / 2);
+    std::vector<std::string> first, second;
+    for (int i = 0; i < 6; ++i) {
+      first.push_back("during-" + std::to_string(i) + ".asb");
+      second.push_back("after-" + std::to_string(i) + ".asb");
+    }
+    b.SetFaults(R"([{"method":"PUT","status":500,"count":40}])");
+    EXPECT_GE(UploadAllWithin(*s, first, data, std::chrono::seconds(120)), 0)
+        << "an upload meeting 500s never ended";
+    b.SetFaults("[]");
+    EXPECT_EQ(UploadAllWithin(*s, second, data, std::chrono::seconds(120)), 6)
+        << "uploads after the faults did not all complete";
+    for (const auto& name : second) {
+      auto back = s->ReadAll(name);
+      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      EXPECT_TRUE(*back == data) << name;
+    }
+
+    std::atomic<bool> cancel{false};
+    OpenOptions options;
+    options.cancel = &cancel;
+    StorageSpec patient = b.spec;
+    patient.retry.request_timeout_ms = 600000;  // only the cancel can end it
+    auto stuck_storage = OpenStorage(patient, options);
+    ASSERT_TRUE(stuck_storage.ok()) << stuck_storage.status().ToString();
+    b.SetFaults(R"([{"method":"PUT","silent":true,"count":1000}])");
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      cancel = true;
+    });
+    auto start = std::chrono::steady_clock::now();
+    Status st = Put(**stuck_storage, "stuck.asb", data);
+    canceller.join();
+    EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
     b.SetFaults("[]");
   }
 }
