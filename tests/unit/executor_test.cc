@@ -185,7 +185,7 @@ PartControl Control(size_t threads, const std::atomic<bool>* cancel = nullptr,
                     std::chrono::milliseconds deadline = 30s) {
   PartControl c;
   c.executor = std::make_shared<Executor>(Executor::Options{.max_threads = threads});
-  c.cancel = cancel;
+  c.cancel = std::make_shared<CancelLink>(cancel);
   c.part_deadline = deadline;
   return c;
 }
@@ -326,6 +326,35 @@ TEST(PartPipeline, PartsQueuedOnAClosedStorageAreDroppedNotWaitedFor) {
   PartPipeline after(control, "az://c/other", 8);
   EXPECT_EQ(after.Submit(1, [] { return Result<std::string>("x"); }).code(),
             StatusCode::kUnavailable);
+}
+
+// A storage closed while a part still runs (its job gone, and the job's cancel flag with
+// it): the part reads as cancelled from then on and never touches the freed flag. ASan
+// found the dangling read in a curl progress callback.
+TEST(PartPipeline, APartOutlivingItsStorageNeverTouchesTheJobsFlag) {
+  auto flag = std::make_unique<std::atomic<bool>>(false);
+  PartControl control = Control(2, flag.get());
+  std::shared_ptr<CancelLink> link = control.cancel;
+  Gate gate;
+  std::atomic<int> seen{-1};  // what the part saw after the close: 1 cancelled
+  std::atomic<bool> running{false};
+  {
+    PartPipeline pipeline(control, "s3://b/late", 2);
+    ASSERT_TRUE(pipeline
+                    .Submit(1,
+                            [&gate, link, &seen, &running] {
+                              running = true;
+                              gate.Wait();
+                              seen = link->cancelled() ? 1 : 0;
+                              return Result<std::string>("late");
+                            })
+                    .ok());
+    ASSERT_TRUE(Eventually([&] { return running.load(); }));
+    control.Close();  // the storage closes ...
+    flag.reset();     // ... and the job's flag is gone
+  }
+  gate.Open();
+  EXPECT_TRUE(Eventually([&] { return seen.load() == 1; })) << seen.load();
 }
 
 // ---------------------------------------------------------------- other primitives

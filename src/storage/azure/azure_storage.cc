@@ -168,7 +168,7 @@ class AzureClient {
     return RetryTransientResult<HttpResponse>(
         spec_.retry, clock_, what + " " + Name(blob),
         [&] { return Call(what, "PUT", blob, query, {}, body, {}, /*interruptible=*/true); },
-        parts_.cancel);
+        parts_.cancel.get());
   }
 
   const cloud::PartControl& parts() const { return parts_; }
@@ -322,6 +322,8 @@ class AzureWriter : public cloud::PartWriter {
 class AzureApi : public cloud::ObjectApi {
  public:
   explicit AzureApi(std::shared_ptr<AzureClient> az) : az_(std::move(az)) {}
+  // Blocks still in flight may outlive the storage; from now on they read as cancelled.
+  ~AzureApi() override { az_->parts().Close(); }
 
   std::string Name(const std::string& blob) const override { return az_->Name(blob); }
 

@@ -93,7 +93,7 @@ size_t OnUpload(char* buffer, size_t size, size_t n, void* user) {
 // libcurl calls this at least once a second while a transfer runs; non-zero aborts it.
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* x = static_cast<Exchange*>(user);
-  return x->request->cancel && x->request->cancel->load() ? 1 : 0;
+  return x->request->cancel && x->request->cancel->cancelled() ? 1 : 0;
 }
 
 }  // namespace
@@ -144,7 +144,7 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
   if (request.cancel) {
-    if (request.cancel->load())
+    if (request.cancel->cancelled())
       return Status::Cancelled(request.method + " " + UrlOrigin(request.url) + ": cancelled");
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);

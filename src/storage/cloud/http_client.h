@@ -8,11 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/status.h"
 
 namespace absvc::storage::cloud {
@@ -31,9 +33,9 @@ struct HttpRequest {
   size_t max_response_bytes = 64 << 20;
   // Streams a successful (2xx) body instead of keeping it; return false to stop.
   std::function<bool(std::string_view)> on_body;
-  // Set (by another thread) to abandon the request: it ends within about a second, as
-  // kCancelled, wherever it is (connecting, sending, waiting, receiving).
-  const std::atomic<bool>* cancel = nullptr;
+  // Cancelled (by another thread) to abandon the request: it ends within about a second,
+  // as kCancelled, wherever it is (connecting, sending, waiting, receiving).
+  std::shared_ptr<const CancelLink> cancel;
 };
 
 struct HttpResponse {

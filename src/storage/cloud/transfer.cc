@@ -127,7 +127,7 @@ PartControl NewPartControl(const StorageSpec& spec, const std::atomic<bool>* can
   const auto threads = std::clamp<int64_t>(4 * spec.max_async_connections, 8, 128);
   control.executor =
       std::make_shared<Executor>(Executor::Options{.max_threads = static_cast<size_t>(threads)});
-  control.cancel = cancel;
+  control.cancel = std::make_shared<CancelLink>(cancel);
   control.part_deadline = PartDeadline(spec.retry);
   return control;
 }
@@ -188,7 +188,7 @@ Status PartPipeline::Submit(int number, std::function<Result<std::string>()> sen
   if (!failed_.ok()) return failed_;
   while (in_flight_.size() >= max_in_flight_)
     ABS_RETURN_IF_ERROR(WaitOldest());
-  if (control_.cancel && control_.cancel->load()) {
+  if (control_.cancelled()) {
     return failed_ = Status::Cancelled("upload of " + object_name_ + " cancelled");
   }
   auto part = std::make_shared<Part>();
@@ -210,7 +210,7 @@ Status PartPipeline::WaitOldest() {
   in_flight_.pop_front();
   std::unique_lock lock(part->mu);
   while (!part->answer) {
-    if (control_.cancel && control_.cancel->load()) {
+    if (control_.cancelled()) {
       return failed_ = Status::Cancelled("upload of " + object_name_ + " cancelled while part " +
                                          std::to_string(part->number) + " was in flight");
     }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/executor.h"
 #include "common/status.h"
 #include "storage/cloud/http_client.h"
@@ -93,8 +94,15 @@ class PartWriter : public Writer {
 // from its submission, and every wait ended at once by `cancel`.
 struct PartControl {
   std::shared_ptr<Executor> executor;
-  const std::atomic<bool>* cancel = nullptr;
+  std::shared_ptr<CancelLink> cancel;  // null: never cancelled
   std::chrono::milliseconds part_deadline{3600 * 1000};
+  bool cancelled() const { return cancel && cancel->cancelled(); }
+  // The storage is closing: queued parts are dropped, running ones see a cancel, and
+  // nothing touches the outside cancel flag any more.
+  void Close() const {
+    if (cancel) cancel->Detach();
+    if (executor) executor->Shutdown();
+  }
 };
 
 // The longest one part may take with `retry`: every attempt to its request time-out (an

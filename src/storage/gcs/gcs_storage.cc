@@ -28,7 +28,7 @@ class GcsClient {
             const std::atomic<bool>* cancel)
       : spec_(spec),
         clock_(clock),
-        cancel_(cancel),
+        cancel_(std::make_shared<CancelLink>(cancel)),
         tokens_(std::move(key_json), "gs://" + spec.bucket) {
     endpoint_ = spec.gcs_endpoint.empty() ? "https://storage.googleapis.com" : spec.gcs_endpoint;
     while (!endpoint_.empty() && endpoint_.back() == '/')
@@ -39,7 +39,9 @@ class GcsClient {
   const StorageSpec& spec() const { return spec_; }
   Clock& clock() { return clock_; }
   // Ends the data transfers (chunks, ranged reads) and their back-offs when set.
-  const std::atomic<bool>* cancel() const { return cancel_; }
+  const CancelLink* cancel() const { return cancel_.get(); }
+  // The storage is closing: nothing reads the outside cancel flag any more.
+  void Close() { cancel_->Detach(); }
   std::string Name(const std::string& object) const {
     return "gs://" + spec_.bucket + (object.empty() ? "" : "/" + object);
   }
@@ -118,7 +120,7 @@ class GcsClient {
  private:
   StorageSpec spec_;
   Clock& clock_;
-  const std::atomic<bool>* cancel_;
+  std::shared_ptr<CancelLink> cancel_;
   gcs::TokenSource tokens_;
   std::string endpoint_;
 };
@@ -280,6 +282,7 @@ class GcsWriter : public cloud::PartWriter {
 class GcsApi : public cloud::ObjectApi {
  public:
   explicit GcsApi(std::shared_ptr<GcsClient> gcs) : gcs_(std::move(gcs)) {}
+  ~GcsApi() override { gcs_->Close(); }
 
   std::string Name(const std::string& object) const override { return gcs_->Name(object); }
 

@@ -170,7 +170,7 @@ class S3Client {
     return RetryTransientResult<HttpResponse>(
         spec_.retry, clock_, what + " " + Name(key),
         [&] { return Call(what, "PUT", key, query, {}, body, {}, /*interruptible=*/true); },
-        parts_.cancel);
+        parts_.cancel.get());
   }
 
  private:
@@ -302,6 +302,8 @@ class S3Writer : public cloud::PartWriter {
 class S3Api : public cloud::ObjectApi {
  public:
   explicit S3Api(std::shared_ptr<S3Client> s3) : s3_(std::move(s3)) {}
+  // Parts still in flight may outlive the storage; from now on they read as cancelled.
+  ~S3Api() override { s3_->parts().Close(); }
 
   std::string Name(const std::string& key) const override { return s3_->Name(key); }
 

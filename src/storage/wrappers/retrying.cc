@@ -7,7 +7,7 @@
 namespace absvc::storage {
 
 Status RetryTransient(const RetrySpec& spec, Clock& clock, const std::string& what,
-                      const std::function<Status()>& attempt, const std::atomic<bool>* cancel) {
+                      const std::function<Status()>& attempt, const CancelLink* cancel) {
   const int attempts = std::max(1, spec.max_attempts);
   double pause = static_cast<double>(std::max<int64_t>(0, spec.initial_backoff_ms));
   for (int i = 1;; ++i) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/clock.h"
 #include "storage/spec.h"
 #include "storage/storage.h"
@@ -29,14 +30,13 @@ namespace absvc::storage {
 // With `cancel`: a back-off ends as soon as it is set, and no attempt starts after it
 // (kCancelled).
 Status RetryTransient(const RetrySpec& spec, Clock& clock, const std::string& what,
-                      const std::function<Status()>& attempt,
-                      const std::atomic<bool>* cancel = nullptr);
+                      const std::function<Status()>& attempt, const CancelLink* cancel = nullptr);
 
 // The same for a call that returns a value: the value of the attempt that succeeded.
 template <typename T>
 Result<T> RetryTransientResult(const RetrySpec& spec, Clock& clock, const std::string& what,
                                const std::function<Result<T>()>& attempt,
-                               const std::atomic<bool>* cancel = nullptr) {
+                               const CancelLink* cancel = nullptr) {
   std::optional<T> value;
   Status st = RetryTransient(
       spec, clock, what,
