@@ -97,7 +97,8 @@ struct Manifest {
 Result<Manifest> ParseManifestJson(const std::string& text);
 
 // Everything that does not add up between a manifest (its text and parse) and the
-// metadata.yaml beside it (`metadata_text`, null when there is none): the seal's digests
+// metadata.yaml beside it (`metadata_text`, null when there is none, which the caller
+// reports as an unfinished backup): the seal's digests
 // both ways, the namespace, the record count against metadata.yaml's and against the sum
 // of the files', the file count. Empty when consistent. A manifest written before the
 // seal is checked for its counts only.

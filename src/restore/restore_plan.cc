@@ -34,12 +34,22 @@ bool IsDefinitions(const std::string& path) {
   return BaseName(path).rfind("metadata_", 0) == 0;
 }
 
-PlannedFile Planned(const storage::ObjectInfo& object, std::string sha256, int64_t records = -1) {
+// A file with no record of its own (written by asbackup or ABS, or unchecked).
+PlannedFile Planned(const storage::ObjectInfo& object) {
   PlannedFile f;
   f.object = object;
-  f.sha256 = std::move(sha256);
   f.definitions = IsDefinitions(object.path);
-  f.records = records;
+  return f;
+}
+
+// A file as a manifest or checkpoint records it: its digests and, when known, its records.
+PlannedFile Planned(const storage::ObjectInfo& object, const backupset::BackupFile& recorded,
+                    bool records_known) {
+  PlannedFile f = Planned(object);
+  f.sha256 = recorded.sha256;
+  f.records = records_known ? static_cast<int64_t>(recorded.records) : -1;
+  f.block_size = recorded.block_size;
+  f.block_sha256 = recorded.block_sha256;
   return f;
 }
 
@@ -80,9 +90,7 @@ void PlanUnfinished(storage::Storage& storage, const std::string& dir, const Bac
       if (it != present.end()) present.erase(it);
       continue;
     }
-    plan.files.push_back(Planned(*it->second, f.sha256, static_cast<int64_t>(f.records)));
-    plan.files.back().block_size = f.block_size;
-    plan.files.back().block_sha256 = f.block_sha256;
+    plan.files.push_back(Planned(*it->second, f, /*records_known=*/true));
     present.erase(it);
     ++planned;
   }
@@ -159,7 +167,6 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
     }
     for (auto& p : backupset::CheckDescriptions(*text, *manifest,
                                                 metadata_text ? &*metadata_text : nullptr)) {
-      if (p == "metadata.yaml is missing") continue;  // said above
       restored_anyway(where + ": " + p);
     }
     std::map<std::string, const storage::ObjectInfo*> present;
@@ -179,11 +186,7 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
                  " bytes, the manifest says " + std::to_string(listed.size));
         continue;
       }
-      files.push_back(
-          Planned(*it->second, listed.sha256,
-                  manifest->file_records_known ? static_cast<int64_t>(listed.records) : -1));
-      files.back().block_size = listed.block_size;
-      files.back().block_sha256 = listed.block_sha256;
+      files.push_back(Planned(*it->second, listed, manifest->file_records_known));
       present.erase(it);
     }
     for (const auto& [name, object] : present) {
@@ -200,14 +203,14 @@ void PlanDirectory(storage::Storage& storage, const std::string& dir, const Back
                     "manifest nor checkpoint); its " + std::to_string(d.asb_files.size()) +
                     " files cannot be checked");
     for (const auto& f : d.asb_files)
-      plan.files.push_back(Planned(f, ""));
+      plan.files.push_back(Planned(f));
     return;
   }
   plan.warnings.push_back(where + ": no abs manifest (written by asbackup or ABS?): its " +
                           std::to_string(d.asb_files.size()) +
                           " files are restored without checksum checks");
   for (const auto& f : d.asb_files)
-    plan.files.push_back(Planned(f, ""));
+    plan.files.push_back(Planned(f));
 }
 
 }  // namespace
