@@ -50,6 +50,7 @@ class RequestFramer {
   // again, so a line that arrives a byte at a time costs its length, not its square.
   size_t NextNewline(std::string_view received);
   State Bad(int status, std::string why);
+  State ParseRequestLine(std::string_view line);
   State ParseHeader(std::string_view line);
   State FeedChunked(std::string_view received);
 

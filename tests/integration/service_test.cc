@@ -2130,6 +2130,10 @@ TEST_F(ServiceTest, TheApiAnswersPipelinedRequestsInOrderAndRefusesBadFraming) {
            {"PUT /v1/config HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "501", "not supported"},
            {"PUT /v1/config HTTP/1.1\r\nContent-Length : 2\r\n\r\n{}", "400", "malformed header"},
            {"GET /health HTTP/1.1\r\nX: " + std::string(70000, 'a'), "431", "larger than"},
+           // A request line that httplib alone would answer with a bare 400, keeping the
+           // connection.
+           {"GARBAGE\r\n\r\n", "400", "malformed request line"},
+           {"GET / HTTP/9.9\r\nHost: x\r\n\r\n", "505", "not supported"},
        }) {
     RawConnection bad(port);
     bad.Send(c.request);

@@ -83,6 +83,14 @@ TEST(RequestFramer, RefusesWhatItCannotFrameSafely) {
   const std::string post = "POST /x HTTP/1.1\r\n";
   for (const BadCase& c : std::vector<BadCase>{
            {post + "Content-Length: 1025\r\n\r\n", 413, "larger than 1024"},
+           // A request line httplib would refuse with a bare 400 on an open connection.
+           {"GARBAGE\r\n\r\n", 400, "malformed request line 'GARBAGE'"},
+           {"GET /health\r\n\r\n", 400, "malformed request line"},
+           {"GET  /health HTTP/1.1\r\n\r\n", 400, "malformed request line"},
+           {"G(T /x HTTP/1.1\r\n\r\n", 400, "request method"},
+           {"GET /a\x01b HTTP/1.1\r\n\r\n", 400, "request target"},
+           {"GET / HTTP/9.9\r\n\r\n", 505, "'HTTP/9.9' is not supported"},
+           {"GET / HTTQ/1.1\r\n\r\n", 400, "malformed HTTP version"},
            {post + "Content-Length: -1\r\n\r\n", 400, "not a number"},
            {post + "Content-Length: 1,1\r\n\r\n", 400, "not a number"},
            {post + "Content-Length: 99999999999999999999\r\n\r\n", 400, "not a number"},
