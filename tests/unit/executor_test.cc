@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/executor.h"
+#include "common/memory_budget.h"
 #include "common/semaphore.h"
 #include "storage/cloud/transfer.h"
 
@@ -192,7 +193,7 @@ PartControl Control(size_t threads, const std::atomic<bool>* cancel = nullptr,
 
 // Submits part `n`, which answers only once `gate` opens: a storage that stopped.
 Status SubmitStuck(PartPipeline& pipeline, int n, Gate& gate) {
-  return pipeline.Submit(n, [&gate] {
+  return pipeline.Submit(n, 0, [&gate] {
     gate.Wait();
     return Result<std::string>("late");
   });
@@ -214,7 +215,7 @@ TEST(PartPipeline, ManyObjectsWithPartsFinishingOutOfOrder) {
       std::mt19937 rng(o);
       for (int n = 1; n <= kParts; ++n) {
         auto pause = std::chrono::microseconds(rng() % 2000);
-        Status st = pipeline.Submit(n, [n, o, pause, in_flight, most]() -> Result<std::string> {
+        Status st = pipeline.Submit(n, 0, [n, o, pause, in_flight, most]() -> Result<std::string> {
           int now = ++*in_flight;
           int seen = most->load();
           while (now > seen && !most->compare_exchange_weak(seen, now)) {
@@ -244,11 +245,12 @@ TEST(PartPipeline, ManyObjectsWithPartsFinishingOutOfOrder) {
 TEST(PartPipeline, AFailedPartFailsTheObjectAndLaterSubmits) {
   PartControl control = Control(4);
   PartPipeline pipeline(control, "s3://b/k", 2);
-  ASSERT_TRUE(pipeline.Submit(1, [] { return Result<std::string>("a"); }).ok());
-  ASSERT_TRUE(pipeline.Submit(2, [] { return Result<std::string>(Status::Io("HTTP 403")); }).ok());
+  ASSERT_TRUE(pipeline.Submit(1, 0, [] { return Result<std::string>("a"); }).ok());
+  ASSERT_TRUE(
+      pipeline.Submit(2, 0, [] { return Result<std::string>(Status::Io("HTTP 403")); }).ok());
   Status st = Status::Ok();
   for (int n = 3; n < 10 && st.ok(); ++n)
-    st = pipeline.Submit(n, [] { return Result<std::string>("x"); });
+    st = pipeline.Submit(n, 0, [] { return Result<std::string>("x"); });
   EXPECT_EQ(st.code(), StatusCode::kIo) << st.ToString();
   EXPECT_EQ(pipeline.Finish().status().code(), StatusCode::kIo);
 }
@@ -300,7 +302,7 @@ TEST(PartPipeline, AWedgedStorageDoesNotStallAnother) {
   }
   PartPipeline fine(b, "s3://b/k", 4);
   for (int n = 1; n <= 20; ++n)
-    ASSERT_TRUE(fine.Submit(n, [n] { return Result<std::string>(std::to_string(n)); }).ok());
+    ASSERT_TRUE(fine.Submit(n, 0, [n] { return Result<std::string>(std::to_string(n)); }).ok());
   auto answers = fine.Finish();
   ASSERT_TRUE(answers.ok()) << answers.status().ToString();
   EXPECT_EQ(answers->size(), 20u);
@@ -317,14 +319,14 @@ TEST(PartPipeline, PartsQueuedOnAClosedStorageAreDroppedNotWaitedFor) {
   PartPipeline pipeline(control, "az://c/blob", 8);
   ASSERT_TRUE(SubmitStuck(pipeline, 1, gate).ok());
   for (int n = 2; n <= 5; ++n)
-    ASSERT_TRUE(pipeline.Submit(n, [] { return Result<std::string>("queued"); }).ok());
+    ASSERT_TRUE(pipeline.Submit(n, 0, [] { return Result<std::string>("queued"); }).ok());
   control.executor->Shutdown();
   gate.Open();
   auto answers = pipeline.Finish();
   EXPECT_EQ(answers.status().code(), StatusCode::kCancelled) << answers.status().ToString();
   EXPECT_NE(answers.status().message().find("storage was closed"), std::string::npos);
   PartPipeline after(control, "az://c/other", 8);
-  EXPECT_EQ(after.Submit(1, [] { return Result<std::string>("x"); }).code(),
+  EXPECT_EQ(after.Submit(1, 0, [] { return Result<std::string>("x"); }).code(),
             StatusCode::kUnavailable);
 }
 
@@ -341,7 +343,7 @@ TEST(PartPipeline, APartOutlivingItsStorageNeverTouchesTheJobsFlag) {
   {
     PartPipeline pipeline(control, "s3://b/late", 2);
     ASSERT_TRUE(pipeline
-                    .Submit(1,
+                    .Submit(1, 0,
                             [&gate, link, &seen, &running] {
                               running = true;
                               gate.Wait();
@@ -358,6 +360,166 @@ TEST(PartPipeline, APartOutlivingItsStorageNeverTouchesTheJobsFlag) {
 }
 
 // ---------------------------------------------------------------- other primitives
+
+// Reservations under contention: 16 threads reserve random sizes up to the whole limit and
+// hold them a moment. What is held at once never exceeds the limit, nobody starves (each
+// thread gets all of its turns), and everything is given back.
+TEST(MemoryBudget, ReservationsNeverOverdrawTheLimitUnderContention) {
+  constexpr uint64_t kLimit = 1000;
+  auto budget = MemoryBudget::Create(kLimit);
+  std::atomic<uint64_t> held{0}, most{0};
+  std::atomic<int> turns{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      for (int i = 0; i < 300; ++i) {
+        uint64_t bytes = 1 + rng() % kLimit;
+        auto lease = budget->Reserve(bytes, nullptr, std::chrono::steady_clock::now() + 30s);
+        if (!lease.ok()) {
+          ++failures;
+          continue;
+        }
+        uint64_t now = held += bytes;
+        uint64_t seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        if (rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 200));
+        held -= bytes;
+        ++turns;
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(turns.load(), 16 * 300);
+  EXPECT_LE(most.load(), kLimit);
+  auto counts = budget->counts();
+  EXPECT_EQ(counts.in_use, 0u);
+  EXPECT_LE(counts.peak, kLimit);
+  EXPECT_GT(counts.waits, 0u) << "the test must make reservations wait";
+  EXPECT_EQ(counts.waiting, 0u);
+}
+
+// A request larger than the limit runs alone rather than never; memory charged by others
+// (open buffers) cannot hold a reservation back for ever either; a wait ends at a cancel
+// and at its deadline, and a later request does not jump the queue.
+TEST(MemoryBudget, OneReservationAlwaysGoesAndEveryWaitEnds) {
+  auto budget = MemoryBudget::Create(100);
+  auto huge = budget->Reserve(500, nullptr, std::chrono::steady_clock::now() + 1s);
+  ASSERT_TRUE(huge.ok());
+  EXPECT_FALSE(budget->TryReserve(1));
+  huge->Release();
+  auto charged = budget->Charge(150);  // over the limit on its own
+  auto alone = budget->Reserve(10, nullptr, std::chrono::steady_clock::now() + 1s);
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+
+  std::atomic<bool> flag{false};
+  CancelLink cancel(&flag);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(30ms);
+    flag = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto cancelled = budget->Reserve(10, &cancel, start + 30s);
+  canceller.join();
+  EXPECT_EQ(cancelled.status().code(), StatusCode::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+
+  auto timed_out = budget->Reserve(10, nullptr, std::chrono::steady_clock::now() + 30ms);
+  EXPECT_EQ(timed_out.status().code(), StatusCode::kTimeout);
+  EXPECT_NE(timed_out.status().message().find("budget"), std::string::npos);
+
+  // In order of arrival: a big request waiting is not overtaken by small ones.
+  alone->Release();
+  charged.Release();
+  auto first = budget->Reserve(60, nullptr, std::chrono::steady_clock::now() + 1s);
+  ASSERT_TRUE(first.ok());
+  std::atomic<bool> big_granted{false};
+  std::thread big([&] {
+    auto l = budget->Reserve(80, nullptr, std::chrono::steady_clock::now() + 30s);
+    big_granted = l.ok();
+  });
+  ASSERT_TRUE(Eventually([&] { return budget->counts().waiting == 1; }));
+  EXPECT_FALSE(budget->TryReserve(10)) << "a small request must not overtake a waiting one";
+  first->Release();
+  big.join();
+  EXPECT_TRUE(big_granted.load());
+  EXPECT_EQ(budget->counts().in_use, 0u);
+}
+
+// Pipelines sharing a budget of six parts: twelve objects of 40 one-MiB parts each, parts
+// finishing out of order. Never more than six parts' bytes are held at once, every part
+// is answered, and the budget is whole again at the end.
+TEST(PartPipeline, PartsInFlightStayWithinTheMemoryBudget) {
+  constexpr size_t kPart = 1 << 20;
+  PartControl control = Control(16);
+  control.memory = MemoryBudget::Create(6 * kPart);
+  std::atomic<int64_t> held{0}, most{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int o = 0; o < 12; ++o) {
+    writers.emplace_back([&, o] {
+      PartPipeline pipeline(control, "object-" + std::to_string(o), 4);
+      std::mt19937 rng(o);
+      for (int n = 1; n <= 40; ++n) {
+        auto pause = std::chrono::microseconds(rng() % 1000);
+        Status st = pipeline.Submit(n, kPart, [&, pause]() -> Result<std::string> {
+          int64_t now = held += kPart;
+          int64_t seen = most.load();
+          while (now > seen && !most.compare_exchange_weak(seen, now)) {
+          }
+          std::this_thread::sleep_for(pause);
+          held -= kPart;
+          return std::string("etag");
+        });
+        if (!st.ok()) ++failures;
+      }
+      auto answers = pipeline.Finish();
+      if (!answers.ok() || answers->size() != 40) ++failures;
+    });
+  }
+  for (auto& t : writers)
+    t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_LE(most.load(), static_cast<int64_t>(6 * kPart));
+  EXPECT_EQ(control.memory->counts().in_use, 0u);
+  EXPECT_GT(control.memory->counts().waits, 0u);
+}
+
+// A storage that stopped answering holds the whole budget: another object's wait for
+// memory still ends, at its job's cancel.
+TEST(PartPipeline, AWaitForMemoryHeldByAWedgedPartEndsAtACancel) {
+  Gate gate;
+  PartControl wedged = Control(4);
+  wedged.memory = MemoryBudget::Create(100);
+  PartPipeline stuck(wedged, "stuck", 4);
+  ASSERT_TRUE(stuck
+                  .Submit(1, 100,
+                          [&gate] {
+                            gate.Wait();
+                            return Result<std::string>("late");
+                          })
+                  .ok());
+  std::atomic<bool> flag{false};
+  PartControl other = Control(4, &flag);
+  other.memory = wedged.memory;
+  PartPipeline waiting(other, "waiting", 4);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(50ms);
+    flag = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  Status st = waiting.Submit(1, 10, [] { return Result<std::string>("x"); });
+  canceller.join();
+  EXPECT_EQ(st.code(), StatusCode::kCancelled) << st.ToString();
+  EXPECT_NE(st.message().find("memory"), std::string::npos) << st.ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  gate.Open();
+  EXPECT_TRUE(stuck.Finish().ok());
+  EXPECT_TRUE(Eventually([&] { return wedged.memory->counts().in_use == 0; }));
+}
 
 TEST(Semaphore, PermitsAreNeverOverdrawnUnderContention) {
   Semaphore sem(3);

@@ -280,9 +280,10 @@ class AzureWriter : public cloud::PartWriter {
     char name[32];
     std::snprintf(name, sizeof name, "abs-block-%08d", number);  // ids of one length
     std::string id = Base64Encode(name);
+    const size_t bytes = part.size();
     auto body = std::make_shared<std::string>(std::move(part));
     return blocks_in_flight_.Submit(
-        number, [az = az_, blob = blob_, id, number, body]() -> Result<std::string> {
+        number, bytes, [az = az_, blob = blob_, id, number, body]() -> Result<std::string> {
           ABS_RETURN_IF_ERROR(
               az->SendBlockWithRetries("upload block " + std::to_string(number) + " of", blob,
                                        {{"comp", "block"}, {"blockid", id}}, *body)

@@ -129,6 +129,7 @@ PartControl NewPartControl(const StorageSpec& spec, const std::atomic<bool>* can
       std::make_shared<Executor>(Executor::Options{.max_threads = static_cast<size_t>(threads)});
   control.cancel = std::make_shared<CancelLink>(cancel);
   control.part_deadline = PartDeadline(spec.retry);
+  control.memory = ProcessMemoryBudget();
   return control;
 }
 
@@ -155,10 +156,14 @@ struct PartTask {
   std::shared_ptr<PartPipeline::Part> part;
   std::function<Result<std::string>()> send;
   std::string object_name;
+  MemoryBudget::Lease memory;  // the part's bytes
 
   PartTask(std::shared_ptr<PartPipeline::Part> p, std::function<Result<std::string>()> s,
-           std::string name)
-      : part(std::move(p)), send(std::move(s)), object_name(std::move(name)) {}
+           std::string name, MemoryBudget::Lease lease)
+      : part(std::move(p)),
+        send(std::move(s)),
+        object_name(std::move(name)),
+        memory(std::move(lease)) {}
   PartTask(const PartTask&) = delete;
   PartTask& operator=(const PartTask&) = delete;
   ~PartTask() {
@@ -172,6 +177,7 @@ struct PartTask {
     // The part's buffer is freed before its slot is answered: otherwise the next part can
     // be filling while this one is still held, one part more than the bound.
     send = nullptr;
+    memory.Release();
     part->Answer(std::move(result));
     part.reset();
   }
@@ -184,17 +190,38 @@ PartPipeline::PartPipeline(PartControl control, std::string object_name, size_t 
       object_name_(std::move(object_name)),
       max_in_flight_(std::max<size_t>(1, max_in_flight)) {}
 
-Status PartPipeline::Submit(int number, std::function<Result<std::string>()> send) {
+Status PartPipeline::Submit(int number, size_t bytes, std::function<Result<std::string>()> send) {
   if (!failed_.ok()) return failed_;
   while (in_flight_.size() >= max_in_flight_)
     ABS_RETURN_IF_ERROR(WaitOldest());
   if (control_.cancelled()) {
     return failed_ = Status::Cancelled("upload of " + object_name_ + " cancelled");
   }
+  MemoryBudget::Lease lease;
+  while (control_.memory) {
+    if (auto now = control_.memory->TryReserve(bytes)) {
+      lease = std::move(*now);
+      break;
+    }
+    // This pipeline's own parts give back memory first; with none out, the budget is
+    // waited for (others' parts in flight end by their deadlines).
+    if (!in_flight_.empty()) {
+      ABS_RETURN_IF_ERROR(WaitOldest());
+      continue;
+    }
+    auto reserved = control_.memory->Reserve(
+        bytes, control_.cancel.get(), std::chrono::steady_clock::now() + control_.part_deadline);
+    if (!reserved.ok()) {
+      return failed_ = reserved.status().WithContext("upload of " + object_name_ + ", part " +
+                                                     std::to_string(number));
+    }
+    lease = std::move(reserved).value();
+    break;
+  }
   auto part = std::make_shared<Part>();
   part->number = number;
   part->deadline = std::chrono::steady_clock::now() + control_.part_deadline;
-  auto task = std::make_shared<PartTask>(part, std::move(send), object_name_);
+  auto task = std::make_shared<PartTask>(part, std::move(send), object_name_, std::move(lease));
   bool posted = control_.executor && control_.executor->Post([task] { task->Run(); });
   if (!posted) {
     return failed_ = Status::Unavailable("upload of " + object_name_ +

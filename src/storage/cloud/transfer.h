@@ -18,6 +18,7 @@
 
 #include "common/cancel.h"
 #include "common/executor.h"
+#include "common/memory_budget.h"
 #include "common/status.h"
 #include "storage/cloud/http_client.h"
 #include "storage/spec.h"
@@ -96,6 +97,9 @@ struct PartControl {
   std::shared_ptr<Executor> executor;
   std::shared_ptr<CancelLink> cancel;  // null: never cancelled
   std::chrono::milliseconds part_deadline{3600 * 1000};
+  // Each part's bytes are reserved here before it is sent and given back once it has been
+  // answered; null: not counted.
+  std::shared_ptr<MemoryBudget> memory;
   bool cancelled() const { return cancel && cancel->cancelled(); }
   // The storage is closing: queued parts are dropped, running ones see a cancel, and
   // nothing touches the outside cancel flag any more.
@@ -112,7 +116,7 @@ std::chrono::milliseconds PartDeadline(const RetrySpec& retry);
 // A storage's PartControl: its own executor, with threads enough for several writers'
 // parts in flight at once (4 x max-async-connections, 8..128) and bounded so that a
 // storage that stops answering ties up a known number; parts bounded by
-// PartDeadline(spec.retry).
+// PartDeadline(spec.retry), counted against the process's memory budget.
 PartControl NewPartControl(const StorageSpec& spec, const std::atomic<bool>* cancel);
 
 // Sends an object's parts concurrently, at most max_in_flight at a time, and collects
@@ -123,9 +127,11 @@ PartControl NewPartControl(const StorageSpec& spec, const std::atomic<bool>* can
 class PartPipeline {
  public:
   PartPipeline(PartControl control, std::string object_name, size_t max_in_flight);
-  // Starts `send` for part `number` once fewer than max_in_flight are running; the first
-  // failure of an earlier part is returned instead.
-  Status Submit(int number, std::function<Result<std::string>()> send);
+  // Starts `send` for part `number` (holding `bytes`) once fewer than max_in_flight are
+  // running and the memory budget has room; the first failure of an earlier part is
+  // returned instead. While the budget has no room, this pipeline's own oldest part is
+  // waited for first, then the budget (until cancel or the part deadline).
+  Status Submit(int number, size_t bytes, std::function<Result<std::string>()> send);
   // Waits for every part; their answers by part number, or the first failure.
   Result<std::map<int, std::string>> Finish();
 

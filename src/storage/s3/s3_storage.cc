@@ -233,9 +233,11 @@ class S3Writer : public cloud::PartWriter {
     // S3 takes at most 10,000 parts: every 1,000 parts the next ones double, so the limit
     // is reached only past 5 TiB (S3's largest object) at the 5 MiB minimum.
     if (number % 1000 == 0) set_part_size(std::min<size_t>(part_size() * 2, size_t{5} << 30));
+    const size_t bytes = part.size();
     auto body = std::make_shared<std::string>(std::move(part));
     return parts_in_flight_.Submit(
-        number, [s3 = s3_, key = key_, upload = upload_id_, number, body]() -> Result<std::string> {
+        number, bytes,
+        [s3 = s3_, key = key_, upload = upload_id_, number, body]() -> Result<std::string> {
           ABS_ASSIGN_OR_RETURN(
               auto res, s3->SendPartWithRetries(
                             "upload part " + std::to_string(number) + " of", key,
