@@ -8,6 +8,7 @@
 
 #include "cli/absctl.h"
 #include "common/log.h"
+#include "common/memory_budget.h"
 
 namespace {
 
@@ -105,6 +106,16 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   app.set_version_flag("--version", std::string("absctl ") + ABS_VERSION, "print the version");
 
+  // Bytes held for data in transit (parts in flight, write buffers, batches, read chunks).
+  int64_t memory_budget_mib = static_cast<int64_t>(absvc::kDefaultMemoryBudgetBytes >> 20);
+  auto add_memory_budget = [&](CLI::App* cmd) {
+    cmd->add_option("--memory-budget", memory_budget_mib,
+                    "MiB held at most for data in transit; settings that need more are cut to "
+                    "fit, with a warning")
+        ->check(CLI::Range(int64_t{16}, int64_t{1} << 20))
+        ->capture_default_str();
+  };
+
   absvc::cli::BackupFlags backup;
   auto* b = app.add_subcommand("backup", "back up a namespace, or a slice of it");
   AddConnection(b, backup.conn);
@@ -138,6 +149,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   b->add_option("-L,--records-per-second", backup.records_per_second, "scan rate limit");
   b->add_option("-N,--bandwidth", backup.bandwidth_mib, "write limit in MiB/s");
+  add_memory_budget(b);
 
   absvc::cli::RestoreFlags restore;
   auto* r = app.add_subcommand("restore", "restore one or more backup directories in parallel");
@@ -169,6 +181,7 @@ int main(int argc, char** argv) {
   r->add_flag("--salvage", restore.salvage,
               "restore what is intact from a damaged or unfinished backup, and list what "
               "was left out");
+  add_memory_budget(r);
 
   std::vector<std::string> verify_dirs;
   auto* v =
@@ -203,6 +216,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "absctl: unknown --log-level '%s'\n", log_level.c_str());
     return 2;
   }
+  absvc::ProcessMemoryBudget()->set_limit(static_cast<uint64_t>(memory_budget_mib) << 20);
   if (*b) return absvc::cli::Backup(backup);
   if (*r) return absvc::cli::Restore(restore);
   if (*v) return absvc::cli::Verify(verify_dirs, verify_storage);

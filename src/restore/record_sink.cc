@@ -8,7 +8,7 @@ namespace {
 class BatchSink : public RecordSink {
  public:
   BatchSink(client::Client& client, const BatchSinkOptions& o, RestoreCounters& counters)
-      : RecordSink(o.batch_size, counters), client_(client) {
+      : RecordSink(o.batch_size, o.max_batch_bytes, counters), client_(client) {
     policy_.batch_size = o.batch_size;
     policy_.max_outstanding = o.max_async_batches;
   }
@@ -25,8 +25,9 @@ class BatchSink : public RecordSink {
 
 class SingleWriteSink : public RecordSink {
  public:
-  SingleWriteSink(client::Client& client, size_t batch_size, RestoreCounters& counters)
-      : RecordSink(batch_size, counters), client_(client) {}
+  SingleWriteSink(client::Client& client, size_t batch_size, size_t max_batch_bytes,
+                  RestoreCounters& counters)
+      : RecordSink(batch_size, max_batch_bytes, counters), client_(client) {}
 
  protected:
   Status Send(std::span<client::BatchWriteRecord> rows) override {
@@ -41,10 +42,17 @@ class SingleWriteSink : public RecordSink {
 
 }  // namespace
 
-RecordSink::RecordSink(size_t batch_size, RestoreCounters& counters)
-    : rows_(std::max<size_t>(batch_size, 1)), counters_(counters) {}
+// A row whose buffer grew past this (a record of megabytes) gives the memory back once
+// its batch is written, so one large record does not stay held by the worker.
+constexpr size_t kRowBufferKept = 256 << 10;
+
+RecordSink::RecordSink(size_t batch_size, size_t max_batch_bytes, RestoreCounters& counters)
+    : batch_size_(std::max<size_t>(batch_size, 1)),
+      max_batch_bytes_(std::max<size_t>(max_batch_bytes, 1)),
+      counters_(counters) {}
 
 Status RecordSink::Add(const RecordWrite& r) {
+  if (waiting_ == rows_.size()) rows_.emplace_back();
   auto& row = rows_[waiting_++];
   row.key.ns.assign(r.ns);
   row.key.set.assign(r.set);
@@ -66,7 +74,8 @@ Status RecordSink::Add(const RecordWrite& r) {
     wire::AppendOp(row.ops, wire::OpType::kWrite, b.particle_type, b.name, b.value);
   row.n_ops = static_cast<uint16_t>(r.bins.size());
   row.result = -1;
-  if (waiting_ == rows_.size()) return Flush();
+  waiting_bytes_ += row.ops.size() + row.key.set.size() + 64;
+  if (waiting_ == batch_size_ || waiting_bytes_ >= max_batch_bytes_) return Flush();
   return Status::Ok();
 }
 
@@ -74,7 +83,11 @@ Status RecordSink::Flush() {
   if (waiting_ == 0) return Status::Ok();
   std::span<client::BatchWriteRecord> rows(rows_.data(), waiting_);
   waiting_ = 0;
+  waiting_bytes_ = 0;
   Status sent = Send(rows);
+  for (auto& row : rows) {
+    if (row.ops.capacity() > kRowBufferKept) std::string().swap(row.ops);
+  }
   // Every row lands in exactly one counter; rows without an answer (the batch could not
   // be delivered) are failed.
   Status refused;
@@ -107,6 +120,7 @@ Status RecordSink::Flush() {
 void RecordSink::Abandon() {
   counters_.failed += waiting_;
   waiting_ = 0;
+  waiting_bytes_ = 0;
 }
 
 std::unique_ptr<RecordSink> MakeBatchSink(client::Client& client, const BatchSinkOptions& options,
@@ -115,8 +129,8 @@ std::unique_ptr<RecordSink> MakeBatchSink(client::Client& client, const BatchSin
 }
 
 std::unique_ptr<RecordSink> MakeSingleWriteSink(client::Client& client, size_t batch_size,
-                                                RestoreCounters& counters) {
-  return std::make_unique<SingleWriteSink>(client, batch_size, counters);
+                                                size_t max_batch_bytes, RestoreCounters& counters) {
+  return std::make_unique<SingleWriteSink>(client, batch_size, max_batch_bytes, counters);
 }
 
 }  // namespace absvc::restore

@@ -19,7 +19,10 @@ namespace absvc::restore {
 
 class RecordSink {
  public:
-  RecordSink(size_t batch_size, RestoreCounters& counters);
+  // A batch is written once it holds `batch_size` records or `max_batch_bytes` of encoded
+  // bins, whichever comes first: what a worker buffers is bounded by bytes, not by a
+  // record count alone (records run from bytes to megabytes).
+  RecordSink(size_t batch_size, size_t max_batch_bytes, RestoreCounters& counters);
   virtual ~RecordSink() = default;
 
   // Takes the record; writes the batch once it is full.
@@ -37,8 +40,10 @@ class RecordSink {
   virtual Status Send(std::span<client::BatchWriteRecord> rows) = 0;
 
  private:
-  std::vector<client::BatchWriteRecord> rows_;
+  std::vector<client::BatchWriteRecord> rows_;  // grown on demand, reused
+  const size_t batch_size_, max_batch_bytes_;
   size_t waiting_ = 0;
+  size_t waiting_bytes_ = 0;
   RestoreCounters& counters_;
   uint64_t inserted_ = 0;
 };
@@ -46,6 +51,7 @@ class RecordSink {
 struct BatchSinkOptions {
   size_t batch_size = 128;
   size_t max_async_batches = 16;
+  size_t max_batch_bytes = 4 << 20;
 };
 
 // Batch writes: a batch of rows split by node, requests in flight in parallel.
@@ -53,6 +59,6 @@ std::unique_ptr<RecordSink> MakeBatchSink(client::Client& client, const BatchSin
                                           RestoreCounters& counters);
 // One write command per record, for servers or policies without batch writes.
 std::unique_ptr<RecordSink> MakeSingleWriteSink(client::Client& client, size_t batch_size,
-                                                RestoreCounters& counters);
+                                                size_t max_batch_bytes, RestoreCounters& counters);
 
 }  // namespace absvc::restore

@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "backupset/metadata.h"
+#include "common/log.h"
+#include "common/memory_budget.h"
 #include "common/rate_limiter.h"
 #include "restore/definitions.h"
 #include "restore/file_reader.h"
@@ -22,8 +24,8 @@ class FileRestorer {
  public:
   // `stop`: set when another worker's file failed; this one stops at its next record.
   FileRestorer(client::Client& client, storage::Storage& storage, const RestoreOptions& o,
-               const RecordTransform& transform, RestoreCounters& counters, RateLimiter& tps,
-               RateLimiter& bandwidth, const std::atomic<bool>* stop = nullptr)
+               size_t max_batch_bytes, const RecordTransform& transform, RestoreCounters& counters,
+               RateLimiter& tps, RateLimiter& bandwidth, const std::atomic<bool>* stop = nullptr)
       : stop_(stop),
         storage_(storage),
         o_(o),
@@ -32,8 +34,9 @@ class FileRestorer {
         tps_(tps),
         bandwidth_(bandwidth),
         sink_(o.disable_batch_writes
-                  ? MakeSingleWriteSink(client, o.batch_size, counters)
-                  : MakeBatchSink(client, {o.batch_size, o.max_async_batches}, counters)),
+                  ? MakeSingleWriteSink(client, o.batch_size, max_batch_bytes, counters)
+                  : MakeBatchSink(client, {o.batch_size, o.max_async_batches, max_batch_bytes},
+                                  counters)),
         definitions_(client, transform, counters) {}
 
   // Restores one planned file. On any failure the records it read but did not write are
@@ -156,6 +159,22 @@ Status CheckCodecAgainstMetadata(storage::Storage& storage, const std::string& d
 
 }  // namespace
 
+RestoreMemoryPlan PlanRestoreMemory(size_t workers_wanted, size_t reader_bytes,
+                                    uint64_t budget_bytes) {
+  constexpr size_t kMinBatchBytes = 256 << 10, kMaxBatchBytes = 16 << 20;
+  const size_t fixed = reader_bytes + storage::kVerifiedBlockBytes;
+  const uint64_t share = budget_bytes / 2;
+  RestoreMemoryPlan plan;
+  const size_t fit = std::max<uint64_t>(1, share / (fixed + 2 * kMinBatchBytes));
+  plan.workers = std::max<size_t>(1, std::min(workers_wanted, fit));
+  const uint64_t each = share / plan.workers;
+  plan.max_batch_bytes =
+      each > fixed ? std::clamp<uint64_t>((each - fixed) / 2, kMinBatchBytes, kMaxBatchBytes)
+                   : kMinBatchBytes;
+  plan.per_worker_bytes = fixed + 2 * plan.max_batch_bytes;
+  return plan;
+}
+
 Result<RestorePlan> PrepareRestore(storage::Storage& storage, const RestoreOptions& o) {
   if (o.directories.empty()) return Status::InvalidArgument("no backup directory to restore");
   if (o.parallel < 1) return Status::InvalidArgument("parallel must be at least 1");
@@ -210,8 +229,20 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
                              "damaged); nothing was written");
     }
   }
+  const size_t wanted = std::min<size_t>(static_cast<size_t>(o.parallel), record_files.size());
+  auto memory = ProcessMemoryBudget();
+  const RestoreMemoryPlan fit =
+      PlanRestoreMemory(wanted, storage.reader_memory_bytes(), memory->limit());
+  if (fit.workers < wanted) {
+    ABS_LOG_WARN(
+        "restore: {} workers (parallel) would hold about {} MiB, more than half the memory "
+        "budget ({} MiB); {} run instead",
+        wanted, wanted * fit.per_worker_bytes >> 20, memory->limit() >> 20, fit.workers);
+  }
+  MemoryBudget::Lease held =
+      memory->Charge(std::max<size_t>(1, fit.workers) * fit.per_worker_bytes);
   for (const auto& f : definition_files) {
-    FileRestorer r(client, storage, o, transform, counters, tps, bandwidth);
+    FileRestorer r(client, storage, o, fit.max_batch_bytes, transform, counters, tps, bandwidth);
     ABS_RETURN_IF_ERROR(r.Restore(f));
     done(f);
   }
@@ -223,7 +254,8 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
   std::mutex mu;
   Status first_error;
   auto worker = [&] {
-    FileRestorer r(client, storage, o, transform, counters, tps, bandwidth, &stop);
+    FileRestorer r(client, storage, o, fit.max_batch_bytes, transform, counters, tps, bandwidth,
+                   &stop);
     for (size_t i = next.fetch_add(1); i < record_files.size(); i = next.fetch_add(1)) {
       {
         std::lock_guard lock(mu);
@@ -243,9 +275,8 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
       if (st.ok()) done(record_files[i]);
     }
   };
-  size_t threads_wanted = std::min<size_t>(static_cast<size_t>(o.parallel), record_files.size());
   std::vector<std::thread> threads;
-  for (size_t t = 0; t < threads_wanted; ++t)
+  for (size_t t = 0; t < fit.workers && t < record_files.size(); ++t)
     threads.emplace_back(worker);
   for (auto& t : threads)
     t.join();

@@ -71,6 +71,18 @@ struct RestoreOptions : RecordTransformOptions {
   Clock* clock = &Clock::Real();
 };
 
+// How many workers a restore runs and how large their batches may grow, so that together
+// they hold at most half the memory budget (the other half is for other jobs and
+// uploads). A worker holds its reader's chunk (`reader_bytes`), the block being verified
+// and its batch twice (the rows, then the request).
+struct RestoreMemoryPlan {
+  size_t workers = 1;
+  size_t max_batch_bytes = 0;
+  size_t per_worker_bytes = 0;
+};
+RestoreMemoryPlan PlanRestoreMemory(size_t workers_wanted, size_t reader_bytes,
+                                    uint64_t budget_bytes);
+
 // What restores said besides their counters, gathered from their plans.
 struct RestoreNotes {
   std::mutex mu;

@@ -75,6 +75,9 @@ struct ServiceConfig {
   LoggerConfig logger;
   std::string timestamp_format;  // "", ISO, EU, US
   std::string schedule_timezone = "UTC";
+  // memory-budget-mib (an abs extension): bytes held for data in transit across all jobs
+  // (upload parts in flight, write buffers, restore batches and read chunks).
+  int64_t memory_budget_mib = 256;
 };
 
 // The listener whose settings (context-path, rate limits, timeouts) the API follows: http,

@@ -17,6 +17,7 @@
 
 #include "backupset/catalog.h"
 #include "common/log.h"
+#include "common/memory_budget.h"
 #include "common/text.h"
 #include "service/config_edits.h"
 #include "service/openapi_document.h"
@@ -182,6 +183,25 @@ std::string ConnectionMetrics(const HttpServer::Counters& c) {
       "# TYPE abs_https_handshakes_failed_total counter\n"
       "abs_https_handshakes_failed_total " +
       std::to_string(c.tls_handshakes_failed) + "\n";
+  const auto memory = ProcessMemoryBudget()->counts();
+  out +=
+      "# HELP abs_memory_budget_bytes The memory budget (service.memory-budget-mib).\n"
+      "# TYPE abs_memory_budget_bytes gauge\n"
+      "abs_memory_budget_bytes " +
+      std::to_string(ProcessMemoryBudget()->limit()) +
+      "\n# HELP abs_memory_in_transit_bytes Bytes held now for data in transit (parts in "
+      "flight, write buffers, restore batches, read chunks).\n"
+      "# TYPE abs_memory_in_transit_bytes gauge\n"
+      "abs_memory_in_transit_bytes " +
+      std::to_string(memory.in_use) +
+      "\n# HELP abs_memory_in_transit_peak_bytes The most held at once since the start.\n"
+      "# TYPE abs_memory_in_transit_peak_bytes gauge\n"
+      "abs_memory_in_transit_peak_bytes " +
+      std::to_string(memory.peak) +
+      "\n# HELP abs_memory_waits_total Reservations that waited for the budget.\n"
+      "# TYPE abs_memory_waits_total counter\n"
+      "abs_memory_waits_total " +
+      std::to_string(memory.waits) + "\n";
   return out;
 }
 

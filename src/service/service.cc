@@ -15,6 +15,7 @@
 #include "common/base64.h"
 #include "common/cltime.h"
 #include "common/log.h"
+#include "common/memory_budget.h"
 #include "common/periodic.h"
 #include "common/text.h"
 #include "common/zip.h"
@@ -289,6 +290,7 @@ std::shared_ptr<const Config> Service::config() const {
 
 Status Service::ApplyLocked(Config cfg) {
   config_ = std::make_shared<const Config>(std::move(cfg));
+  ProcessMemoryBudget()->set_limit(static_cast<uint64_t>(config_->service.memory_budget_mib) << 20);
   // Routines that disappeared or got disabled: their running jobs are cancelled.
   for (auto& [name, rt] : routines_) {
     auto it = config_->routines.find(name);

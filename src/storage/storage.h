@@ -68,6 +68,11 @@ class Storage {
   // never listed, so nothing else would remove them. Backends whose unfinished writes
   // leave nothing visible or billable do nothing (the default).
   virtual Status RemoveUnfinishedWrites(const std::string& prefix);
+  // Memory one open writer holds for what it has not handed on yet (a cloud upload's part
+  // being filled), and one open reader for what it fetched ahead (a ranged read's chunk):
+  // how a job fits its writers and readers to the memory budget.
+  virtual size_t writer_memory_bytes() const { return 64 << 10; }
+  virtual size_t reader_memory_bytes() const { return 64 << 10; }
 };
 
 // Failures worth retrying: the storage was unreachable, slow or busy (kNetwork, kTimeout,

@@ -6,6 +6,7 @@
 #include "common/cltime.h"
 #include "restore/record_sink.h"
 #include "restore/record_transform.h"
+#include "restore/restore_job.h"
 #include "wire/message.h"
 #include "wire/result_code.h"
 
@@ -112,7 +113,8 @@ TEST_F(RecordTransformTest, ThePolicyDecidesTheWriteBits) {
 // A sink whose "cluster" answers each row with the next scripted result code.
 class ScriptedSink : public RecordSink {
  public:
-  ScriptedSink(size_t batch_size, RestoreCounters& counters) : RecordSink(batch_size, counters) {}
+  ScriptedSink(size_t batch_size, RestoreCounters& counters, size_t max_batch_bytes = 1 << 30)
+      : RecordSink(batch_size, max_batch_bytes, counters) {}
   std::vector<int> answers;  // one per row, in order; rows past the end get no answer
   Status transport;          // returned by every send
   std::vector<client::BatchWriteRecord> sent;
@@ -170,6 +172,49 @@ TEST(RecordSink, EachRowIsEncodedOnceWithItsKeyAndBins) {
   EXPECT_FALSE(sink.sent[1].send_key) << "a record without a stored key sends none";
   EXPECT_EQ(counters.inserted.load(), 2u);
   EXPECT_EQ(sink.inserted(), 2u);
+}
+
+// A batch is written at its byte bound before its record count: 100,000 records of a
+// batch never sit in memory when they are large.
+TEST(RecordSink, ABatchIsWrittenOnceItHoldsItsBytesWhateverItsRecordCount) {
+  RestoreCounters counters;
+  ScriptedSink sink(100000, counters, 64 << 10);
+  sink.answers.assign(1000, wire::result::kOk);
+  asb::DecodedRecord big = Record("s", {"a"});
+  big.bins[0].value = std::string(10 << 10, 'x');  // 10 KiB a record
+  size_t before = 0;
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(sink.Add(Write(big)).ok());
+    if (sink.sent.size() > before) {
+      EXPECT_EQ(sink.sent.size() - before, 7u) << "64 KiB of 10 KiB records: 7 a batch";
+      before = sink.sent.size();
+    }
+  }
+  EXPECT_EQ(sink.sent.size(), 14u);
+  ASSERT_TRUE(sink.Flush().ok());
+  EXPECT_EQ(counters.inserted.load(), 20u);
+}
+
+TEST(PlanRestoreMemory, WorkersAndBatchesFitHalfTheBudget) {
+  constexpr uint64_t MiB = 1 << 20;
+  // Defaults on a cloud storage (8 MiB reads): 8 workers fit, with batches of MiBs.
+  auto cloud = PlanRestoreMemory(8, 8 * MiB, 256 * MiB);
+  EXPECT_EQ(cloud.workers, 8u);
+  EXPECT_GE(cloud.max_batch_bytes, 1 * MiB);
+  EXPECT_LE(cloud.workers * cloud.per_worker_bytes, 128 * MiB);
+  // parallel 1,000 (the case that peaked at 1.4 GB): cut to what fits.
+  auto many = PlanRestoreMemory(1000, 8 * MiB, 256 * MiB);
+  EXPECT_LT(many.workers, 20u);
+  EXPECT_GE(many.workers, 8u);
+  EXPECT_LE(many.workers * many.per_worker_bytes, 128 * MiB);
+  // Local disk: more workers fit, each with a batch bound.
+  auto local = PlanRestoreMemory(1000, 64 << 10, 256 * MiB);
+  EXPECT_GT(local.workers, 50u);
+  EXPECT_LE(local.workers * local.per_worker_bytes, 128 * MiB);
+  // A budget too small for even one worker still runs one.
+  auto tiny = PlanRestoreMemory(4, 8 * MiB, 1 * MiB);
+  EXPECT_EQ(tiny.workers, 1u);
+  EXPECT_GT(tiny.max_batch_bytes, 0u);
 }
 
 TEST(RecordSink, EveryAnswerLandsInExactlyOneCounter) {

@@ -385,7 +385,8 @@ Result<std::unique_ptr<Storage>> OpenAzureStorage(const StorageSpec& spec, Clock
   auto az = std::make_shared<AzureClient>(spec, clock, cancel);
   ABS_RETURN_IF_ERROR(az->CheckAuth());
   return std::unique_ptr<Storage>(new cloud::ObjectStore(std::make_shared<AzureApi>(std::move(az)),
-                                                         spec.path, spec.Describe()));
+                                                         spec.path, spec.Describe(),
+                                                         static_cast<size_t>(spec.min_part_size)));
 }
 
 }  // namespace absvc::storage

@@ -11,8 +11,11 @@ Status ObjectApi::DeleteKeys(const std::vector<std::string>& keys) {
 }
 
 ObjectStore::ObjectStore(std::shared_ptr<ObjectApi> api, std::string prefix,
-                         std::string description)
-    : api_(std::move(api)), prefix_(std::move(prefix)), description_(std::move(description)) {}
+                         std::string description, size_t part_bytes)
+    : api_(std::move(api)),
+      prefix_(std::move(prefix)),
+      description_(std::move(description)),
+      part_bytes_(part_bytes) {}
 
 std::string ObjectStore::Key(const std::string& path) const {
   return prefix_.empty() ? path : path.empty() ? prefix_ : prefix_ + "/" + path;

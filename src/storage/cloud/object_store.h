@@ -49,8 +49,10 @@ class ObjectApi {
 
 class ObjectStore : public Storage {
  public:
-  // `prefix`: "a/b" (no leading or trailing '/') or "" for the bucket's top.
-  ObjectStore(std::shared_ptr<ObjectApi> api, std::string prefix, std::string description);
+  // `prefix`: "a/b" (no leading or trailing '/') or "" for the bucket's top; `part_bytes`:
+  // what one writer buffers before it hands a part (chunk, block) on.
+  ObjectStore(std::shared_ptr<ObjectApi> api, std::string prefix, std::string description,
+              size_t part_bytes);
 
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Result<std::unique_ptr<Reader>> OpenReader(const std::string& path) override;
@@ -61,14 +63,20 @@ class ObjectStore : public Storage {
   Result<bool> Exists(const std::string& path) override;
   std::string Describe() const override { return description_; }
   Status Probe() override { return api_->Reach(); }
+  size_t writer_memory_bytes() const override { return part_bytes_; }
+  size_t reader_memory_bytes() const override;
 
  private:
   std::string Key(const std::string& path) const;
   std::shared_ptr<ObjectApi> api_;
   std::string prefix_, description_;
+  size_t part_bytes_;
 };
 
 // Bytes of one ranged read: a reader holds one such chunk at a time.
 inline constexpr size_t kReadChunkBytes = 8 << 20;
+inline size_t ObjectStore::reader_memory_bytes() const {
+  return kReadChunkBytes;
+}
 
 }  // namespace absvc::storage::cloud

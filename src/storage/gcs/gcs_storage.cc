@@ -353,7 +353,7 @@ Result<std::unique_ptr<Storage>> OpenGcsStorage(const StorageSpec& spec, Clock& 
   if (!key.empty()) ABS_RETURN_IF_ERROR(gcs::ParseServiceAccountKey(key, what).status());
   return std::unique_ptr<Storage>(new cloud::ObjectStore(
       std::make_shared<GcsApi>(std::make_shared<GcsClient>(spec, clock, key, cancel)), spec.path,
-      spec.Describe()));
+      spec.Describe(), static_cast<size_t>(spec.min_part_size)));
 }
 
 }  // namespace absvc::storage

@@ -379,7 +379,7 @@ Result<std::unique_ptr<Storage>> OpenS3Storage(const StorageSpec& spec, Clock& c
   if (spec.bucket.empty()) return Status::InvalidArgument("s3-storage needs a bucket");
   return std::unique_ptr<Storage>(new cloud::ObjectStore(
       std::make_shared<S3Api>(std::make_shared<S3Client>(spec, clock, cancel)), spec.path,
-      spec.Describe()));
+      spec.Describe(), static_cast<size_t>(spec.min_part_size)));
 }
 
 }  // namespace absvc::storage

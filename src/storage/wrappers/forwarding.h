@@ -38,6 +38,8 @@ class ForwardingStorage : public Storage {
   Status RemoveUnfinishedWrites(const std::string& prefix) override {
     return inner_->RemoveUnfinishedWrites(prefix);
   }
+  size_t writer_memory_bytes() const override { return inner_->writer_memory_bytes(); }
+  size_t reader_memory_bytes() const override { return inner_->reader_memory_bytes(); }
 
  protected:
   std::shared_ptr<Storage> inner_;
