@@ -6,6 +6,10 @@
 //    read chunk per reader).
 // 2. Backup and restore jobs of N x 1 KiB records on a devcluster to each backend, MB/s
 //    and the ratio to local disk. Medians of BENCH_RUNS (default 3).
+// 3. The memory budget: a default S3 backup (parallel 8, 16 parts in flight per file) and
+//    restore of BENCH_MEMORY_RECORDS, and a restore with batch-size 4,000, each with
+//    the budget off (1 TiB) and at its default 256 MiB, in one run on one emulator: MB/s
+//    and the peak RSS of the process that ran the job.
 // The emulators are Node.js programs sharing the machine's cores: their figures bound
 // what abs's clients can show, and are not what a cloud would give.
 #include <sys/resource.h>
@@ -21,6 +25,7 @@
 
 #include "backup/backup_job.h"
 #include "client/client.h"
+#include "common/memory_budget.h"
 #include "restore/restore_job.h"
 #include "storage/registry.h"
 #include "tests/integration/emulator.h"
@@ -122,6 +127,75 @@ Raw MeasureRaw(const storage::StorageSpec& spec, int writers, size_t object_byte
   }
   ::close(fds[1]);
   Raw r;
+  if (::read(fds[0], &r, sizeof r) != sizeof r) r = {};
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return r;
+}
+
+struct JobFigures {
+  double mbs = 0, peak_rss_mb = 0, budget_peak_mb = 0;
+  bool ok = false;
+};
+
+// One backup or restore job in a child process (so its peak memory is its own), with the
+// process's memory budget set to `budget_mib`.
+JobFigures MeasureJob(const client::ClientOptions& cluster, const storage::StorageSpec& spec,
+                      uint64_t budget_mib, bool backup, size_t batch_size, uint64_t records) {
+  int fds[2];
+  if (::pipe(fds) != 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    JobFigures r;
+    UseMmapForLargeBuffers();
+    ProcessMemoryBudget()->set_limit(budget_mib << 20);
+    long base_kb = RssKb();
+    auto c = client::Client::Connect(cluster);
+    auto s = storage::OpenStorage(spec);
+    if (c.ok() && s.ok()) {
+      auto t0 = Steady::now();
+      uint64_t bytes = 0;
+      if (backup) {
+        if (auto old = (*s)->List(""); old.ok()) {
+          for (const auto& obj : *old)
+            (void)(*s)->Remove(obj.path);
+        }
+        backup::BackupOptions o;
+        o.ns = "test";
+        auto result = backup::RunBackup(**c, **s, o);
+        r.ok = result.ok() && result->record_count == records;
+        if (!r.ok) {
+          std::fprintf(stderr, "backup: %s\n",
+                       result.ok() ? "record count differs" : result.status().ToString().c_str());
+        }
+        if (result.ok()) bytes = result->byte_count;
+      } else {
+        restore::RestoreOptions ro;
+        ro.directories = {""};
+        ro.batch_size = batch_size;
+        ro.policy.no_generation = true;
+        restore::RestoreCounters counters;
+        Status st = restore::RunRestore(**c, **s, ro, counters);
+        r.ok = st.ok() && counters.inserted.load() == records;
+        if (!r.ok) {
+          std::fprintf(stderr, "restore: %s, %llu inserted\n", st.ToString().c_str(),
+                       static_cast<unsigned long long>(counters.inserted.load()));
+        }
+        bytes = counters.bytes.load();
+      }
+      r.mbs = static_cast<double>(bytes) / 1e6 / Secs(t0);
+      rusage u{};
+      getrusage(RUSAGE_SELF, &u);
+      r.peak_rss_mb = static_cast<double>(u.ru_maxrss - base_kb) / 1024;
+      r.budget_peak_mb = static_cast<double>(ProcessMemoryBudget()->counts().peak) / (1 << 20);
+    }
+    (void)!::write(fds[1], &r, sizeof r);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  JobFigures r;
   if (::read(fds[0], &r, sizeof r) != sizeof r) r = {};
   ::close(fds[0]);
   int status = 0;
@@ -284,6 +358,57 @@ int main() {
     }
     std::printf("%-6s backup %6.0f MB/s (%.2fx local)  restore %6.0f MB/s (%.2fx local)%s\n",
                 kind.c_str(), b, b / local_backup, r, r / local_restore, ok ? "" : "  FAILED");
+  }
+
+  // 3. The memory budget, on S3 (the backend with parts in flight).
+  if (std::find(kinds.begin(), kinds.end(), "s3") != kinds.end()) {
+    const uint64_t m = static_cast<uint64_t>(EnvInt("BENCH_MEMORY_RECORDS", 400000));
+    for (uint64_t i = n; i < m; i += 500) {
+      std::vector<client::BatchWriteRecord> batch;
+      const std::string payload(1024, 'x');
+      for (uint64_t k = i; k < std::min(m, i + 500); ++k) {
+        client::BatchWriteRecord r;
+        r.key =
+            client::Key::FromUserKey("test", "bench", client::Value::Int(static_cast<int64_t>(k)));
+        r.AddBin({"payload", client::Value::Blob(payload)});
+        batch.push_back(std::move(r));
+      }
+      (void)c.BatchWrite(batch);
+    }
+    const uint64_t total = std::max(n, m);
+    std::printf(
+        "== memory budget: S3, %llu x 1 KiB records, default settings (parallel 8, 5 MiB parts, "
+        "16 in flight per file); peak RSS of the job's process (median of %d)\n",
+        static_cast<unsigned long long>(total), runs);
+    std::printf("%-34s %12s %10s %10s %12s %10s %10s\n", "job", "off MB/s", "RSS MiB", "held MiB",
+                "256 MiB MB/s", "RSS MiB", "held MiB");
+    storage::StorageSpec spec = spec_for("s3", 16);
+    spec.path = "memory";
+    struct Case {
+      const char* name;
+      bool backup;
+      size_t batch_size;
+    };
+    for (const Case& job : {Case{"backup", true, 0}, Case{"restore", false, 128},
+                            Case{"restore, batch-size 4,000", false, 4000}}) {
+      std::vector<double> mbs[2], rss[2], held[2];
+      bool ok = true;
+      for (int i = 0; i < runs; ++i) {
+        for (int b = 0; b < 2; ++b) {
+          // The restores read the backup that the backup row left.
+          JobFigures f = MeasureJob((*tc)->Options(), spec, b == 0 ? 1 << 20 : 256, job.backup,
+                                    job.batch_size, total);
+          ok = ok && f.ok;
+          mbs[b].push_back(f.mbs);
+          rss[b].push_back(f.peak_rss_mb);
+          held[b].push_back(f.budget_peak_mb);
+        }
+      }
+      std::printf("%-34s %12.0f %10.0f %10.0f %12.0f %10.0f %10.0f  (%.2fx throughput)%s\n",
+                  job.name, Median(mbs[0]), Median(rss[0]), Median(held[0]), Median(mbs[1]),
+                  Median(rss[1]), Median(held[1]), Median(mbs[1]) / Median(mbs[0]),
+                  ok ? "" : "  FAILED");
+    }
   }
   fs::remove_all(dir);
   return 0;

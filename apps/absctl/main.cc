@@ -99,6 +99,7 @@ void AddStorage(CLI::App* cmd, absvc::cli::StorageFlags& s) {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  absvc::UseMmapForLargeBuffers();
   CLI::App app{"absctl: back up and restore Aerospike clusters"};
   app.set_help_flag("--help", "print help");
   app.require_subcommand(1);

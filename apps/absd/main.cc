@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/log.h"
+#include "common/memory_budget.h"
 #include "service/http_api.h"
 #include "service/service.h"
 
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
+  absvc::UseMmapForLargeBuffers();
   std::signal(SIGHUP, OnReopenSignal);
   std::signal(SIGUSR1, OnReopenSignal);
   // Every HTTP connection, cluster connection and open file takes a descriptor: the soft

@@ -1,5 +1,7 @@
 #include "common/memory_budget.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 
 namespace absvc {
@@ -117,6 +119,10 @@ MemoryBudget::Counts MemoryBudget::counts() const {
   c.in_use = in_use_;
   c.waiting = queue_.size();
   return c;
+}
+
+void UseMmapForLargeBuffers() {
+  (void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
 std::shared_ptr<MemoryBudget> ProcessMemoryBudget() {

@@ -94,4 +94,10 @@ class MemoryBudget : public std::enable_shared_from_this<MemoryBudget> {
 // The process's budget; absd and absctl set its limit from their settings at start.
 std::shared_ptr<MemoryBudget> ProcessMemoryBudget();
 
+// Buffers of 1 MiB and more (parts, chunks, batches) get pages of their own that go back to
+// the system when freed. By default glibc raises its threshold after the first such free
+// and serves later ones from its arenas, where freed parts stay resident: the process then
+// holds far more than the budget counts. Called once at start by absd and absctl.
+void UseMmapForLargeBuffers();
+
 }  // namespace absvc

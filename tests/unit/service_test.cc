@@ -764,6 +764,20 @@ TEST(Config, ScheduleTimezoneTakesIanaNames) {
   EXPECT_TRUE(ParseConfig(d).ok());
 }
 
+TEST(Config, TheMemoryBudgetIsInMibWithinItsRange) {
+  Json d = MinimalDoc();
+  auto defaults = ParseConfig(d);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->service.memory_budget_mib, 256);
+  d["service"] = {{"memory-budget-mib", 64}};
+  auto set = ParseConfig(d);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->service.memory_budget_mib, 64);
+  d["service"] = {{"memory-budget-mib", 8}};
+  std::string error = ParseError(d);
+  EXPECT_NE(error.find("service.memory-budget-mib"), std::string::npos) << error;
+}
+
 TEST(Config, AutoSliceResolvesToAPartitionRangeFromTheFileOrTheEnvironment) {
   testing::ScopedEnv env;
   Json d = MinimalDoc();
