@@ -11,6 +11,13 @@
 //   garbage                        forward, then answer 200 with `body` instead
 //   truncate                       forward, then send half the answer and close
 // GET /__faults returns the rules left; GET /__log every request seen since.
+// POST /__chaos takes random faults for every request no rule matches, for soak tests:
+//   {"seed": 1, "status": 0.05, "reset": 0.02, "stall": 0.02, "stall_ms": 2000,
+//    "latency_ms": 20}
+// `status`: that share is answered 500, 503 or 429 (Retry-After: 0) without being passed
+// on; `reset`: the connection is dropped before any answer; `stall`: the answer is held
+// `stall_ms` first; every request waits up to `latency_ms` more. {} ends the chaos.
+// GET /__chaos counts what it did.
 // Prints {"port": N} once listening on 127.0.0.1; stops on SIGTERM.
 //   node tests/emulators/fault_proxy.js <upstream URL>
 'use strict';
@@ -18,7 +25,18 @@ const http = require('http');
 
 const upstream = new URL(process.argv[2]);
 let rules = [];
+let chaos = null;
+const chaosCounts = { requests: 0, status: 0, reset: 0, stall: 0 };
 const seen = [];
+// A small seeded generator (mulberry32), so a soak's faults can be replayed by its seed.
+let rngState = 1;
+function random() {
+  rngState = (rngState + 0x6d2b79f5) | 0;
+  let t = rngState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
 const held = new Set(); // sockets of requests left unanswered
 
 function match(req) {
@@ -54,6 +72,17 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks);
+    if (req.url === '/__chaos') {
+      if (req.method === 'POST') {
+        const c = JSON.parse(body.toString() || '{}');
+        chaos = Object.keys(c).length ? c : null;
+        rngState = (chaos && chaos.seed) || 1;
+        res.writeHead(204);
+        return res.end();
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify(chaosCounts));
+    }
     if (req.url === '/__faults' || req.url === '/__log') {
       if (req.method === 'POST') {
         rules = JSON.parse(body.toString() || '[]');
@@ -66,7 +95,9 @@ const server = http.createServer((req, res) => {
       return res.end(JSON.stringify(req.url === '/__log' ? seen : rules));
     }
     seen.push(`${req.method} ${req.url}`);
+    if (seen.length > 100000) seen.splice(0, 50000);  // a long soak stays bounded
     const rule = match(req);
+    if (!rule && chaos) return chaotic(req, res, body);
     if (rule && rule.silent) {
       held.add(req.socket);
       req.socket.on('close', () => held.delete(req.socket));
@@ -102,6 +133,40 @@ const server = http.createServer((req, res) => {
     });
   });
 });
+// One request under chaos: perhaps a fault instead of the answer, perhaps a slow answer.
+function chaotic(req, res, body) {
+  chaosCounts.requests++;
+  const roll = random();
+  const latency = Math.floor(random() * (chaos.latency_ms || 0));
+  const status = chaos.status || 0, reset = chaos.reset || 0, stall = chaos.stall || 0;
+  let delay = latency;
+  if (roll < status) {
+    chaosCounts.status++;
+    const code = [500, 503, 429][Math.floor(random() * 3)];
+    return setTimeout(() => {
+      const headers = { 'Content-Length': 0 };
+      if (code === 429) headers['Retry-After'] = '0';
+      res.writeHead(code, headers);
+      res.end();
+    }, delay);
+  }
+  if (roll < status + reset) {
+    chaosCounts.reset++;
+    return setTimeout(() => req.socket.destroy(), delay);
+  }
+  if (roll < status + reset + stall) {
+    chaosCounts.stall++;
+    delay += chaos.stall_ms || 2000;
+  }
+  setTimeout(() => forward(req, body, (answer, data) => {
+    const headers = { ...answer.headers };
+    delete headers['transfer-encoding'];
+    headers['content-length'] = data.length;
+    res.writeHead(answer.statusCode, headers);
+    res.end(data);
+  }), delay);
+}
+
 server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
