@@ -1,5 +1,5 @@
 # abs — make demo | test | bench | build. Each target installs what is missing first.
-.PHONY: all deps build build-apps build-asan build-tsan build-fuzz test unit-tests roundtrip-test asan-tests tsan-tests fuzz-smoke compat-tests ui-tests package package-test demo bench campaign format clean
+.PHONY: all deps build build-apps build-asan build-tsan build-fuzz test unit-tests roundtrip-test soak-test soak asan-tests tsan-tests fuzz-smoke compat-tests ui-tests package package-test demo bench campaign format clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -20,7 +20,7 @@ build: deps
 # browser test and the package run, and the suite of the full-size round trip.
 build-apps: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS) --target abs-devcluster absd absctl backup_integration_tests
+	@cmake --build $(BUILD) -j $(JOBS) --target abs-devcluster absd absctl backup_integration_tests soak_tests
 
 # One clang tree under ASan+UBSan serves both the sanitizer runs of the tests and the
 # libFuzzer targets (its code carries libFuzzer's coverage hooks, which cost the tests
@@ -68,6 +68,15 @@ tsan-tests: build-tsan
 fuzz-smoke: build-asan
 	@bash scripts/fuzz-smoke.sh $(BUILD_ASAN)/bin
 
+# The fault soak at CI size (make test), and longer (make soak; SOAK_ROUNDS, SOAK_RECORDS).
+soak-test: build-apps
+	@$(BUILD)/bin/soak_tests --gtest_brief=1
+
+SOAK_ROUNDS ?= 40
+SOAK_RECORDS ?= 50000
+soak: build-apps
+	@ABS_SOAK_ROUNDS=$(SOAK_ROUNDS) ABS_SOAK_RECORDS=$(SOAK_RECORDS) $(BUILD)/bin/soak_tests
+
 compat-tests: build-apps
 	@ABS_BIN=$(BUILD)/bin node --test tests/compat/
 
@@ -87,7 +96,7 @@ package-test: build-apps
 # Each suite runs once, sanitized; the release tree builds only what the node, browser
 # and package tests run, plus the full-size round trip (a second full tree and a second
 # run of every suite doubled the time on a 2-core machine).
-test: asan-tests tsan-tests fuzz-smoke roundtrip-test compat-tests ui-tests package-test
+test: asan-tests tsan-tests fuzz-smoke roundtrip-test soak-test compat-tests ui-tests package-test
 
 # Only the three binaries the demo runs, and no browser to install.
 demo:

@@ -840,19 +840,22 @@ Result<BackupResult> RunBackup(client::Client& client, storage::Storage& storage
             ? 0
             : std::max<uint32_t>(1, o.records_per_second / static_cast<uint32_t>(groups.size()));
     // parallel-write below the workers: they share that many files. Open files' buffers
-    // (a part each on a cloud storage) may take half the memory budget; the other half is
-    // for parts in flight. Beyond that the workers share fewer files.
+    // (a part each on a cloud storage) may take half of the memory budget's room (what
+    // jobs already running leave); the other half is for parts in flight. Beyond that the
+    // workers share fewer files.
     size_t open_files = o.parallel_write > 0
                             ? std::min(static_cast<size_t>(o.parallel_write), groups.size())
                             : groups.size();
     auto memory = ProcessMemoryBudget();
     const size_t per_file = storage.writer_memory_bytes() + kFlushBytes;
-    const size_t fit = std::max<size_t>(1, memory->limit() / 2 / per_file);
+    const size_t fit = std::max<size_t>(1, memory->room() / 2 / per_file);
     if (open_files > fit) {
       ABS_LOG_WARN(
-          "backup of {}: {} files open at once would buffer {} MiB, more than half the memory "
-          "budget ({} MiB); the scan workers share {} files (parallel-write) instead",
-          o.ns, open_files, open_files * per_file >> 20, memory->limit() >> 20, fit);
+          "backup of {}: {} files open at once would buffer {} MiB, more than half of what the "
+          "memory budget has free ({} of {} MiB); the scan workers share {} files "
+          "(parallel-write) instead",
+          o.ns, open_files, open_files * per_file >> 20, memory->room() >> 20,
+          memory->limit() >> 20, fit);
       open_files = fit;
     }
     MemoryBudget::Lease buffers = memory->Charge(open_files * per_file);

@@ -105,6 +105,11 @@ uint64_t MemoryBudget::limit() const {
   return limit_;
 }
 
+uint64_t MemoryBudget::room() const {
+  std::lock_guard lock(mu_);
+  return in_use_ < limit_ ? limit_ - in_use_ : 0;
+}
+
 void MemoryBudget::set_limit(uint64_t bytes) {
   {
     std::lock_guard lock(mu_);

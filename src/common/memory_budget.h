@@ -67,6 +67,9 @@ class MemoryBudget : public std::enable_shared_from_this<MemoryBudget> {
 
   uint64_t limit() const;
   void set_limit(uint64_t bytes);
+  // What is not in use now (0 when over the limit): how a job starting beside others
+  // sizes itself.
+  uint64_t room() const;
   struct Counts {
     uint64_t in_use = 0;  // reserved + charged
     uint64_t peak = 0;    // the most in use at once

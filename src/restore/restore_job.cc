@@ -232,12 +232,13 @@ Status RunPlannedRestore(client::Client& client, storage::Storage& storage, cons
   const size_t wanted = std::min<size_t>(static_cast<size_t>(o.parallel), record_files.size());
   auto memory = ProcessMemoryBudget();
   const RestoreMemoryPlan fit =
-      PlanRestoreMemory(wanted, storage.reader_memory_bytes(), memory->limit());
+      PlanRestoreMemory(wanted, storage.reader_memory_bytes(), memory->room());
   if (fit.workers < wanted) {
     ABS_LOG_WARN(
-        "restore: {} workers (parallel) would hold about {} MiB, more than half the memory "
-        "budget ({} MiB); {} run instead",
-        wanted, wanted * fit.per_worker_bytes >> 20, memory->limit() >> 20, fit.workers);
+        "restore: {} workers (parallel) would hold about {} MiB, more than half of what the "
+        "memory budget has free ({} of {} MiB); {} run instead",
+        wanted, wanted * fit.per_worker_bytes >> 20, memory->room() >> 20, memory->limit() >> 20,
+        fit.workers);
   }
   MemoryBudget::Lease held =
       memory->Charge(std::max<size_t>(1, fit.workers) * fit.per_worker_bytes);

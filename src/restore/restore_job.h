@@ -72,9 +72,9 @@ struct RestoreOptions : RecordTransformOptions {
 };
 
 // How many workers a restore runs and how large their batches may grow, so that together
-// they hold at most half the memory budget (the other half is for other jobs and
-// uploads). A worker holds its reader's chunk (`reader_bytes`), the block being verified
-// and its batch twice (the rows, then the request).
+// they hold at most half of `budget_bytes` (the budget's room when the restore starts; the
+// other half is for jobs and uploads that start later). A worker holds its reader's chunk
+// (`reader_bytes`), the block being verified and its batch twice (the rows, then the request).
 struct RestoreMemoryPlan {
   size_t workers = 1;
   size_t max_batch_bytes = 0;

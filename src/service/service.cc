@@ -65,6 +65,7 @@ Service::Service(ServiceOptions options, Config config, std::unique_ptr<JobStore
           [this](const StorageConfig& s, const std::atomic<bool>* cancel) {
             return OpenStorage(s, true, cancel);
           })) {
+  ProcessMemoryBudget()->set_limit(static_cast<uint64_t>(config_->service.memory_budget_mib) << 20);
   BackupRunner::Hooks hooks;
   hooks.acquire_lock = [this](const Config& cfg, const std::string& routine, bool incremental) {
     return AcquireRunLock(cfg, routine, incremental);

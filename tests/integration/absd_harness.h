@@ -156,8 +156,10 @@ struct AbsdProcess {
     }
     return pid;
   }
-  bool WaitUp() {
-    for (int i = 0; i < 200; ++i) {
+  // Until /health answers, at most `deadline`.
+  bool WaitUp(std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < end) {
       auto r = http->Get("/health");
       if (r && r->status == 200) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
