@@ -1,5 +1,5 @@
 # abs — make demo | test | bench | build. Each target installs what is missing first.
-.PHONY: all deps build build-apps build-asan build-tsan build-fuzz test unit-tests roundtrip-test soak-test soak asan-tests tsan-tests fuzz-smoke compat-tests ui-tests package package-test demo bench campaign format clean
+.PHONY: all deps build build-apps build-asan build-tsan build-fuzz test unit-tests roundtrip-test soak-test soak check-paths asan-tests tsan-tests fuzz-smoke compat-tests ui-tests package package-test demo bench campaign format clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -64,6 +64,10 @@ tsan-tests: build-tsan
 	@$(TSAN_RUN) ABS_ROUNDTRIP_RECORDS=20000 ABS_CAMPAIGN_RECORDS=10000 $(BUILD_TSAN)/bin/backup_integration_tests --gtest_brief=1
 	@$(TSAN_RUN) ABS_CAMPAIGN_RECORDS=10000 $(BUILD_TSAN)/bin/service_integration_tests --gtest_brief=1
 
+# The tests read nothing outside the repository (the unit tests run under strace).
+check-paths: build-asan
+	@ASAN_OPTIONS=detect_leaks=0 bash scripts/check-test-paths.sh $(BUILD_ASAN)/bin
+
 # Each fuzz target runs briefly on its seed corpus so a crashing decoder fails the build.
 fuzz-smoke: build-asan
 	@bash scripts/fuzz-smoke.sh $(BUILD_ASAN)/bin
@@ -96,7 +100,7 @@ package-test: build-apps
 # Each suite runs once, sanitized; the release tree builds only what the node, browser
 # and package tests run, plus the full-size round trip (a second full tree and a second
 # run of every suite doubled the time on a 2-core machine).
-test: asan-tests tsan-tests fuzz-smoke roundtrip-test soak-test compat-tests ui-tests package-test
+test: check-paths asan-tests tsan-tests fuzz-smoke roundtrip-test soak-test compat-tests ui-tests package-test
 
 # Only the three binaries the demo runs, and no browser to install.
 demo:

@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev
   libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
-  openssl curl
+  openssl curl strace
 )
 # ABS_DEPS=build: only what building absd and absctl needs (the container image's build
 # stage); demo: also Node.js with the npm peers (the demo's emulators); all (the default):

@@ -1,4 +1,4 @@
-// SigV4 against AWS's published signing test suite (../shared/testdata/sigv4): for each
+// SigV4 against AWS's published signing test suite (tests/data/sigv4): for each
 // case the canonical request, the string to sign and the signature must match exactly.
 #include "storage/s3/sigv4.h"
 
@@ -72,7 +72,7 @@ SignedRequestParts ParseRequest(const std::string& text, std::string* body) {
 
 TEST(SigV4, MatchesEveryCaseOfTheAwsSigningTestSuite) {
   const fs::path dir = fs::path(ABS_TESTDATA_DIR) / "sigv4";
-  ASSERT_TRUE(fs::is_directory(dir)) << dir << " is missing (../shared/testdata beside the repo)";
+  ASSERT_TRUE(fs::is_directory(dir)) << dir << " is missing (tests/data/sigv4 in the repository)";
   int cases = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (!entry.is_directory()) continue;
