@@ -63,6 +63,28 @@ long EnvInt(const char* name, long fallback) {
   return v ? std::atol(v) : fallback;
 }
 
+// Runs `measure` in a child process, so that the peak memory it reports is its own, and
+// returns what it measured (a trivially copyable struct; {} when the child died).
+template <typename Figures, typename Measure>
+Figures InChild(Measure measure) {
+  int fds[2];
+  if (::pipe(fds) != 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    Figures r = measure();
+    (void)!::write(fds[1], &r, sizeof r);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  Figures r;
+  if (::read(fds[0], &r, sizeof r) != sizeof r) r = {};
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return r;
+}
+
 struct Raw {
   double mbs = 0, peak_mb = 0;
   bool ok = false;
@@ -71,11 +93,7 @@ struct Raw {
 // One phase (writing the objects, or reading them back) in a child process, so its peak
 // memory is its own.
 Raw MeasureRaw(const storage::StorageSpec& spec, int writers, size_t object_bytes, bool write) {
-  int fds[2];
-  if (::pipe(fds) != 0) return {};
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
+  return InChild<Raw>([&] {
     Raw r;
     long base_kb = RssKb();
     auto s = storage::OpenStorage(spec);
@@ -122,16 +140,8 @@ Raw MeasureRaw(const storage::StorageSpec& spec, int writers, size_t object_byte
       getrusage(RUSAGE_SELF, &u);
       r = {mb / secs, static_cast<double>(u.ru_maxrss - base_kb) / 1024, !failed};
     }
-    (void)!::write(fds[1], &r, sizeof r);
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  Raw r;
-  if (::read(fds[0], &r, sizeof r) != sizeof r) r = {};
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return r;
+    return r;
+  });
 }
 
 struct JobFigures {
@@ -143,11 +153,7 @@ struct JobFigures {
 // process's memory budget set to `budget_mib`.
 JobFigures MeasureJob(const client::ClientOptions& cluster, const storage::StorageSpec& spec,
                       uint64_t budget_mib, bool backup, size_t batch_size, uint64_t records) {
-  int fds[2];
-  if (::pipe(fds) != 0) return {};
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
+  return InChild<JobFigures>([&] {
     JobFigures r;
     UseMmapForLargeBuffers();
     ProcessMemoryBudget()->set_limit(budget_mib << 20);
@@ -191,16 +197,8 @@ JobFigures MeasureJob(const client::ClientOptions& cluster, const storage::Stora
       r.peak_rss_mb = static_cast<double>(u.ru_maxrss - base_kb) / 1024;
       r.budget_peak_mb = static_cast<double>(ProcessMemoryBudget()->counts().peak) / (1 << 20);
     }
-    (void)!::write(fds[1], &r, sizeof r);
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  JobFigures r;
-  if (::read(fds[0], &r, sizeof r) != sizeof r) r = {};
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return r;
+    return r;
+  });
 }
 
 }  // namespace

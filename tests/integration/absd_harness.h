@@ -28,17 +28,20 @@ namespace absvc::service::harness {
 
 namespace fs = std::filesystem;
 
-inline Status Load(client::Client& c, uint64_t n, const std::string& tag) {
+// Records 0..n-1 of set `set` in namespace test, each with bins i, tag and a pad of
+// `pad_bytes`.
+inline Status Load(client::Client& c, uint64_t n, const std::string& tag, size_t pad_bytes = 200,
+                   const std::string& set = "svc") {
   std::vector<client::BatchWriteRecord> batch;
   for (uint64_t from = 0; from < n; from += 500) {
     batch.clear();
     for (uint64_t i = from; i < std::min(n, from + 500); ++i) {
       client::BatchWriteRecord r;
-      r.key = client::Key::FromUserKey("test", "svc", client::Value::Int(static_cast<int64_t>(i)));
+      r.key = client::Key::FromUserKey("test", set, client::Value::Int(static_cast<int64_t>(i)));
       r.send_key = true;
       r.AddBin({"i", client::Value::Int(static_cast<int64_t>(i))});
       r.AddBin({"tag", client::Value::Str(tag)});
-      r.AddBin({"pad", client::Value::Blob(std::string(200, 'x'))});
+      r.AddBin({"pad", client::Value::Blob(std::string(pad_bytes, 'x'))});
       batch.push_back(std::move(r));
     }
     ABS_RETURN_IF_ERROR(c.BatchWrite(batch));
@@ -46,6 +49,17 @@ inline Status Load(client::Client& c, uint64_t n, const std::string& tag) {
       if (r.result != 0) return Status::Server(r.result, "load");
     }
   }
+  return Status::Ok();
+}
+
+// A devcluster started with `extra` arguments, and a client of it.
+inline Status StartClusterAndClient(const std::vector<std::string>& extra,
+                                    std::unique_ptr<testing::TestCluster>* cluster,
+                                    std::unique_ptr<client::Client>* client) {
+  testing::DevClusterArgs args;
+  args.extra = extra;
+  ABS_ASSIGN_OR_RETURN(*cluster, testing::TestCluster::StartDevCluster(args));
+  ABS_ASSIGN_OR_RETURN(*client, client::Client::Connect((*cluster)->Options()));
   return Status::Ok();
 }
 

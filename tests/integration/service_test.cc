@@ -123,14 +123,9 @@ class ServiceTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    DevClusterArgs args;
-    args.extra = {"--racks", "1,2,3", "--namespace", "test:rf=2"};
-    auto tc = TestCluster::StartDevCluster(args);
-    ASSERT_TRUE(tc.ok()) << tc.status().ToString();
-    cluster_ = std::move(tc).value();
-    auto c = client::Client::Connect(cluster_->Options());
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    client_ = std::move(c).value();
+    Status st = StartClusterAndClient({"--racks", "1,2,3", "--namespace", "test:rf=2"}, &cluster_,
+                                      &client_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
   }
   void TearDown() override { fs::remove_all(dir_); }
 

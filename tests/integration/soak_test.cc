@@ -55,24 +55,6 @@ double Metric(httplib::Client& http, const std::string& name) {
   return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
 }
 
-// Records of 2 KiB, so files are several parts (multipart, blocks, resumable chunks).
-Status LoadLarge(client::Client& c, uint64_t n) {
-  std::vector<client::BatchWriteRecord> batch;
-  for (uint64_t from = 0; from < n; from += 500) {
-    batch.clear();
-    for (uint64_t i = from; i < std::min(n, from + 500); ++i) {
-      client::BatchWriteRecord r;
-      r.key = client::Key::FromUserKey("test", "soak", client::Value::Int(static_cast<int64_t>(i)));
-      r.AddBin({"i", client::Value::Int(static_cast<int64_t>(i))});
-      r.AddBin({"tag", client::Value::Str("soak")});
-      r.AddBin({"pad", client::Value::Blob(std::string(2048, static_cast<char>('a' + i % 26)))});
-      batch.push_back(std::move(r));
-    }
-    ABS_RETURN_IF_ERROR(c.BatchWrite(batch));
-  }
-  return Status::Ok();
-}
-
 class FaultSoak : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -82,14 +64,8 @@ class FaultSoak : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("abs-soak-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    testing::DevClusterArgs args;
-    args.extra = {"--namespace", "test:rf=1"};
-    auto tc = TestCluster::StartDevCluster(args);
-    ASSERT_TRUE(tc.ok()) << tc.status().ToString();
-    cluster_ = std::move(tc).value();
-    auto c = client::Client::Connect(cluster_->Options());
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    client_ = std::move(c).value();
+    Status st = StartClusterAndClient({"--namespace", "test:rf=1"}, &cluster_, &client_);
+    ASSERT_TRUE(st.ok()) << st.ToString();
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -120,7 +96,8 @@ TEST_F(FaultSoak, BackupsAndRestoresThroughStorageFaultsAndStopsLoseNothing) {
   const uint64_t allowance_mib = 96;
   SCOPED_TRACE("ABS_SOAK_SEED=" + std::to_string(seed));
   std::mt19937_64 rng(seed);
-  ASSERT_TRUE(LoadLarge(*client_, n).ok());
+  // Records of 2 KiB, so files are several parts (multipart, blocks, resumable chunks).
+  ASSERT_TRUE(Load(*client_, n, "soak", 2048, "soak").ok());
 
   // The storages: local disk, and each cloud behind its fault proxy.
   std::vector<Proxied> clouds;
