@@ -1,5 +1,5 @@
 # Writes OUT: the files of UI_DIR named in UI_FILES (comma-separated) as byte arrays, found by
-# absvc::service::FindUiAsset (src/service/ui_assets.h). Run at build time, so an edit
+# absvc::service::FindUiAsset (src/http/ui_assets.h). Run at build time, so an edit
 # under ui/ rebuilds absd without reconfiguring.
 set(entries "")
 set(arrays "")
@@ -27,7 +27,7 @@ foreach(name IN LISTS UI_FILES)
   math(EXPR index "${index} + 1")
 endforeach()
 file(WRITE "${OUT}" "// Generated from ui/ by cmake/embed_ui.cmake; do not edit.
-#include \"service/ui_assets.h\"
+#include \"http/ui_assets.h\"
 
 namespace absvc::service {
 namespace {

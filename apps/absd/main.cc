@@ -11,7 +11,7 @@
 
 #include "common/log.h"
 #include "common/memory_budget.h"
-#include "service/http_api.h"
+#include "http/http_api.h"
 #include "service/service.h"
 
 namespace {

@@ -12,7 +12,7 @@
 #include "client/client.h"
 #include "common/semaphore.h"
 #include "common/status.h"
-#include "service/config.h"
+#include "config/config.h"
 
 namespace absvc::service {
 

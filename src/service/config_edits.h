@@ -8,7 +8,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "service/service.h"
 
 namespace absvc::service {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "storage/storage.h"
 
 namespace absvc::service {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "service/clusters.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "service/runs.h"
 
 namespace absvc::service {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "jobs/job_store.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "service/runs.h"
 
 namespace absvc::service {

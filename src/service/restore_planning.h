@@ -10,7 +10,7 @@
 #include "backupset/metadata.h"
 #include "jobs/job.h"
 #include "restore/restore_job.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "storage/storage.h"
 
 namespace absvc::service {

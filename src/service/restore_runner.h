@@ -13,7 +13,7 @@
 #include "common/clock.h"
 #include "jobs/job_store.h"
 #include "service/clusters.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "service/runs.h"
 #include "storage/storage.h"
 

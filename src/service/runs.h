@@ -19,7 +19,7 @@
 #include "common/log.h"
 #include "jobs/job.h"
 #include "restore/restore_job.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "service/ownership.h"
 #include "storage/storage.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "service/config.h"
+#include "config/config.h"
 
 namespace absvc::service {
 

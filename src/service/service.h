@@ -22,7 +22,7 @@
 #include "jobs/job_store.h"
 #include "restore/restore_job.h"
 #include "service/clusters.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "service/coverage.h"
 #include "service/ownership.h"
 #include "service/readiness.h"

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "service/cron.h"
+#include "config/cron.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace absvc::service;

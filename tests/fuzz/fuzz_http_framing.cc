@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "service/http_framing.h"
+#include "http/http_framing.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using absvc::service::RequestFramer;

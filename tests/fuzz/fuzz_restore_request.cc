@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "service/config.h"
+#include "config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace absvc::service;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "service/config.h"
+#include "config/config.h"
 
 namespace {
 

@@ -20,7 +20,7 @@
 
 #include "client/client.h"
 #include "emulator.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "storage/spec.h"
 #include "test_cluster.h"
 

@@ -16,8 +16,8 @@
 #include <fstream>
 
 #include "common/tls.h"
-#include "service/http_api.h"
-#include "service/https_context.h"
+#include "http/http_api.h"
+#include "http/https_context.h"
 #include "service/service.h"
 #include "test_certs.h"
 #include "test_cluster.h"

@@ -11,7 +11,7 @@
 
 #include "client/secret_agent.h"
 #include "emulator.h"
-#include "service/config.h"
+#include "config/config.h"
 #include "storage/codec.h"
 #include "test_certs.h"
 

@@ -35,7 +35,7 @@
 #include "common/cltime.h"
 #include "emulator.h"
 #include "restore/restore_job.h"
-#include "service/http_api.h"
+#include "http/http_api.h"
 #include "service/ownership.h"
 #include "service/service.h"
 #include "storage/local/local_storage.h"

@@ -9,7 +9,7 @@
 
 #include "backupset/partition_set.h"
 #include "scoped_env.h"
-#include "service/config.h"
+#include "config/config.h"
 
 namespace absvc::service {
 namespace {

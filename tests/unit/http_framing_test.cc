@@ -1,5 +1,5 @@
 // RequestFramer: where requests end, fed whole or a byte at a time, and what it refuses.
-#include "service/http_framing.h"
+#include "http/http_framing.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "client/secret_agent.h"
-#include "service/config.h"
+#include "config/config.h"
 
 namespace absvc {
 namespace {

@@ -1,4 +1,4 @@
-#include "service/cron.h"
+#include "config/cron.h"
 
 #include <date/tz.h>
 

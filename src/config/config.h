@@ -16,7 +16,7 @@
 
 #include "client/secret_agent.h"
 #include "common/status.h"
-#include "service/cron.h"
+#include "config/cron.h"
 #include "storage/spec.h"
 
 namespace absvc::service {

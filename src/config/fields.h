@@ -14,7 +14,7 @@
 
 #include "client/secret_agent.h"
 #include "common/secret_value.h"
-#include "service/config.h"
+#include "config/config.h"
 
 namespace absvc::service::config_fields {
 

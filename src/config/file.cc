@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "common/file.h"
-#include "service/config.h"
+#include "config/config.h"
 
 namespace absvc::service {
 

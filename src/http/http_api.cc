@@ -1,4 +1,4 @@
-#include "service/http_api.h"
+#include "http/http_api.h"
 
 #include <arpa/inet.h>
 #include <httplib.h>
@@ -20,8 +20,8 @@
 #include "common/memory_budget.h"
 #include "common/text.h"
 #include "service/config_edits.h"
-#include "service/openapi_document.h"
-#include "service/ui_assets.h"
+#include "http/openapi_document.h"
+#include "http/ui_assets.h"
 #include "storage/storage.h"
 
 namespace absvc::service {

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "service/config.h"
+#include "config/config.h"
 
 namespace absvc::service {
 

@@ -3,7 +3,7 @@
 #include <functional>
 #include <set>
 
-#include "service/config.h"
+#include "config/config.h"
 
 namespace absvc::service {
 namespace {

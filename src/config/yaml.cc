@@ -10,7 +10,7 @@
 #include <unordered_set>
 
 #include "common/text.h"
-#include "service/config.h"
+#include "config/config.h"
 
 namespace absvc::service {
 namespace {

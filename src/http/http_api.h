@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "service/http_server.h"
-#include "service/https_context.h"
+#include "http/http_server.h"
+#include "http/https_context.h"
 #include "service/service.h"
 
 namespace absvc::service {

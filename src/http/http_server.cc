@@ -1,4 +1,4 @@
-#include "service/http_server.h"
+#include "http/http_server.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -27,8 +27,8 @@
 
 #include "common/log.h"
 #include "common/tls.h"
-#include "service/http_framing.h"
-#include "service/https_context.h"
+#include "http/http_framing.h"
+#include "http/https_context.h"
 
 namespace absvc::service {
 namespace {

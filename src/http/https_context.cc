@@ -1,4 +1,4 @@
-#include "service/https_context.h"
+#include "http/https_context.h"
 
 #include <openssl/err.h>
 #include <openssl/x509.h>

@@ -1,4 +1,4 @@
-#include "service/config.h"
+#include "config/config.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include "common/secret_value.h"
 #include "common/text.h"
 #include "common/tls.h"
-#include "service/config/fields.h"
+#include "config/fields.h"
 #include "wire/digest.h"
 
 namespace absvc::service {
