@@ -1,5 +1,5 @@
 # abs — make demo | test | bench | build. Each target installs what is missing first.
-.PHONY: all deps build build-apps build-asan build-tsan build-fuzz test unit-tests roundtrip-test soak-test soak check-paths asan-tests tsan-tests fuzz-smoke compat-tests ui-tests package package-test demo bench campaign format clean
+.PHONY: all deps build build-apps build-asan build-tsan build-fuzz test unit-tests roundtrip-test soak-test soak check check-paths asan-tests tsan-tests fuzz-smoke compat-tests ui-tests package package-test demo bench campaign format clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -63,6 +63,11 @@ tsan-tests: build-tsan
 	@$(TSAN_RUN) $(BUILD_TSAN)/bin/storage_integration_tests --gtest_brief=1
 	@$(TSAN_RUN) ABS_ROUNDTRIP_RECORDS=20000 ABS_CAMPAIGN_RECORDS=10000 $(BUILD_TSAN)/bin/backup_integration_tests --gtest_brief=1
 	@$(TSAN_RUN) ABS_CAMPAIGN_RECORDS=10000 $(BUILD_TSAN)/bin/service_integration_tests --gtest_brief=1
+
+# The fast loop for the change at hand (scripts/check.sh): the release tree built
+# incrementally, unit and concurrency tests, and the integration suites the change touches.
+check: deps
+	@bash scripts/check.sh $(BUILD)
 
 # The tests read nothing outside the repository (the unit tests run under strace).
 check-paths: build-asan
