@@ -8,9 +8,9 @@
 #   scripts/check-test-paths.sh <bin dir>
 set -euo pipefail
 bin=${1:?usage: check-test-paths.sh <bin dir>}
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
 parent=$(dirname "$repo")
-bin=$(cd "$bin" && pwd)
+bin=$(cd "$bin" && pwd -P)
 failed=0
 
 cd "$repo"
@@ -41,9 +41,9 @@ elif command -v strace >/dev/null 2>&1; then
     failed=1
   fi
   # Quoted paths in the trace, made absolute where they are relative to the working
-  # directory (the repository's build tree runs them from $bin).
-  outside=$(grep -o '"[^"]*"' "$trace" | tr -d '"' | sort -u | while read -r p; do
-    case "$p" in /*) ;; *) p="$bin/$p" ;; esac
+  # directory (the tests run from the repository's top, where this script stands).
+  outside=$({ grep -o '"[^"]*"' "$trace" || true; } | tr -d '"' | sort -u | while read -r p; do
+    case "$p" in /*) ;; *) p="$repo/$p" ;; esac
     p=$(realpath -m -- "$p" 2>/dev/null || echo "$p")
     case "$p" in
       "$repo" | "$repo"/* | "$bin" | "$bin"/*) continue ;;

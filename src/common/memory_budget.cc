@@ -69,16 +69,17 @@ Result<MemoryBudget::Lease> MemoryBudget::Reserve(uint64_t bytes, const CancelLi
       return Lease(shared_from_this(), bytes, true);
     }
     if (cancel && cancel->cancelled()) {
+      const uint64_t limit = limit_;  // read under the lock that leave() gives up
       leave();
       return Status::Cancelled("cancelled while waiting for memory (" + std::to_string(bytes) +
-                               " bytes; the memory budget is " + std::to_string(limit_) + ")");
+                               " bytes; the memory budget is " + std::to_string(limit) + ")");
     }
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      uint64_t in_use = in_use_;
+      const uint64_t in_use = in_use_, limit = limit_;  // under the lock leave() gives up
       leave();
       return Status::Timeout("no memory for " + std::to_string(bytes) + " bytes within the wait (" +
-                             std::to_string(in_use) + " of the budget's " + std::to_string(limit_) +
+                             std::to_string(in_use) + " of the budget's " + std::to_string(limit) +
                              " bytes in use)");
     }
     // Cancellation is a flag, not a notification: it is looked at every 20 ms.

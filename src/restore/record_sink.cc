@@ -1,5 +1,7 @@
 #include "restore/record_sink.h"
 
+#include <algorithm>
+
 #include "wire/result_code.h"
 
 namespace absvc::restore {
@@ -42,9 +44,10 @@ class SingleWriteSink : public RecordSink {
 
 }  // namespace
 
-// A row whose buffer grew past this (a record of megabytes) gives the memory back once
-// its batch is written, so one large record does not stay held by the worker.
-constexpr size_t kRowBufferKept = 256 << 10;
+// What a row's buffer keeps between batches: its share of the batch's byte bound, and at
+// least this much, so that rows of ordinary records are reused without allocating while
+// all the rows together keep about what the batch bound allows.
+constexpr size_t kRowBufferKeptAtLeast = 2 << 10;
 
 RecordSink::RecordSink(size_t batch_size, size_t max_batch_bytes, RestoreCounters& counters)
     : batch_size_(std::max<size_t>(batch_size, 1)),
@@ -74,7 +77,7 @@ Status RecordSink::Add(const RecordWrite& r) {
     wire::AppendOp(row.ops, wire::OpType::kWrite, b.particle_type, b.name, b.value);
   row.n_ops = static_cast<uint16_t>(r.bins.size());
   row.result = -1;
-  waiting_bytes_ += row.ops.size() + row.key.set.size() + 64;
+  waiting_bytes_ += row.ops.size() + row.key.set.size() + r.user_key.size() + 64;
   if (waiting_ == batch_size_ || waiting_bytes_ >= max_batch_bytes_) return Flush();
   return Status::Ok();
 }
@@ -85,8 +88,9 @@ Status RecordSink::Flush() {
   waiting_ = 0;
   waiting_bytes_ = 0;
   Status sent = Send(rows);
+  const size_t kept = std::max(kRowBufferKeptAtLeast, max_batch_bytes_ / batch_size_);
   for (auto& row : rows) {
-    if (row.ops.capacity() > kRowBufferKept) std::string().swap(row.ops);
+    if (row.ops.capacity() > kept) std::string().swap(row.ops);
   }
   // Every row lands in exactly one counter; rows without an answer (the batch could not
   // be delivered) are failed.

@@ -153,12 +153,12 @@ TEST_F(FaultSoak, BackupsAndRestoresThroughStorageFaultsAndStopsLoseNothing) {
   const fs::path config = dir_ / "absd.yml";
   std::ofstream(config) << JsonToYaml(doc);
   for (const auto& c : clouds) {
-    SetChaos(*c.proxy, {{"seed", seed % 100000 + 1},
-                        {"status", 0.04},
-                        {"reset", 0.02},
-                        {"stall", 0.02},
-                        {"stall_ms", 1500},
-                        {"latency_ms", 20}});
+    ASSERT_NO_FATAL_FAILURE(SetChaos(*c.proxy, {{"seed", seed % 100000 + 1},
+                                                {"status", 0.04},
+                                                {"reset", 0.02},
+                                                {"stall", 0.02},
+                                                {"stall_ms", 1500},
+                                                {"latency_ms", 20}}));
   }
 
   AbsdProcess absd(config, (dir_ / "state").string(), port);
@@ -182,11 +182,16 @@ TEST_F(FaultSoak, BackupsAndRestoresThroughStorageFaultsAndStopsLoseNothing) {
         std::max(peak_in_transit, Metric(*absd.http, "abs_memory_in_transit_peak_bytes"));
   };
   auto stop = [&](bool graceful) {
+    // It must still be running: a crash between stops would otherwise pass unseen.
+    int early = 0;
+    ASSERT_EQ(waitpid(absd.pid, &early, WNOHANG), 0) << "absd exited by itself, status " << early;
     measure();
     if (graceful) {
       kill(absd.pid, SIGTERM);
       int status = absd.WaitExit(std::chrono::seconds(30));
+      if (status == -1) absd.Kill(SIGKILL);  // never left running for the next start
       ASSERT_NE(status, -1) << "absd did not stop within 30 s of SIGTERM";
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit status " << status;
       ++terms;
     } else {
       absd.Kill(SIGKILL);
@@ -209,19 +214,19 @@ TEST_F(FaultSoak, BackupsAndRestoresThroughStorageFaultsAndStopsLoseNothing) {
 
   // Rounds of faults and stops.
   for (uint64_t i = 0; i < rounds; ++i) {
-    start();
-    trigger_missing();
+    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_NO_FATAL_FAILURE(trigger_missing());
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::uniform_int_distribution<int>(1000, 4000)(rng)));
-    stop(i % 2 == 0);
+    ASSERT_NO_FATAL_FAILURE(stop(i % 2 == 0));
   }
 
   // Every job ends, the faults still on: each routine gets a backup (a job that spent its
   // retries has ended too; it is asked again, as an operator would).
-  start();
+  ASSERT_NO_FATAL_FAILURE(start());
   const auto bound = std::chrono::seconds(240);
   for (int attempt = 0; attempt < 4; ++attempt) {
-    trigger_missing();
+    ASSERT_NO_FATAL_FAILURE(trigger_missing());
     auto until = std::chrono::steady_clock::now() + bound;
     for (const auto& r : routines) {
       while (absd.BackupRunning(r)) {
@@ -296,17 +301,17 @@ TEST_F(FaultSoak, BackupsAndRestoresThroughStorageFaultsAndStopsLoseNothing) {
       const int64_t id = std::stoll(posted->body);
       if (k == 0 && attempt == 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        stop(false);
-        start();
+        ASSERT_NO_FATAL_FAILURE(stop(false));
+        ASSERT_NO_FATAL_FAILURE(start());
         continue;
       }
       auto until = std::chrono::steady_clock::now() + bound;
-      Json status;
+      Json status = {{"status", "running"}};  // until an answer says otherwise
       do {
         ASSERT_LT(std::chrono::steady_clock::now(), until) << "restore " << id << " did not end";
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         auto s = absd.http->Get(("/v1/restore/status/" + std::to_string(id)).c_str());
-        ASSERT_TRUE(s && s->status == 200);
+        if (!s || s->status != 200) continue;  // asked again until the bound
         status = Json::parse(s->body);
       } while (status["status"] == "running");
       last_status = status.dump();
@@ -333,6 +338,8 @@ TEST_F(FaultSoak, BackupsAndRestoresThroughStorageFaultsAndStopsLoseNothing) {
       static_cast<unsigned long long>(restores), slowest_start,
       static_cast<unsigned long long>(peak_rss_kib >> 10), peak_in_transit / (1 << 20),
       static_cast<long long>(budget_mib), chaos_counts.dump().c_str());
+  EXPECT_GT(peak_rss_kib, 0u) << "absd's peak memory was never read";
+  EXPECT_GE(peak_in_transit, 0) << "absd's /metrics never answered";
   EXPECT_LE(peak_in_transit, static_cast<double>(budget_mib << 20));
   EXPECT_LE(peak_rss_kib >> 10, static_cast<uint64_t>(budget_mib) + allowance_mib);
   for (const auto& [kind, counts] : chaos_counts.items())

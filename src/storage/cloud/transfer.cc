@@ -168,6 +168,9 @@ struct PartTask {
   PartTask& operator=(const PartTask&) = delete;
   ~PartTask() {
     if (part) {
+      // Dropped unrun: its buffer and memory go back before the waiter hears of it.
+      send = nullptr;
+      memory.Release();
       part->Answer(Status::Cancelled("part " + std::to_string(part->number) + " of " + object_name +
                                      " was dropped: the storage was closed"));
     }
