@@ -1,6 +1,7 @@
 // Periodic: runs a function every `interval` on its own thread until stopped (or
 // destroyed). Stop() wakes the thread at once and waits for a run in progress to end;
-// the function is not run again after Stop() returns.
+// the function is not run again after Stop() returns. Stop may be called from several
+// threads at once (each returns once the thread has ended); not from the function itself.
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,7 @@ class Periodic {
       stopped_ = true;
     }
     cv_.notify_all();
+    std::lock_guard join(join_mu_);  // one joins; the others wait until it has
     if (thread_.joinable()) thread_.join();
   }
 
@@ -43,6 +45,7 @@ class Periodic {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopped_ = false;
+  std::mutex join_mu_;
   std::thread thread_;  // last: starts once the members above exist
 };
 

@@ -15,6 +15,7 @@
 
 #include "common/executor.h"
 #include "common/memory_budget.h"
+#include "common/periodic.h"
 #include "common/semaphore.h"
 #include "storage/cloud/transfer.h"
 
@@ -519,6 +520,36 @@ TEST(PartPipeline, AWaitForMemoryHeldByAWedgedPartEndsAtACancel) {
   gate.Open();
   EXPECT_TRUE(stuck.Finish().ok());
   EXPECT_TRUE(Eventually([&] { return wedged.memory->counts().in_use == 0; }));
+}
+
+// A periodic task runs again and again; Stop, called from several threads at once while a
+// run is in progress, waits for that run, and nothing runs after it returns.
+TEST(Periodic, RunsUntilStoppedAndNeverAfterStopReturns) {
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<int> runs{0};
+    std::atomic<bool> running{false}, after_stop{false}, stopped{false};
+    Periodic task(1ms, [&] {
+      running = true;
+      if (stopped) after_stop = true;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      ++runs;
+      running = false;
+    });
+    ASSERT_TRUE(Eventually([&] { return runs.load() >= 3; }));
+    std::vector<std::thread> stoppers;
+    for (int t = 0; t < 4; ++t)
+      stoppers.emplace_back([&] {
+        task.Stop();
+        EXPECT_FALSE(running.load()) << "Stop returned while a run was in progress";
+      });
+    for (auto& t : stoppers)
+      t.join();
+    stopped = true;
+    const int at_stop = runs.load();
+    std::this_thread::sleep_for(3ms);
+    EXPECT_EQ(runs.load(), at_stop) << "a run after Stop returned";
+    EXPECT_FALSE(after_stop.load());
+  }
 }
 
 TEST(Semaphore, PermitsAreNeverOverdrawnUnderContention) {
