@@ -69,8 +69,10 @@ tsan-tests: build-tsan
 check: deps
 	@bash scripts/check.sh $(BUILD)
 
-# The tests read nothing outside the repository (the unit tests run under strace).
+# The tests read nothing outside the repository (the unit tests run under strace), and
+# every include of src/ points down the layers (scripts/check-layers.sh).
 check-paths: build-asan
+	@bash scripts/check-layers.sh
 	@ASAN_OPTIONS=detect_leaks=0 bash scripts/check-test-paths.sh $(BUILD_ASAN)/bin
 
 # Each fuzz target runs briefly on its seed corpus so a crashing decoder fails the build.

@@ -32,6 +32,7 @@ while read -r path; do
   esac
 done <<<"$changed"
 
+bash scripts/check-layers.sh
 targets=(unit_tests concurrency_tests "${!suites[@]}")
 echo "check: building ${targets[*]}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
