@@ -25,23 +25,28 @@ namespace {
 using namespace std::chrono_literals;
 
 // A gate tests open once: tasks that wait on it stand for a storage that stopped answering.
+// Copies share one gate, so a task that captures a copy may outlive the test that made it
+// (an abandoned part still wakes, or starts, after the test has returned).
 class Gate {
  public:
-  void Open() {
-    std::lock_guard lock(mu_);
-    open_ = true;
-    cv_.notify_all();
+  void Open() const {
+    std::lock_guard lock(s_->mu);
+    s_->open = true;
+    s_->cv.notify_all();
   }
   // False when `deadline` passed first.
-  bool Wait(std::chrono::milliseconds deadline = 30s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, deadline, [&] { return open_; });
+  bool Wait(std::chrono::milliseconds deadline = 30s) const {
+    std::unique_lock lock(s_->mu);
+    return s_->cv.wait_for(lock, deadline, [&] { return s_->open; });
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+  };
+  std::shared_ptr<State> s_ = std::make_shared<State>();
 };
 
 // Waits (polling, with a deadline) until `done` holds.
@@ -194,7 +199,7 @@ PartControl Control(size_t threads, const std::atomic<bool>* cancel = nullptr,
 
 // Submits part `n`, which answers only once `gate` opens: a storage that stopped.
 Status SubmitStuck(PartPipeline& pipeline, int n, Gate& gate) {
-  return pipeline.Submit(n, 0, [&gate] {
+  return pipeline.Submit(n, 0, [gate] {
     gate.Wait();
     return Result<std::string>("late");
   });
@@ -345,7 +350,7 @@ TEST(PartPipeline, APartOutlivingItsStorageNeverTouchesTheJobsFlag) {
     PartPipeline pipeline(control, "s3://b/late", 2);
     ASSERT_TRUE(pipeline
                     .Submit(1, 0,
-                            [&gate, link, &seen, &running] {
+                            [gate, link, &seen, &running] {
                               running = true;
                               gate.Wait();
                               seen = link->cancelled() ? 1 : 0;
@@ -498,7 +503,7 @@ TEST(PartPipeline, AWaitForMemoryHeldByAWedgedPartEndsAtACancel) {
   PartPipeline stuck(wedged, "stuck", 4);
   ASSERT_TRUE(stuck
                   .Submit(1, 100,
-                          [&gate] {
+                          [gate] {
                             gate.Wait();
                             return Result<std::string>("late");
                           })
