@@ -19,9 +19,9 @@
 #include "common/log.h"
 #include "common/memory_budget.h"
 #include "common/text.h"
-#include "service/config_edits.h"
 #include "http/openapi_document.h"
 #include "http/ui_assets.h"
+#include "service/config_edits.h"
 #include "storage/storage.h"
 
 namespace absvc::service {

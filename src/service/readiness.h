@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "service/clusters.h"
 #include "config/config.h"
+#include "service/clusters.h"
 #include "service/runs.h"
 
 namespace absvc::service {

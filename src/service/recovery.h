@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "jobs/job_store.h"
 #include "config/config.h"
+#include "jobs/job_store.h"
 #include "service/runs.h"
 
 namespace absvc::service {

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "backupset/metadata.h"
+#include "config/config.h"
 #include "jobs/job.h"
 #include "restore/restore_job.h"
-#include "config/config.h"
 #include "storage/storage.h"
 
 namespace absvc::service {

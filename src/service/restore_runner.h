@@ -11,9 +11,9 @@
 #include <string>
 
 #include "common/clock.h"
+#include "config/config.h"
 #include "jobs/job_store.h"
 #include "service/clusters.h"
-#include "config/config.h"
 #include "service/runs.h"
 #include "storage/storage.h"
 

@@ -17,9 +17,9 @@
 #include "common/clock.h"
 #include "common/cltime.h"
 #include "common/log.h"
+#include "config/config.h"
 #include "jobs/job.h"
 #include "restore/restore_job.h"
-#include "config/config.h"
 #include "service/ownership.h"
 #include "storage/storage.h"
 

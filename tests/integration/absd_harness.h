@@ -19,8 +19,8 @@
 #include <gtest/gtest.h>
 
 #include "client/client.h"
-#include "emulator.h"
 #include "config/config.h"
+#include "emulator.h"
 #include "storage/spec.h"
 #include "test_cluster.h"
 

@@ -10,8 +10,8 @@
 #include <fstream>
 
 #include "client/secret_agent.h"
-#include "emulator.h"
 #include "config/config.h"
+#include "emulator.h"
 #include "storage/codec.h"
 #include "test_certs.h"
 

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "backupset/partition_set.h"
-#include "scoped_env.h"
 #include "config/config.h"
+#include "scoped_env.h"
 
 namespace absvc::service {
 namespace {
