@@ -19,9 +19,9 @@
 #include "common/log.h"
 #include "common/memory_budget.h"
 #include "common/text.h"
+#include "config/edits.h"
 #include "http/openapi_document.h"
 #include "http/ui_assets.h"
-#include "service/config_edits.h"
 #include "storage/storage.h"
 
 namespace absvc::service {
@@ -396,19 +396,22 @@ void HttpApi::Register() {
        }));
   get("/v1/config/(clusters|storage|policies|routines)",
       [this](const httplib::Request& req, httplib::Response& res) {
-        SendJson(res, 200, ConfigSection(service_, req.matches[1]));
+        SendJson(res, 200, ConfigSection(service_.config()->document, req.matches[1]));
       });
   get("/v1/config/(clusters|storage|policies|routines)/" + name,
       [this](const httplib::Request& req, httplib::Response& res) {
-        auto entry = ConfigEntry(service_, req.matches[1], req.matches[2]);
+        auto entry = ConfigEntry(service_.config()->document, req.matches[1], req.matches[2]);
         if (!entry.ok()) return SendError(res, entry.status());
         SendJson(res, 200, *entry);
       });
   auto upsert = [this](const httplib::Request& req, httplib::Response& res, bool create) {
     auto body = ParseBody(req);
     if (!body.ok()) return SendError(res, body.status());
-    Status st = create ? CreateConfigEntry(service_, req.matches[1], req.matches[2], *body)
-                       : ReplaceConfigEntry(service_, req.matches[1], req.matches[2], *body);
+    const std::string section = req.matches[1], entry = req.matches[2];
+    Status st = service_.EditConfig([&](Json& doc) {
+      return create ? CreateConfigEntry(doc, section, entry, *body)
+                    : ReplaceConfigEntry(doc, section, entry, *body);
+    });
     if (!st.ok()) return SendError(res, st);
     res.status = create ? 201 : 200;
   };
@@ -422,13 +425,18 @@ void HttpApi::Register() {
       }));
   del("/v1/config/(clusters|storage|policies|routines)/" + name,
       [this](const httplib::Request& req, httplib::Response& res) {
-        Status st = DeleteConfigEntry(service_, req.matches[1], req.matches[2]);
+        const std::string section = req.matches[1], entry = req.matches[2];
+        Status st =
+            service_.EditConfig([&](Json& doc) { return DeleteConfigEntry(doc, section, entry); });
         if (!st.ok()) return SendError(res, st);
         res.status = 204;
       });
   put("/v1/config/routines/" + name + "/(disable|enable)",
       NoBody([this](const httplib::Request& req, httplib::Response& res) {
-        Status st = SetRoutineDisabled(service_, req.matches[1], req.matches[2] == "disable");
+        const std::string routine = req.matches[1];
+        const bool disable = req.matches[2] == "disable";
+        Status st = service_.EditConfig(
+            [&](Json& doc) { return SetRoutineDisabled(doc, routine, disable); });
         if (!st.ok()) return SendError(res, st);
         res.status = 204;
       }));

@@ -1,8 +1,8 @@
 // absd's facade: the configuration in force and the runs in progress, over parts with
 // one job each — the schedule and scheduler loop, the backup runner, restore planning and
 // the restore runner, cluster connections, crash recovery, readiness, metrics and the job
-// history. The HTTP layer (http_api.h) only translates requests into these calls; config
-// edits by entry are in config_edits.h.
+// history. The HTTP layer (http_api.h) only translates requests into these calls; an
+// edit by entry (config/edits.h) is applied through EditConfig.
 #pragma once
 
 #include <atomic>

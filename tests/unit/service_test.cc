@@ -14,6 +14,7 @@
 #include "common/semaphore.h"
 #include "config/config.h"
 #include "config/cron.h"
+#include "config/edits.h"
 #include "jobs/job_store.h"
 #include "scoped_env.h"
 #include "service/clusters.h"
@@ -459,6 +460,37 @@ TEST(Config, SecretsAreRedactedAndKeptOnPut) {
   red["aerospike-clusters"]["c1"]["credentials"]["password"] = "pw2";
   EXPECT_EQ(KeepStoredSecrets(red, d)["aerospike-clusters"]["c1"]["credentials"]["password"],
             "pw2");
+}
+
+TEST(ConfigEdits, EntriesAreEditedOnTheDocumentWithoutAService) {
+  Json d = MinimalDoc();
+  d["aerospike-clusters"]["c1"]["credentials"] = {{"user", "u"}, {"password", "pw1"}};
+  EXPECT_FALSE(IsConfigSection("aerospike-clusters"));  // API names, not document keys
+  EXPECT_EQ(ConfigSection(d, "clusters")["c1"]["credentials"]["password"], kRedacted);
+  EXPECT_EQ(ConfigEntry(d, "storage", "nope").status().code(), StatusCode::kNotFound);
+
+  // A replaced entry sent back redacted keeps its stored password.
+  Json c1 = *ConfigEntry(d, "clusters", "c1");
+  c1["max-parallel-scans"] = 7;
+  ASSERT_TRUE(ReplaceConfigEntry(d, "clusters", "c1", c1).ok());
+  EXPECT_EQ(d["aerospike-clusters"]["c1"]["credentials"]["password"], "pw1");
+  EXPECT_EQ(d["aerospike-clusters"]["c1"]["max-parallel-scans"], 7);
+
+  EXPECT_EQ(CreateConfigEntry(d, "clusters", "c1", c1).code(), StatusCode::kConflict);
+  EXPECT_EQ(ReplaceConfigEntry(d, "clusters", "c9", c1).code(), StatusCode::kNotFound);
+  EXPECT_EQ(CreateConfigEntry(d, "clusters", "a/b", c1).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(CreateConfigEntry(d, "clusters", "c2", c1).ok());
+
+  // An entry a routine refers to is not deleted; the error names the routine.
+  Status used = DeleteConfigEntry(d, "clusters", "c1");
+  EXPECT_EQ(used.code(), StatusCode::kConflict);
+  EXPECT_NE(used.message().find("routine 'r1'"), std::string::npos) << used.message();
+  EXPECT_TRUE(DeleteConfigEntry(d, "clusters", "c2").ok());
+  EXPECT_FALSE(d["aerospike-clusters"].contains("c2"));
+
+  ASSERT_TRUE(SetRoutineDisabled(d, "r1", true).ok());
+  EXPECT_EQ(d["backup-routines"]["r1"]["disabled"], true);
+  EXPECT_EQ(SetRoutineDisabled(d, "r9", true).code(), StatusCode::kNotFound);
 }
 
 TEST(Config, RestoreRequests) {
