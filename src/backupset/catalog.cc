@@ -60,7 +60,7 @@ nlohmann::ordered_json BackupEntry::ToJson(const std::string& storage_name) cons
   j["finished"] = metadata.finished;
   j["finished-timestamp"] = finished_ms;
   j["duration"] = std::max<int64_t>(0, (finished_ms - created_ms) / 1000);
-  j["from"] = "0001-01-01T00:00:00Z";
+  j["from"] = metadata.from.empty() ? "0001-01-01T00:00:00Z" : metadata.from;
   j["namespace"] = metadata.ns;
   j["record-count"] = metadata.record_count;
   j["byte-count"] = metadata.byte_count;

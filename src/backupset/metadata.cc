@@ -140,6 +140,7 @@ Result<BackupMetadata> ParseMetadataYaml(const std::string& text) {
     m.ns = y["namespace"].as<std::string>();
     if (y["created"]) m.created = y["created"].as<std::string>();
     if (y["finished"]) m.finished = y["finished"].as<std::string>();
+    if (y["from"]) m.from = y["from"].as<std::string>();
     if (y["record-count"]) m.record_count = y["record-count"].as<uint64_t>();
     if (y["byte-count"]) m.byte_count = y["byte-count"].as<uint64_t>();
     if (y["file-count"]) m.file_count = y["file-count"].as<uint64_t>();

@@ -73,6 +73,7 @@ struct BackupMetadata {
   std::string ns;
   std::string created;  // RFC 3339
   std::string finished;
+  std::string from;  // an incremental's lower bound; ABS writes 0001-01-01T00:00:00Z for a full
   uint64_t record_count = 0;
   uint64_t byte_count = 0;
   uint64_t file_count = 0;

@@ -195,21 +195,30 @@ class Exchange {
     SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
     if (SSL_CTX_load_verify_locations(ctx_, agent_.tls_ca_file.c_str(), nullptr) != 1) {
-      return Status::InvalidArgument(who_ + ": cannot load tls-ca-file " + agent_.tls_ca_file +
-                                     ": " + tls::OpenSslErrors());
+      return Status::InvalidArgument(who_ + ": cannot load ca-file " + agent_.tls_ca_file + ": " +
+                                     tls::OpenSslErrors());
+    }
+    if (!agent_.tls_cert_file.empty() &&
+        (SSL_CTX_use_certificate_chain_file(ctx_, agent_.tls_cert_file.c_str()) != 1 ||
+         SSL_CTX_use_PrivateKey_file(ctx_, agent_.tls_key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+         SSL_CTX_check_private_key(ctx_) != 1)) {
+      return Status::InvalidArgument(who_ + ": cannot use cert-file " + agent_.tls_cert_file +
+                                     " with key-file " + agent_.tls_key_file + ": " +
+                                     tls::OpenSslErrors());
     }
     ssl_ = SSL_new(ctx_);
     if (!ssl_ || !tls::AttachSocket(ssl_, fd_)) {
       return Status::Internal(who_ + ": cannot start TLS: " + tls::OpenSslErrors());
     }
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+    const std::string& name = agent_.tls_name.empty() ? agent_.address : agent_.tls_name;
     in6_addr ip{};
-    if (::inet_pton(AF_INET, agent_.address.c_str(), &ip) == 1 ||
-        ::inet_pton(AF_INET6, agent_.address.c_str(), &ip) == 1) {
-      X509_VERIFY_PARAM_set1_ip_asc(param, agent_.address.c_str());
+    if (::inet_pton(AF_INET, name.c_str(), &ip) == 1 ||
+        ::inet_pton(AF_INET6, name.c_str(), &ip) == 1) {
+      X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
     } else {
-      X509_VERIFY_PARAM_set1_host(param, agent_.address.c_str(), agent_.address.size());
-      SSL_set_tlsext_host_name(ssl_, agent_.address.c_str());
+      X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+      SSL_set_tlsext_host_name(ssl_, name.c_str());
     }
     while (true) {
       ERR_clear_error();

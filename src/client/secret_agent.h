@@ -22,8 +22,13 @@ struct SecretAgentOptions {
   std::string address;                  // host name or IP; for unix, the socket's path
   int port = 0;
   std::chrono::milliseconds timeout{1000};  // the whole exchange, connecting included
-  std::string tls_ca_file;  // TLS (tcp only) when set; the certificate must name `address`
-  bool is_base64 = false;   // the agent answers base64 of the secret
+  // TLS (tcp only) when tls_ca_file is set: the agent's certificate must name tls_name, or
+  // `address` when that is empty. A client certificate and key (both or neither) make it
+  // mutual TLS.
+  std::string tls_ca_file;
+  std::string tls_cert_file, tls_key_file;
+  std::string tls_name;
+  bool is_base64 = false;  // the agent answers base64 of the secret
   bool operator==(const SecretAgentOptions&) const = default;
 };
 

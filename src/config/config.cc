@@ -35,12 +35,34 @@ void ParseSecretAgent(Fields& a, SecretAgentConfig& out) {
   Assign(out.connection_type, a.Enum("connection-type", {"tcp", "unix"}, true));
   Assign(out.address, a.String("address", true));
   bool tcp = out.connection_type == "tcp";
-  if (auto p = a.Int("port", 1, 65535, tcp)) out.port = static_cast<int>(*p);
+  // The Secret Agent's own default port, as ABS leaves it optional.
+  out.port = 3005;
+  if (auto p = a.Int("port", 1, 65535)) out.port = static_cast<int>(*p);
   if (auto t = a.Int("timeout", 1, 3600000)) out.timeout = std::chrono::milliseconds(*t);
-  Assign(out.tls_ca_file, a.String("tls-ca-file"));
+  // ca-file, cert-file, key-file and name are ABS 3.7's spelling; tls-ca-file is the
+  // earlier one, kept as its synonym.
+  auto ca_file = a.String("ca-file");
+  auto tls_ca_file = a.String("tls-ca-file");
+  if (ca_file && tls_ca_file && *ca_file != *tls_ca_file) {
+    a.Error("ca-file", "give ca-file or its older name tls-ca-file, not both");
+  }
+  Assign(out.tls_ca_file, ca_file ? ca_file : tls_ca_file);
+  Assign(out.tls_cert_file, a.String("cert-file"));
+  Assign(out.tls_key_file, a.String("key-file"));
+  Assign(out.tls_name, a.String("name"));
   Assign(out.is_base64, a.Bool("is-base64"));
-  if (!tcp && !out.tls_ca_file.empty()) {
-    a.Error("tls-ca-file", "TLS is for connection-type tcp; a unix socket is local already");
+  const bool tls = !out.tls_ca_file.empty() || !out.tls_cert_file.empty() ||
+                   !out.tls_key_file.empty() || !out.tls_name.empty();
+  if (!tcp && tls) {
+    a.Error(ca_file || !tls_ca_file ? "ca-file" : "tls-ca-file",
+            "TLS is for connection-type tcp; a unix socket is local already");
+  } else if (tls && out.tls_ca_file.empty()) {
+    a.Error("ca-file",
+            "is required with cert-file, key-file or name: the agent's certificate "
+            "is verified against it");
+  }
+  if (out.tls_cert_file.empty() != out.tls_key_file.empty()) {
+    a.Error("cert-file", "cert-file and key-file go together");
   }
   a.Finish();
 }

@@ -308,14 +308,10 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
   if (result.code() == StatusCode::kConflict && job.started_ms == 0) {
     outcome = JobStatus::kSkip;  // another instance runs this slice's backup
   }
-  if (storage && !run_dir.empty()) {
-    if (!result.ok()) {
-      // A cancelled or failed run leaves nothing that could be listed as a backup.
-      (void)storage->Remove(run_dir + "/");
-    } else if (run->incremental && total_records == 0) {
-      (void)storage->Remove(run_dir + "/");  // empty incrementals are not kept
-    }
-  }
+  // A cancelled or failed run leaves nothing that could be listed as a backup. An
+  // incremental that found nothing is kept and listed, as ABS lists it: it records that
+  // nothing changed up to its time, and the next incremental starts from there.
+  if (storage && !run_dir.empty() && !result.ok()) (void)storage->Remove(run_dir + "/");
   if (result.ok()) {
     metrics_.BackupSucceeded(run->routine, run->incremental, run->start_ms,
                              static_cast<double>(now - run->start_ms) / 1000.0);

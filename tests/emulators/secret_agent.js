@@ -15,7 +15,8 @@
 //
 // Prints {"port": N} once listening on 127.0.0.1; stops on SIGTERM.
 //   node tests/emulators/secret_agent.js <secrets.json> [--base64] [--tls CERT KEY]
-//        [--unix SOCKET_PATH]
+//        [--client-ca CA] [--unix SOCKET_PATH]
+//   --client-ca: with --tls, a client certificate signed by CA is required (mutual TLS).
 //   secrets.json: {"<resource>": {"<key>": "<value>"}}
 'use strict';
 const fs = require('fs');
@@ -28,6 +29,7 @@ const secrets = JSON.parse(fs.readFileSync(args[0], 'utf8'));
 const base64 = args.includes('--base64');
 const tlsAt = args.indexOf('--tls');
 const unixAt = args.indexOf('--unix');
+const clientCaAt = args.indexOf('--client-ca');
 
 function frame(body) {
   const b = Buffer.from(body);
@@ -95,7 +97,13 @@ function serve(socket) {
 }
 
 const server = tlsAt >= 0
-  ? tls.createServer({ cert: fs.readFileSync(args[tlsAt + 1]), key: fs.readFileSync(args[tlsAt + 2]) }, serve)
+  ? tls.createServer({
+    cert: fs.readFileSync(args[tlsAt + 1]),
+    key: fs.readFileSync(args[tlsAt + 2]),
+    ...(clientCaAt >= 0
+      ? { ca: fs.readFileSync(args[clientCaAt + 1]), requestCert: true, rejectUnauthorized: true }
+      : {}),
+  }, serve)
   : net.createServer(serve);
 server.listen(0, '127.0.0.1', () => {
   const info = { port: server.address().port };

@@ -94,6 +94,31 @@ TEST_F(SecretAgentTest, FetchesOverTcpTlsAndAUnixSocket) {
   EXPECT_NE(got.status().message().find("TLS failed"), std::string::npos) << got.status().message();
 }
 
+// ABS 3.7's agent TLS: a client certificate (mutual TLS) and a name the agent's certificate
+// must carry when it differs from the address.
+TEST_F(SecretAgentTest, MutualTlsWithAClientCertificateAndAVerifiedName) {
+  testing::TestCa ca(dir_.string(), "agent-ca");
+  auto server = ca.Issue("agent", "agent.secrets.internal");
+  auto client = ca.Issue("client", "abs");
+  auto agent = StartAgent({"--tls", server.cert, server.key, "--client-ca", ca.cert_file()});
+  ASSERT_TRUE(agent);
+  SecretAgentOptions o = Tcp(agent->port());
+  o.tls_ca_file = ca.cert_file();
+  o.tls_name = "agent.secrets.internal";
+  // Without a client certificate the agent hangs up during or after the handshake.
+  EXPECT_FALSE(FetchSecret(o, {"abs", "password"}).ok());
+  o.tls_cert_file = client.cert;
+  o.tls_key_file = client.key;
+  auto got = FetchSecret(o, {"abs", "password"});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, kPassword);
+  // The name is verified: a name the certificate does not carry is refused.
+  o.tls_name = "someone.else";
+  got = FetchSecret(o, {"abs", "password"});
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("TLS failed"), std::string::npos) << got.status().message();
+}
+
 TEST_F(SecretAgentTest, EveryFailureIsNamedBoundedAndKeepsTheSecret) {
   auto agent = StartAgent();
   ASSERT_TRUE(agent);

@@ -121,8 +121,33 @@ TEST(SecretAgentConfig, EachReferenceGoesToItsAgent) {
   d["aerospike-clusters"]["c1"]["credentials"]["password"] = "secrets:db";
   EXPECT_NE(error(d).find("secrets:<resource>:<key>"), std::string::npos);
   d = Doc();
-  d["secret-agents"] = {{"a", {{"connection-type", "tcp"}, {"address", "x"}}}};
-  EXPECT_NE(error(d).find("secret-agents.a.port: is required"), std::string::npos) << error(d);
+  // ABS leaves the port optional: the agent's default, 3005.
+  d["secret-agents"] = {{"a", {{"connection-type", "TCP"}, {"address", "x"}}}};
+  d["aerospike-clusters"]["c1"]["credentials"]["password"] = "plain";
+  cfg = service::ParseConfig(d, fetch);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->secret_agents.at("a").port, 3005);
+  // ABS 3.7's TLS fields, and the older tls-ca-file as a synonym of ca-file.
+  d["secret-agents"]["a"].update({{"ca-file", "/ca.pem"},
+                                  {"cert-file", "/c.pem"},
+                                  {"key-file", "/k.pem"},
+                                  {"name", "agent.internal"}});
+  cfg = service::ParseConfig(d, fetch);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->secret_agents.at("a").tls_ca_file, "/ca.pem");
+  EXPECT_EQ(cfg->secret_agents.at("a").tls_cert_file, "/c.pem");
+  EXPECT_EQ(cfg->secret_agents.at("a").tls_name, "agent.internal");
+  d["secret-agents"]["a"]["tls-ca-file"] = "/other.pem";
+  EXPECT_NE(error(d).find("give ca-file or its older name tls-ca-file, not both"),
+            std::string::npos);
+  d["secret-agents"]["a"].erase("tls-ca-file");
+  d["secret-agents"]["a"].erase("key-file");
+  EXPECT_NE(error(d).find("secret-agents.a.cert-file: cert-file and key-file go together"),
+            std::string::npos);
+  d["secret-agents"]["a"] = {{"connection-type", "tcp"}, {"address", "x"}, {"name", "n"}};
+  EXPECT_NE(error(d).find("secret-agents.a.ca-file: is required with cert-file"),
+            std::string::npos);
+  d = Doc();
   d["secret-agents"] = {{"a",
                          {{"connection-type", "unix"},
                           {"address", "/s"},
