@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  for (const auto& w : cfg->warnings)
+    ABS_LOG_WARN("configuration: {}", w);
   if (state_dir.empty()) {
     auto slash = config_path.rfind('/');
     state_dir = (slash == std::string::npos ? std::string(".") : config_path.substr(0, slash)) +

@@ -53,7 +53,7 @@ int64_t RunTimestamp(const std::string& name) {
   return std::stoll(name.substr(0, 13));
 }
 
-nlohmann::ordered_json BackupEntry::ToJson(const std::string& storage_name) const {
+nlohmann::ordered_json BackupEntry::ToJson(const nlohmann::ordered_json& storage) const {
   nlohmann::ordered_json j;
   j["created"] = metadata.created;
   j["timestamp"] = timestamp_ms;  // the run's, as in the key; from/to filter on it
@@ -68,7 +68,7 @@ nlohmann::ordered_json BackupEntry::ToJson(const std::string& storage_name) cons
   j["secondary-index-count"] = metadata.sindex_count;
   j["udf-count"] = metadata.udf_count;
   j["key"] = key;
-  j["storage"] = storage_name;
+  j["storage"] = storage;
   j["compression"] = metadata.compression;
   j["encryption"] = metadata.encryption;
   return j;
@@ -156,7 +156,8 @@ std::string SliceKey(const std::string& partition_list, const std::vector<std::s
 
 Status ApplyRetention(storage::Storage& storage, const std::string& routine, int64_t keep_full,
                       int64_t keep_incremental, const std::string& slice) {
-  if (keep_full <= 0) return Status::Ok();
+  // keep_full 0: every full stays; keep_incremental -1: the kept fulls' incrementals stay.
+  if (keep_full <= 0 && keep_incremental < 0) return Status::Ok();
   if (keep_incremental < 0) keep_incremental = keep_full;
   ABS_ASSIGN_OR_RETURN(auto fulls, ListBackups(storage, routine, false));
   std::vector<std::pair<int64_t, std::string>> runs;  // newest first, distinct
@@ -166,7 +167,8 @@ Status ApplyRetention(storage::Storage& storage, const std::string& routine, int
       runs.emplace_back(it->timestamp_ms, it->run_dir);
   }
   Status first;
-  for (size_t i = static_cast<size_t>(keep_full); i < runs.size(); ++i) {
+  for (size_t i = keep_full > 0 ? static_cast<size_t>(keep_full) : runs.size(); i < runs.size();
+       ++i) {
     Status st = storage.Remove(runs[i].second + "/");
     if (!st.ok() && first.ok()) first = st;
   }

@@ -25,8 +25,8 @@ struct BackupEntry {
   std::string slice;  // from abs-run.json; "" = the whole namespace (or written by ABS)
   BackupMetadata metadata;
 
-  // ABS's BackupDetails.
-  nlohmann::ordered_json ToJson(const std::string& storage_name) const;
+  // ABS's BackupDetails; `storage` is the storage's definition ({"s3-storage": {...}}).
+  nlohmann::ordered_json ToJson(const nlohmann::ordered_json& storage) const;
 };
 
 // Finished backups of the routine, oldest first.

@@ -46,6 +46,10 @@ bool GzipFile(const std::string& from, const std::string& to) {
 }  // namespace
 
 RotatingLogFile::RotatingLogFile(LogFileOptions options) : o_(std::move(options)) {
+  // The file's directory is created as ABS creates it; a failure shows as the open's.
+  std::error_code ec;
+  fs::path dir = fs::path(o_.path).parent_path();
+  if (!dir.empty()) fs::create_directories(dir, ec);
   Open();
   mill_ = std::thread([this] { Mill(); });
 }

@@ -20,6 +20,7 @@
 #include "common/text.h"
 #include "common/tls.h"
 #include "config/fields.h"
+#include "config/legacy.h"
 #include "wire/digest.h"
 
 namespace absvc::service {
@@ -150,8 +151,9 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
     HttpsConfig tls;
     tls.listener.port = 8443;
     ParseListener(h, tls.listener, errors);
-    Assign(tls.cert_file, h.String("cert-file", true));
-    Assign(tls.key_file, h.String("key-file", true));
+    // A disabled listener needs no certificate (ABS requires one only when enabled).
+    Assign(tls.cert_file, h.String("cert-file", !tls.listener.disabled));
+    Assign(tls.key_file, h.String("key-file", !tls.listener.disabled));
     SelectSecretAgent(h);
     Assign(tls.key_file_password, h.Secret("key-file-password"));
     Assign(tls.client_auth, h.Enum("client-auth", {"none", "request", "require-and-verify"}));
@@ -192,7 +194,8 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
     if (const Json* fw = l.Get("file-writer")) {
       Fields w(fw, "service.logger.file-writer", errors);
       Assign(s.logger.file, w.String("filename", true));
-      Assign(s.logger.file_max_size_mb, w.Int("maxsize", 1, 1 << 20));
+      // 0 is "the default", as in ABS.
+      if (auto mb = w.Int("maxsize", 0, 1 << 20)) s.logger.file_max_size_mb = *mb ? *mb : 100;
       Assign(s.logger.file_max_age_days, w.Int("maxage", 0, 1 << 20));
       Assign(s.logger.file_max_backups, w.Int("maxbackups", 0, 1000));
       Assign(s.logger.file_compress, w.Bool("compress"));
@@ -241,10 +244,12 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
     Fields k(cred, path + ".credentials", errors);
     SelectSecretAgent(k);
     Assign(c.auth_mode, k.Enum("auth-mode", {"INTERNAL", "EXTERNAL", "EXTERNAL_INSECURE", "PKI"}));
-    // PKI logs in with the client certificate alone.
-    Assign(c.user, k.String("user", c.auth_mode != "PKI"));
     auto password = k.Secret("password");
     auto password_path = k.String("password-path");
+    // A user goes with a password (PKI logs in with the client certificate alone);
+    // credentials with neither log in as nobody, as in ABS.
+    Assign(c.user,
+           k.String("user", c.auth_mode != "PKI" && (password.has_value() || password_path)));
     if (password && password_path) {
       k.Error("password", "give password or password-path, not both");
     } else if (password) {
@@ -285,10 +290,12 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
       }
     }
   }
-  if (c.auth_mode == "EXTERNAL" && !c.tls) {
-    errors.push_back(path +
-                     ".credentials.auth-mode: EXTERNAL sends the password in clear text, so it "
-                     "needs tls (EXTERNAL_INSECURE takes that risk)");
+  if (c.auth_mode == "EXTERNAL" && !c.tls && config_fields::warnings != nullptr) {
+    config_fields::warnings->push_back(
+        path +
+        ".credentials.auth-mode: EXTERNAL without tls sends the password to the cluster "
+        "in clear text, as ABS does; give tls, or write EXTERNAL_INSECURE to say the risk is "
+        "taken");
   }
   if (c.auth_mode == "PKI" && (!c.tls || c.tls->cert_file.empty())) {
     errors.push_back(path +
@@ -354,7 +361,10 @@ void ParseStorage(const std::string& name, const Json& j, StorageConfig& s, Erro
     Assign(s.s3_secret_access_key, x.Secret("secret-access-key"));
     x.Enum("s3-log-level", {"OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"});
     Assign(s.min_part_size, x.Int("min-part-size", 5 << 20, INT64_MAX));
-    Assign(s.max_async_connections, x.Int("max-async-connections", 1, 1 << 16));
+    // 0 is "the default", as in ABS.
+    if (auto n = x.Int("max-async-connections", 0, 1 << 16); n && *n > 0) {
+      s.max_async_connections = *n;
+    }
     Assign(s.s3_path_style, x.Bool("use-path-style"));
     ParseStorageClass(x, errors, s);
     x.Finish();
@@ -410,9 +420,10 @@ void ParsePolicy(const std::string& name, const Json& j, BackupPolicyConfig& p, 
     Assign(p.retry.multiplier, x.Number("multiplier", 1.0, 100.0));
     x.Finish();
   }
-  Assign(p.records_per_second, f.Int("records-per-second", 1, INT32_MAX));
-  Assign(p.bandwidth_mib, f.Int("bandwidth", 1, 1 << 30));
-  Assign(p.file_limit_mib, f.Int("file-limit", 1, 1 << 30));
+  // 0 is "no limit" for each, as in ABS.
+  Assign(p.records_per_second, f.Int("records-per-second", 0, INT32_MAX));
+  Assign(p.bandwidth_mib, f.Int("bandwidth", 0, 1 << 30));
+  Assign(p.file_limit_mib, f.Int("file-limit", 0, 1 << 30));
   if (const Json* c = f.Get("compression")) {
     Fields x(c, path + ".compression", errors);
     Assign(p.compression, x.Enum("mode", {"NONE", "ZSTD"}, true));
@@ -442,7 +453,7 @@ void ParsePolicy(const std::string& name, const Json& j, BackupPolicyConfig& p, 
   Assign(p.no_udfs, f.Bool("no-udfs"));
   if (const Json* r = f.Get("retention")) {
     Fields x(r, path + ".retention", errors);
-    Assign(p.retention_full, x.Int("full", 1, INT32_MAX, true));
+    Assign(p.retention_full, x.Int("full", 1, INT32_MAX));
     Assign(p.retention_incremental, x.Int("incremental", 0, INT32_MAX));
     if (p.retention_full > 0 && p.retention_incremental > p.retention_full) {
       x.Error("incremental", "must not exceed full");
@@ -639,15 +650,27 @@ void ParseRestorePolicy(const Json* j, RestorePolicyConfig& p, Errors& errors,
   }
   Assign(p.set_list, f.Strings("set-list"));
   Assign(p.bin_list, f.Strings("bin-list"));
-  Assign(p.tps, f.Int("tps", 1, INT32_MAX));
-  Assign(p.bandwidth_mib, f.Int("bandwidth", 1, 1 << 30));
+  // 0 is "no limit" for both, as in ABS.
+  Assign(p.tps, f.Int("tps", 0, INT32_MAX));
+  Assign(p.bandwidth_mib, f.Int("bandwidth", 0, 1 << 30));
   Assign(p.batch_size, f.Int("batch-size", 1, 100000));
   Assign(p.max_async_batches, f.Int("max-async-batches", 1, 100000));
   Assign(p.disable_batch_writes, f.Bool("disable-batch-writes"));
   Assign(p.salvage, f.Bool("salvage"));
-  f.Int("socket-timeout", 0, INT32_MAX);
-  f.Int("total-timeout", 0, INT32_MAX);
+  // Accepted as ABS documents them; abs's restore writes keep their own timeouts and
+  // retries, which the request is told.
+  for (const char* k : {"socket-timeout", "total-timeout"}) {
+    if (f.Int(k, 0, INT32_MAX) && config_fields::warnings != nullptr) {
+      config_fields::warnings->push_back(
+          f.Path(k) + ": accepted and not applied: abs's restore writes use their own timeout");
+    }
+  }
   if (const Json* r = f.Get("retry-policy")) {
+    if (config_fields::warnings != nullptr) {
+      config_fields::warnings->push_back(
+          f.Path("retry-policy") +
+          ": accepted and not applied: abs retries a failed batch with its own backoff");
+    }
     Fields x(r, "policy.retry-policy", errors);
     x.Int("base-timeout", 0, INT32_MAX);
     x.Int("max-retries", 0, 1000);
@@ -678,14 +701,20 @@ void ParseRestorePolicy(const Json* j, RestorePolicyConfig& p, Errors& errors,
 
 }  // namespace
 
-Result<RestoreRequest> ParseRestoreRequest(const Json& body, bool timestamp,
+Result<RestoreRequest> ParseRestoreRequest(const Json& as_written, bool timestamp,
                                            const std::map<std::string, SecretAgentConfig>& agents,
                                            const SecretFetcher& fetch) {
   Errors errors;
   RestoreRequest r;
-  if (!body.is_object()) {
-    return Status::InvalidArgument("the request body must be a JSON object, got " + TypeName(body));
+  if (!as_written.is_object()) {
+    return Status::InvalidArgument("the request body must be a JSON object, got " +
+                                   TypeName(as_written));
   }
+  LegacyReading legacy;
+  const Json body = UpgradeLegacyRestoreRequest(as_written, legacy);
+  r.warnings = std::move(legacy.warnings);
+  errors.insert(errors.end(), legacy.errors.begin(), legacy.errors.end());
+  config_fields::WarningsGuard warnings_guard(&r.warnings);
   config_fields::SecretScope scope{&agents, &fetch};
   config_fields::SecretScopeGuard guard(&scope);
   Fields f(&body, "", errors);
@@ -801,14 +830,20 @@ Result<Config> ParseConfig(const Json& document, const SecretFetcher& fetch) {
     return Status::InvalidArgument("configuration must be an object, got " + TypeName(document));
   }
   cfg.document = document.is_null() ? Json::object() : document;
+  // Earlier ABS releases' spellings are read as today's, each with a warning; the
+  // document stays as written.
+  LegacyReading legacy;
+  const Json doc = UpgradeLegacyConfig(cfg.document, legacy);
+  cfg.warnings = std::move(legacy.warnings);
+  errors.insert(errors.end(), legacy.errors.begin(), legacy.errors.end());
+  config_fields::WarningsGuard warnings_guard(&cfg.warnings);
   {
-    Fields top(&cfg.document, "", errors);
+    Fields top(&doc, "", errors);
     for (const char* k : {"service", "aerospike-clusters", "storage", "backup-policies",
                           "backup-routines", "secret-agents"})
       top.Get(k);
     top.Finish();
   }
-  const Json& doc = cfg.document;
   // Agents first: every other section's references go to them.
   ParseSection(doc, "secret-agents", cfg.secret_agents, errors,
                [&](const std::string& n, const Json& j, SecretAgentConfig& a) {

@@ -176,6 +176,10 @@ struct Config {
   std::map<std::string, BackupPolicyConfig> policies;
   std::map<std::string, RoutineConfig> routines;
   std::map<std::string, SecretAgentConfig> secret_agents;
+  // Settings read with a meaning other than their spelling says: earlier ABS releases'
+  // names and places (config/legacy.h), and settings abs accepts but does not act on.
+  // Logged whenever the configuration is loaded or applied.
+  std::vector<std::string> warnings;
 
   const BackupPolicyConfig& PolicyOf(const RoutineConfig& r) const;
 };
@@ -211,6 +215,7 @@ struct RestoreRequest {
   std::string routine;  // timestamp restores
   int64_t time_ms = 0;
   bool disable_reordering = false;
+  std::vector<std::string> warnings;  // as Config::warnings
 };
 
 // Strict, like the configuration; the error names every bad field.

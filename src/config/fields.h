@@ -43,6 +43,20 @@ class SecretScopeGuard {
   const SecretScope* previous_;
 };
 
+// Where the parse on this thread records warnings (Config::warnings); null elsewhere.
+inline thread_local std::vector<std::string>* warnings = nullptr;
+
+class WarningsGuard {
+ public:
+  explicit WarningsGuard(std::vector<std::string>* sink) : previous_(warnings) { warnings = sink; }
+  ~WarningsGuard() { warnings = previous_; }
+  WarningsGuard(const WarningsGuard&) = delete;
+  WarningsGuard& operator=(const WarningsGuard&) = delete;
+
+ private:
+  std::vector<std::string>* previous_;
+};
+
 inline std::string TypeName(const Json& j) {
   switch (j.type()) {
     case Json::value_t::null:
@@ -127,6 +141,9 @@ class Fields {
                                   bool required = false) {
     auto s = String(key, required);
     if (!s) return std::nullopt;
+    // Surrounding blanks are not part of the value (ABS trims them too).
+    s->erase(0, s->find_first_not_of(" \t"));
+    s->erase(s->find_last_not_of(" \t") + 1);
     for (const auto& a : allowed) {
       if (a.size() == s->size() && std::equal(a.begin(), a.end(), s->begin(), [](char x, char y) {
             return std::tolower(static_cast<unsigned char>(x)) ==

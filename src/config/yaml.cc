@@ -27,6 +27,21 @@ Json PlainScalar(const std::string& s) {
     long long v = std::strtoll(s.c_str(), &end, 10);
     if (errno == 0 && *end == '\0') return static_cast<int64_t>(v);
   }
+  // Digits grouped with '_' (50_000_000): YAML 1.1 integers, which ABS's own samples use
+  // and its YAML reader accepts. A digit must start and end the number.
+  if (i < s.size() && s.find('_') != std::string::npos &&
+      std::isdigit(static_cast<unsigned char>(s[i])) &&
+      std::isdigit(static_cast<unsigned char>(s.back())) &&
+      std::all_of(s.begin() + static_cast<long>(i), s.end(),
+                  [](char c) { return c == '_' || std::isdigit(static_cast<unsigned char>(c)); })) {
+    std::string digits;
+    for (char c : s)
+      if (c != '_') digits += c;
+    errno = 0;
+    char* end = nullptr;
+    long long v = std::strtoll(digits.c_str(), &end, 10);
+    if (errno == 0 && *end == '\0') return static_cast<int64_t>(v);
+  }
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
     char* end = nullptr;
     long long v = std::strtoll(s.c_str() + 2, &end, s[1] == 'x' ? 16 : 8);

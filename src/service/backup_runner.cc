@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <ctime>
+#include <limits>
 
 #include "backupset/catalog.h"
 #include "backupset/metadata.h"
@@ -116,7 +117,10 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
     base.no_indexes = policy.no_indexes || run->incremental;
     base.no_udfs = policy.no_udfs || run->incremental;
     base.compact = policy.compact;
-    base.file_limit_bytes = static_cast<uint64_t>(policy.file_limit_mib) << 20;
+    // file-limit 0: files are not split by size (ABS's meaning).
+    base.file_limit_bytes = policy.file_limit_mib == 0
+                                ? std::numeric_limits<uint64_t>::max()
+                                : static_cast<uint64_t>(policy.file_limit_mib) << 20;
     base.records_per_second = static_cast<uint32_t>(policy.records_per_second);
     base.bandwidth_bytes_per_second = static_cast<uint64_t>(policy.bandwidth_mib) << 20;
     // ABS: socket-timeout 0 means total-timeout.
@@ -316,7 +320,8 @@ void BackupRunner::Run(std::shared_ptr<BackupRun> run) {
     metrics_.BackupSucceeded(run->routine, run->incremental, run->start_ms,
                              static_cast<double>(now - run->start_ms) / 1000.0);
     metrics_.BackupBytes(run->routine, run->incremental, total_records, total_bytes);
-    if (!run->incremental && policy.retention_full > 0 && storage) {
+    const bool retention = policy.retention_full > 0 || policy.retention_incremental >= 0;
+    if (!run->incremental && retention && storage) {
       Status st = backupset::ApplyRetention(*storage, run->routine, policy.retention_full,
                                             policy.retention_incremental, SliceKey(r));
       if (!st.ok()) ABS_LOG_WARN("retention of {}: {}", run->routine, st.ToString());

@@ -18,7 +18,9 @@ Result<client::ClientOptions> ClientOptionsFor(const ClusterConfig& c) {
     o.auth_mode = client::AuthMode::kPki;
   } else if (c.auth_mode == "EXTERNAL" || c.auth_mode == "EXTERNAL_INSECURE") {
     o.auth_mode = client::AuthMode::kExternal;
-    o.allow_clear_password_without_tls = c.auth_mode == "EXTERNAL_INSECURE";
+    // EXTERNAL without tls runs as ABS runs it, with the warning its configuration gave.
+    o.allow_clear_password_without_tls =
+        c.auth_mode == "EXTERNAL_INSECURE" || (c.auth_mode == "EXTERNAL" && !c.tls);
   }
   if (c.tls) {
     o.tls.enabled = true;

@@ -247,20 +247,18 @@ Result<Json> RestoreRunner::Jobs(int64_t from_ms, int64_t to_ms, const std::stri
 }
 
 Status RestoreRunner::Cancel(int64_t id) {
+  // Cancelling a job that has finished changes nothing and succeeds, as in ABS: a client
+  // (the Kubernetes operator deleting its restore) cancels whatever the job's state.
   std::lock_guard lock(mu_);
   auto it = running_.find(id);
   if (it == running_.end()) {
     auto job = jobs_.Get(id);
-    if (job.ok() && *job && (*job)->kind == JobKind::kRestore) {
-      return Status::Conflict("restore job " + std::to_string(id) + " is not running");
-    }
+    if (job.ok() && *job && (*job)->kind == JobKind::kRestore) return Status::Ok();
     return Status::NotFound("no restore job " + std::to_string(id));
   }
   {
     std::lock_guard rl(it->second->mu);
-    if (it->second->status != JobStatus::kRunning) {
-      return Status::Conflict("restore job " + std::to_string(id) + " is not running");
-    }
+    if (it->second->status != JobStatus::kRunning) return Status::Ok();
   }
   it->second->cancel = true;
   return Status::Ok();

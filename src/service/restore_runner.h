@@ -35,7 +35,7 @@ class RestoreRunner {
   Result<Json> StatusOf(int64_t id);
   // "running,done" / "!failed": case-insensitive; done = success, failed = failure.
   Result<Json> Jobs(int64_t from_ms, int64_t to_ms, const std::string& status_filter);
-  // kConflict when the job ended, kNotFound when there is none.
+  // Ok (nothing changes) when the job has ended, kNotFound when there is none.
   Status Cancel(int64_t id);
   void CancelAll();
 

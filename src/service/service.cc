@@ -19,6 +19,7 @@
 #include "common/periodic.h"
 #include "common/text.h"
 #include "common/zip.h"
+#include "config/legacy.h"
 #include "service/backup_runner.h"
 #include "service/clusters.h"
 #include "service/metrics.h"
@@ -206,16 +207,19 @@ Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind)
   auto cfg = config();
   ABS_ASSIGN_OR_RETURN(RestoreRequest req,
                        ParseRestoreRequest(body, *type == JobType::kTimestamp, cfg->secret_agents));
+  // A request naming what is not configured is a bad request (400, as ABS answers it): a
+  // client such as the Kubernetes operator gives up on a 400 and retries anything else.
   if (!req.source_name.empty() && !cfg->storage.count(req.source_name)) {
-    return Status::NotFound("no storage named '" + req.source_name + "'");
+    return Status::InvalidArgument("source-name: no storage named '" + req.source_name + "'");
   }
   if (!req.destination_name.empty() && !cfg->clusters.count(req.destination_name)) {
-    return Status::NotFound("no cluster named '" + req.destination_name + "'");
+    return Status::InvalidArgument("destination-name: no cluster named '" + req.destination_name +
+                                   "'");
   }
   if (*type == JobType::kTimestamp) {
     bool inline_both = req.source && req.destination;
     if (!inline_both && !cfg->routines.count(req.routine)) {
-      return Status::NotFound("no backup routine named '" + req.routine + "'");
+      return Status::InvalidArgument("routine: no backup routine named '" + req.routine + "'");
     }
     if (!ValidateEntityName(req.routine).ok()) {
       return Status::InvalidArgument("routine: not a valid name");
@@ -264,6 +268,8 @@ Result<int64_t> Service::StartRestore(const Json& body, const std::string& kind)
     }
     run->id = NewJobId();
     run->kind = *type;
+    for (const auto& w : req.warnings)
+      ABS_LOG_WARN("restore job {}: {}", run->id, w);
     run->request = std::move(req);
     run->start_ms = UnixNowMillis();
     ABS_RETURN_IF_ERROR(restores_->Accept(run));
@@ -290,6 +296,8 @@ std::shared_ptr<const Config> Service::config() const {
 }
 
 Status Service::ApplyLocked(Config cfg) {
+  for (const auto& w : cfg.warnings)
+    ABS_LOG_WARN("configuration: {}", w);
   config_ = std::make_shared<const Config>(std::move(cfg));
   ProcessMemoryBudget()->set_limit(static_cast<uint64_t>(config_->service.memory_budget_mib) << 20);
   // Routines that disappeared or got disabled: their running jobs are cancelled.
@@ -503,15 +511,20 @@ Result<std::string> Service::ClusterConfigurationArchive(const std::string& rout
 Result<Json> Service::ListBackups(bool incremental, const std::string& routine, int64_t from_ms,
                                   int64_t to_ms) {
   auto cfg = config();
+  // Each backup names its storage as ABS's BackupDetails does: the storage's definition,
+  // in its current spelling, with its secrets masked.
+  LegacyReading ignored;
+  const Json doc = RedactSecrets(UpgradeLegacyConfig(cfg->document, ignored));
   auto list_one = [&](const std::string& name) -> Result<Json> {
     const RoutineConfig& r = cfg->routines.at(name);
     ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(cfg->storage.at(r.storage)));
     ABS_ASSIGN_OR_RETURN(auto entries, backupset::ListBackups(*storage, name, incremental));
+    const Json& definition = doc["storage"][r.storage];
     Json arr = Json::array();
     for (const auto& e : entries) {
       if (from_ms > 0 && e.timestamp_ms < from_ms) continue;
       if (to_ms > 0 && e.timestamp_ms > to_ms) continue;
-      arr.push_back(e.ToJson(r.storage));
+      arr.push_back(e.ToJson(definition));
     }
     return arr;
   };
@@ -521,14 +534,15 @@ Result<Json> Service::ListBackups(bool incremental, const std::string& routine, 
     }
     return list_one(routine);
   }
-  // One routine's unreachable storage must not hide every other routine's backups: its
-  // entry says what is wrong instead.
+  // Every routine's list, or an error naming the routine whose storage failed: the
+  // answer is a map of lists, as ABS's clients decode it, so no entry may be anything else.
   Json out = Json::object();
   for (const auto& [name, r] : cfg->routines) {
     auto one = list_one(name);
-    out[name] = one.ok() ? std::move(one).value()
-                         : Json{{"error", StatusCodeName(one.status().code())},
-                                {"message", ShortError(one.status())}};
+    if (!one.ok()) {
+      return Status::Internal("routine '" + name + "': " + ShortError(one.status()));
+    }
+    out[name] = std::move(one).value();
   }
   return out;
 }

@@ -520,7 +520,11 @@ TEST_F(ServiceTest, EveryRouteIsDocumentedAndAnswersAsDocumented) {
   api.Call("GET", "/v1/restore/status/" + std::to_string(ids[0]), 200);
   api.Call("GET", "/v1/restore/status/999999", 404);
   api.Call("GET", "/v1/restore/jobs?status=done", 200);
-  api.Call("POST", "/v1/restore/cancel/" + std::to_string(ids[0]), 409);
+  // A finished job: nothing changes, and the answer is ABS's 202.
+  api.Call("POST", "/v1/restore/cancel/" + std::to_string(ids[0]), 202);
+  EXPECT_EQ(Json::parse(api.Call("GET", "/v1/restore/status/" + std::to_string(ids[0]), 200)->body)
+                .value("status", ""),
+            "success");
 
   for (const auto& op : documented)
     EXPECT_TRUE(api.exercised().count(op)) << op << " is documented but this test never calls it";
@@ -667,7 +671,7 @@ TEST_F(ServiceTest, BackupAndRestoreThroughTheApi) {
   r = inst->Get("/v1/restore/jobs?status=!success");
   EXPECT_FALSE(Json::parse(r->body).contains(std::to_string(id)));
   r = inst->Post("/v1/restore/cancel/" + std::to_string(id));
-  EXPECT_EQ(r->status, 409);
+  EXPECT_EQ(r->status, 202) << "a finished job: nothing changes, as in ABS";
 
   // A delayed trigger is scheduled, not running: it shows as the next full backup, blocks
   // no restore into the cluster, and is cancelled like a running one.
@@ -1065,7 +1069,8 @@ TEST_F(ServiceTest, BadRequestsGetClearErrors) {
                {"source-name", "nope"},
                {"destination-name", "c1"}};
   r = inst->Post("/v1/restore/full", body.dump());
-  EXPECT_EQ(r->status, 404) << r->body;
+  EXPECT_EQ(r->status, 400) << "ABS's answer, which its clients take as final: " << r->body;
+  EXPECT_NE(r->body.find("source-name: no storage named 'nope'"), std::string::npos) << r->body;
   r = inst->Post("/v1/backups/full/unknown");
   EXPECT_EQ(r->status, 404);
   r = inst->Get("/v1/backups/full/unknown");
@@ -1752,13 +1757,17 @@ TEST_F(ServiceTest, RestoreProgressIsKeptAndListingsSurviveABadRoutine) {
   ASSERT_TRUE(inst);
   ASSERT_EQ(inst->Post("/v1/backups/full/r1")->status, 202);
   inst->WaitIdle("r1");
+  // The all-routines answer is a map of lists (ABS's type): a routine whose storage fails
+  // fails the answer, naming the routine, and the routine's own list still answers.
   auto r = inst->Get("/v1/backups/full");
+  ASSERT_EQ(r->status, 500) << r->body;
+  EXPECT_NE(r->body.find("routine 'elsewhere'"), std::string::npos) << r->body;
+  r = inst->Get("/v1/backups/full/r1");
   ASSERT_EQ(r->status, 200) << r->body;
-  Json all = Json::parse(r->body);
-  EXPECT_EQ(all["r1"].size(), 1u) << r->body;
-  EXPECT_TRUE(all["elsewhere"].contains("message")) << r->body;
+  Json r1 = Json::parse(r->body);
+  EXPECT_EQ(r1.size(), 1u) << r->body;
 
-  Json body = {{"backup-data-path", all["r1"][0]["key"]},
+  Json body = {{"backup-data-path", r1[0]["key"]},
                {"source-name", "shared"},
                {"destination-name", "c1"},
                {"policy", {{"parallel", 1}, {"tps", 3000}}}};

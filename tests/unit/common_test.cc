@@ -271,6 +271,15 @@ TEST(RotatingLogFile, RotatesCompressesAndPrunes) {
   }
   EXPECT_EQ(gz, 0u) << "older than max-age: " << ::testing::PrintToString(names);
   EXPECT_EQ(plain_backups, 1u) << "the fresh rotation stays, uncompressed";
+  aged.reset();
+
+  // The file's directory is created, as ABS creates it.
+  o.path = (dir / "new" / "deeper" / "absd.log").string();
+  auto fresh = std::make_shared<RotatingLogFile>(o);
+  spdlog::logger in_new_dir("t", fresh);
+  in_new_dir.info("first");
+  in_new_dir.flush();
+  EXPECT_TRUE(fs::exists(o.path));
   fs::remove_all(dir);
 }
 

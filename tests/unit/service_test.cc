@@ -260,9 +260,6 @@ TEST(Config, StrictValidationNamesEveryField) {
   EXPECT_NE(ParseError(d).find("backup-policies.p.parallel: must be an integer, got a string"),
             std::string::npos);
 
-  d = MinimalDoc();
-  d["backup-routines"]["r1"].erase("namespaces");
-  EXPECT_NE(ParseError(d).find("backup-routines.r1.namespaces: is required"), std::string::npos);
 
   d = MinimalDoc();
   d["backup-routines"]["r1"]["partition-list"] = "0,4095-2";
@@ -353,6 +350,16 @@ TEST(Config, PasswordPathAndYamlScalars) {
   EXPECT_TRUE((*j)["d"].is_null());
   EXPECT_TRUE((*j)["e"].is_number_float());
   EXPECT_EQ((*j)["g"], "007");
+  // Digits grouped with '_', as ABS's samples write part sizes; anything else with '_' is
+  // text.
+  auto grouped = YamlToJson("a: 50_000_000\nb: -1_000\nc: _1\nd: 1_\ne: '5_0'\nf: 1__0\n");
+  ASSERT_TRUE(grouped.ok());
+  EXPECT_EQ((*grouped)["a"], 50000000);
+  EXPECT_EQ((*grouped)["b"], -1000);
+  EXPECT_EQ((*grouped)["c"], "_1");
+  EXPECT_EQ((*grouped)["d"], "1_");
+  EXPECT_EQ((*grouped)["e"], "5_0");
+  EXPECT_EQ((*grouped)["f"], 10);
   // And they survive a round trip through the writer.
   auto back = YamlToJson(JsonToYaml(*j));
   ASSERT_TRUE(back.ok());
@@ -863,12 +870,17 @@ TEST(Config, AuthModesNeedWhatTheirLoginSends) {
   Json tls = {{"ca-file", "/ca.pem"}, {"name", "node"}};
   d["aerospike-clusters"]["c1"]["credentials"] = {
       {"user", "u"}, {"password", "p"}, {"auth-mode", "EXTERNAL"}};
-  EXPECT_NE(ParseError(d).find("credentials.auth-mode: EXTERNAL sends the password in clear "
-                               "text"),
-            std::string::npos)
-      << ParseError(d);
-  d["aerospike-clusters"]["c1"]["tls"] = tls;
+  // ABS runs EXTERNAL without tls, sending the password in clear text: so does abs, with a
+  // warning.
   auto cfg = ParseConfig(d);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  EXPECT_NE(cfg->warnings[0].find("credentials.auth-mode: EXTERNAL without tls sends the password"),
+            std::string::npos)
+      << cfg->warnings[0];
+  EXPECT_TRUE(ClientOptionsFor(cfg->clusters.at("c1"))->allow_clear_password_without_tls);
+  d["aerospike-clusters"]["c1"]["tls"] = tls;
+  cfg = ParseConfig(d);
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
   auto options = ClientOptionsFor(cfg->clusters.at("c1"));
   ASSERT_TRUE(options.ok());
@@ -891,6 +903,9 @@ TEST(Config, AuthModesNeedWhatTheirLoginSends) {
   EXPECT_EQ(ClientOptionsFor(cfg->clusters.at("c1"))->auth_mode, client::AuthMode::kPki);
   d["aerospike-clusters"]["c1"]["credentials"] = {{"password", "p"}};
   EXPECT_NE(ParseError(d).find("credentials.user: is required"), std::string::npos);
+  // Without a password no user is needed (ABS's rule).
+  d["aerospike-clusters"]["c1"]["credentials"] = {{"auth-mode", "INTERNAL"}};
+  EXPECT_TRUE(ParseConfig(d).ok());
 }
 
 TEST(Config, HttpsSectionIsValidatedAndNamesEachField) {
