@@ -10,6 +10,8 @@
 
 FROM debian:bookworm-slim AS build
 COPY scripts/install-deps.sh /src/scripts/install-deps.sh
+# package.json's dependencies: swagger-ui-dist, which absd embeds for /api-docs/.
+COPY package.json package-lock.json /src/
 WORKDIR /src
 RUN ABS_DEPS=build bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . /src

@@ -13,16 +13,16 @@ DEBIAN_PACKAGES=(
   openssl curl strace
 )
 # ABS_DEPS=build: only what building absd and absctl needs (the container image's build
-# stage); demo: also Node.js with the npm peers (the demo's emulators); all (the default):
-# also chromium for the dashboard's browser test and what the package test runs.
+# stage): the Debian packages and the npm package absd embeds (swagger-ui-dist, the
+# "dependencies" of package.json); demo: also the npm test peers (the demo's emulators,
+# the "devDependencies"); all (the default): also chromium for the browser tests and what
+# the package test runs.
 ABS_DEPS=${ABS_DEPS:-all}
 # The package test needs systemd-analyze (systemd) and procps; no systemd runs for it.
 [ "$ABS_DEPS" != all ] || DEBIAN_PACKAGES+=(chromium systemd procps)
-if [ "$ABS_DEPS" != build ]; then
-  # Node.js may come from another packaging of the machine; only install it when absent.
-  command -v node >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs)
-  command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
-fi
+# Node.js may come from another packaging of the machine; only install it when absent.
+command -v node >/dev/null 2>&1 || DEBIAN_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || DEBIAN_PACKAGES+=(npm)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -36,7 +36,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-[ "$ABS_DEPS" != build ] || exit 0
+if [ "$ABS_DEPS" = build ]; then
+  # Only what the binary embeds; a full install (below) has it too.
+  if [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ]; then
+    echo "install-deps: npm ci --omit=dev"
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
+  fi
+  exit 0
+fi
 
 # npm test peers (the official Aerospike Node.js client, later s3rver and azurite).
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.abs-lock; then

@@ -204,6 +204,9 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
     l.Finish();
   }
   Assign(s.memory_budget_mib, f.Int("memory-budget-mib", 16, 1 << 20));
+  if (auto shown = f.Enum("config-secrets", {"as-written", "redacted"})) {
+    s.redact_config_secrets = *shown == "redacted";
+  }
   if (const Json* backup = f.Get("backup")) {
     Fields b(backup, "service.backup", errors);
     Assign(s.timestamp_format, b.Enum("timestamp-format", {"ISO", "EU", "US"}));

@@ -78,6 +78,11 @@ struct ServiceConfig {
   // memory-budget-mib (an abs extension): bytes held for data in transit across all jobs
   // (upload parts in flight, write buffers, restore batches and read chunks).
   int64_t memory_budget_mib = 256;
+  // config-secrets (an abs extension): how GET /v1/config and its sections show secrets
+  // written in the file. "as-written" (ABS 3.6 and the Kubernetes operator, which reads
+  // the configuration back and compares it with what it applied) or "redacted" ("[secret]",
+  // as ABS 3.7). Secrets never reach logs, metrics or the job history either way.
+  bool redact_config_secrets = false;
 };
 
 // The listener whose settings (context-path, rate limits, timeouts) the API follows: http,

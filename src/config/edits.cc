@@ -43,17 +43,21 @@ bool IsConfigSection(const std::string& section) {
   return kSections.count(section) > 0;
 }
 
-Json ConfigSection(const Json& document, const std::string& section) {
-  Json doc = RedactSecrets(document);
+Json ShownConfig(const Json& document, bool redact) {
+  return redact ? RedactSecrets(document) : document;
+}
+
+Json ConfigSection(const Json& document, const std::string& section, bool redact) {
+  Json doc = ShownConfig(document, redact);
   auto key = kSections.find(section);
   if (key == kSections.end()) return Json::object();
   return doc.contains(key->second) && !doc[key->second].is_null() ? doc[key->second]
                                                                   : Json::object();
 }
 
-Result<Json> ConfigEntry(const Json& document, const std::string& section,
-                         const std::string& name) {
-  Json doc = RedactSecrets(document);
+Result<Json> ConfigEntry(const Json& document, const std::string& section, const std::string& name,
+                         bool redact) {
+  Json doc = ShownConfig(document, redact);
   auto key = kSections.find(section);
   if (key == kSections.end() || !Has(doc, key->second, name)) return NoSuchEntry(section, name);
   return doc[key->second][name];

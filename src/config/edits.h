@@ -15,10 +15,14 @@ namespace absvc::service {
 // "clusters", "storage", "policies" or "routines".
 bool IsConfigSection(const std::string& section);
 
-// The whole section, redacted ({} when it has none).
-Json ConfigSection(const Json& document, const std::string& section);
-// One entry, redacted; kNotFound when it does not exist.
-Result<Json> ConfigEntry(const Json& document, const std::string& section, const std::string& name);
+// The document as GET /v1/config shows it: secrets redacted or as written, as
+// service.config-secrets says.
+Json ShownConfig(const Json& document, bool redact);
+// The whole section, shown as ShownConfig ({} when it has none).
+Json ConfigSection(const Json& document, const std::string& section, bool redact);
+// One entry, shown as ShownConfig; kNotFound when it does not exist.
+Result<Json> ConfigEntry(const Json& document, const std::string& section, const std::string& name,
+                         bool redact);
 // kConflict when it exists already; the name must be one path segment.
 Status CreateConfigEntry(Json& document, const std::string& section, const std::string& name,
                          const Json& body);

@@ -20,6 +20,7 @@
 #include "common/memory_budget.h"
 #include "common/text.h"
 #include "config/edits.h"
+#include "http/api_docs_assets.h"
 #include "http/openapi_document.h"
 #include "http/ui_assets.h"
 #include "storage/storage.h"
@@ -318,7 +319,7 @@ void HttpApi::Register() {
   routes_.push_back({"GET", "/"});
   s.Get(p.empty() ? "/" : p + "/?",
         [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
-  get("/api-docs", [](const httplib::Request&, httplib::Response& res) {
+  auto openapi_json = [](const httplib::Request&, httplib::Response& res) {
     static const std::string json = [] {
       auto doc = YamlToJson(OpenApiYaml(), "docs/openapi.yaml");
       return doc.ok() ? doc->dump() : std::string();
@@ -326,9 +327,25 @@ void HttpApi::Register() {
     if (json.empty())
       return SendError(res, Status::Internal("the OpenAPI document does not parse"));
     res.set_content(json, "application/json");
-  });
+  };
+  get("/api-docs", openapi_json);
   get("/api-docs/openapi.yaml", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(OpenApiYaml(), "application/yaml");
+  });
+  // ABS's Swagger UI page, and its document as doc.json.
+  get("/api-docs/doc.json", openapi_json);
+  get("/api-docs/openapi.json", openapi_json);
+  get("/api-docs/([^/]*)", [](const httplib::Request& req, httplib::Response& res) {
+    const std::string file = req.matches[1].str().empty() ? "index.html" : req.matches[1].str();
+    const ApiDocsFile* f = FindApiDocsFile(file);
+    if (!f) return SendError(res, Status::NotFound("the API page has no file '" + file + "'"));
+    // Swagger UI styles its elements inline and draws icons as data: images; nothing
+    // comes from elsewhere.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                   "frame-ancestors 'none'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(std::string(f->body), std::string(f->content_type));
   });
   get("/health",
       [](const httplib::Request&, httplib::Response& res) { res.set_content("Ok", "text/plain"); });
@@ -371,7 +388,8 @@ void HttpApi::Register() {
 
   // --- configuration
   get("/v1/config", [this](const httplib::Request&, httplib::Response& res) {
-    SendJson(res, 200, RedactSecrets(service_.config()->document));
+    auto cfg = service_.config();
+    SendJson(res, 200, ShownConfig(cfg->document, cfg->service.redact_config_secrets));
   });
   put("/v1/config", WithBody([this](const httplib::Request& req, httplib::Response& res) {
         auto body = ParseBody(req);
@@ -396,11 +414,14 @@ void HttpApi::Register() {
        }));
   get("/v1/config/(clusters|storage|policies|routines)",
       [this](const httplib::Request& req, httplib::Response& res) {
-        SendJson(res, 200, ConfigSection(service_.config()->document, req.matches[1]));
+        SendJson(res, 200,
+                 ConfigSection(service_.config()->document, req.matches[1],
+                               service_.config()->service.redact_config_secrets));
       });
   get("/v1/config/(clusters|storage|policies|routines)/" + name,
       [this](const httplib::Request& req, httplib::Response& res) {
-        auto entry = ConfigEntry(service_.config()->document, req.matches[1], req.matches[2]);
+        auto entry = ConfigEntry(service_.config()->document, req.matches[1], req.matches[2],
+                                 service_.config()->service.redact_config_secrets);
         if (!entry.ok()) return SendError(res, entry.status());
         SendJson(res, 200, *entry);
       });

@@ -260,7 +260,6 @@ TEST(Config, StrictValidationNamesEveryField) {
   EXPECT_NE(ParseError(d).find("backup-policies.p.parallel: must be an integer, got a string"),
             std::string::npos);
 
-
   d = MinimalDoc();
   d["backup-routines"]["r1"]["partition-list"] = "0,4095-2";
   EXPECT_NE(ParseError(d).find("backup-routines.r1.partition-list"), std::string::npos);
@@ -473,11 +472,12 @@ TEST(ConfigEdits, EntriesAreEditedOnTheDocumentWithoutAService) {
   Json d = MinimalDoc();
   d["aerospike-clusters"]["c1"]["credentials"] = {{"user", "u"}, {"password", "pw1"}};
   EXPECT_FALSE(IsConfigSection("aerospike-clusters"));  // API names, not document keys
-  EXPECT_EQ(ConfigSection(d, "clusters")["c1"]["credentials"]["password"], kRedacted);
-  EXPECT_EQ(ConfigEntry(d, "storage", "nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ConfigSection(d, "clusters", true)["c1"]["credentials"]["password"], kRedacted);
+  EXPECT_EQ(ConfigSection(d, "clusters", false)["c1"]["credentials"]["password"], "pw1");
+  EXPECT_EQ(ConfigEntry(d, "storage", "nope", true).status().code(), StatusCode::kNotFound);
 
   // A replaced entry sent back redacted keeps its stored password.
-  Json c1 = *ConfigEntry(d, "clusters", "c1");
+  Json c1 = *ConfigEntry(d, "clusters", "c1", true);
   c1["max-parallel-scans"] = 7;
   ASSERT_TRUE(ReplaceConfigEntry(d, "clusters", "c1", c1).ok());
   EXPECT_EQ(d["aerospike-clusters"]["c1"]["credentials"]["password"], "pw1");
