@@ -107,9 +107,12 @@ Result<int64_t> QueryInt(const httplib::Request& req, const std::string& name) {
 }
 
 Result<int64_t> QueryDelay(const httplib::Request& req) {
+  // ABS sets no bound; ten years keeps the deadline's arithmetic far from overflowing.
+  constexpr int64_t kTenYearsMs = 10LL * 365 * 24 * 3600 * 1000;
   ABS_ASSIGN_OR_RETURN(int64_t delay, QueryInt(req, "delay"));
-  if (delay > 86400000) {
-    return Status::InvalidArgument("query parameter delay must be at most 86400000 (a day)");
+  if (delay > kTenYearsMs) {
+    return Status::InvalidArgument("query parameter delay must be at most " +
+                                   std::to_string(kTenYearsMs) + " ms (ten years)");
   }
   return delay;
 }
@@ -481,6 +484,16 @@ void HttpApi::Register() {
       [list](const httplib::Request& req, httplib::Response& res) {
         list(req, res, req.matches[1] == "incremental", req.matches[2]);
       });
+  // schedule/{name} and schedule/incremental/{name}: ABS's deprecated spellings of
+  // full/{name} and incremental/{name}.
+  post("/v1/backups/schedule/incremental/" + name,
+       NoBody([this](const httplib::Request& req, httplib::Response& res) {
+         auto delay = QueryDelay(req);
+         if (!delay.ok()) return SendError(res, delay.status());
+         Status st = service_.TriggerBackup(req.matches[1], true, *delay);
+         if (!st.ok()) return SendError(res, st);
+         res.status = 202;
+       }));
   post("/v1/backups/(full|incremental|schedule)/" + name,
        NoBody([this](const httplib::Request& req, httplib::Response& res) {
          auto delay = QueryDelay(req);

@@ -458,16 +458,29 @@ TEST_F(ServiceTest, EveryRouteIsDocumentedAndAnswersAsDocumented) {
   inst->WaitIdle("r1");
   api.Call("POST", "/v1/backups/schedule/r1", 202);
   inst->WaitIdle("r1");
+  // Nothing changed since the last incremental: ABS lists the empty one too.
+  api.Call("POST", "/v1/backups/schedule/incremental/r1", 202);
+  inst->WaitIdle("r1");
   api.Call("POST", "/v1/backups/full/nosuch", 404);
   api.Call("GET", "/v1/backups/full", 200);
   api.Call("GET", "/v1/backups/incremental", 200);
   Json fulls = Json::parse(api.Call("GET", "/v1/backups/full/r1", 200)->body);
   Json incrementals = Json::parse(api.Call("GET", "/v1/backups/incremental/r1?from=1", 200)->body);
+  ASSERT_EQ(incrementals.size(), 2u) << incrementals.dump();
+  EXPECT_EQ(incrementals[0]["record-count"], 100);
+  EXPECT_EQ(incrementals[1]["record-count"], 0);
+  // An incremental's from is its lower bound: the start of the backup before it.
+  for (const auto& incr : incrementals) {
+    EXPECT_NE(incr["from"], "0001-01-01T00:00:00Z") << incr.dump();
+    EXPECT_LT(incr["from"].get<std::string>(), incr["created"].get<std::string>()) << incr.dump();
+  }
+  EXPECT_EQ(fulls[0]["from"], "0001-01-01T00:00:00Z");
+  EXPECT_EQ(fulls[0]["storage"], inst->service->config()->document["storage"]["shared"]);
   ASSERT_FALSE(fulls.empty());
   ASSERT_FALSE(incrementals.empty());
   api.Call("GET", "/v1/backups/currentBackup/r1", 200);
   Json jobs = Json::parse(api.Call("GET", "/v1/backups/jobs", 200)->body);
-  EXPECT_EQ(jobs.size(), 3u) << jobs.dump();
+  EXPECT_EQ(jobs.size(), 4u) << jobs.dump();
   api.Call("GET", "/v1/backups/jobs?limit=x", 400);
   // The two full runs (the trigger and the schedule's) seconds apart: one set within the
   // default minute, each whole namespace so every partition twice; two sets with window=0.
@@ -1098,7 +1111,7 @@ TEST_F(ServiceTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(r->status, 404);
   r = inst->Get("/v1/restore/jobs?status=sleeping");
   EXPECT_EQ(r->status, 400);
-  r = inst->Post("/v1/backups/full/r1?delay=99999999999");
+  r = inst->Post("/v1/backups/full/r1?delay=999999999999");
   EXPECT_EQ(r->status, 400);
   // A body nested deep enough to exhaust the stack is refused before it is parsed.
   r = inst->Put("/v1/config", std::string(100000, '[') + std::string(100000, ']'));
