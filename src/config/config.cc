@@ -214,7 +214,7 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
       if (auto zone = ScheduleZone(*tz); !zone.ok()) {
         b.Error("schedule-timezone", zone.status().message());
       } else {
-        s.schedule_timezone = *tz;
+        s.schedule_timezone = CanonicalZoneName(*tz);
       }
     }
     b.Finish();
@@ -599,7 +599,7 @@ void ParseRoutine(const std::string& name, const Json& j, const Config& cfg, Rou
     if (auto zone = ScheduleZone(*tz); !zone.ok()) {
       f.Error("schedule-timezone", zone.status().message());
     } else {
-      r.schedule_timezone = *tz;
+      r.schedule_timezone = CanonicalZoneName(*tz);
     }
   }
   Assign(r.incr_mode, f.Enum("incr-mode", {"differential", "cumulative"}));

@@ -283,9 +283,22 @@ std::optional<int64_t> CronSchedule::Next(int64_t after_unix_s, const date::time
   return std::nullopt;
 }
 
+std::string CanonicalZoneName(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  return lower == "utc" ? "UTC" : lower == "local" ? "Local" : name;
+}
+
 Result<const date::time_zone*> ScheduleZone(const std::string& name) {
-  if (name.empty() || name == "UTC") return static_cast<const date::time_zone*>(nullptr);
-  if (name == "Local") {
+  // UTC and Local in any case, as ABS reads them; IANA names as the tz database spells them.
+  auto is = [&](std::string_view word) {
+    return name.size() == word.size() &&
+           std::equal(name.begin(), name.end(), word.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == std::tolower(b);
+           });
+  };
+  if (name.empty() || is("utc")) return static_cast<const date::time_zone*>(nullptr);
+  if (is("local")) {
     // A machine with no zone configured keeps UTC, as the C library does.
     try {
       return date::current_zone();

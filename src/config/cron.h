@@ -22,6 +22,8 @@ namespace absvc::service {
 
 // schedule-timezone: "UTC" (nullptr), "Local" (the machine's zone) or an IANA name such as
 // "Europe/Berlin", from the system's tz database. kInvalidArgument names an unknown one.
+// "UTC" and "Local" as written in any case; any other name as it is.
+std::string CanonicalZoneName(const std::string& name);
 Result<const date::time_zone*> ScheduleZone(const std::string& name);
 
 class CronSchedule {

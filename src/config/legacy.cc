@@ -238,7 +238,8 @@ Json UpgradeLegacyRestoreRequest(const Json& body, LegacyReading& reading) {
   // and the backup's place in it (backup-data-path).
   if (b.contains("source") && b["source"].is_object() && b["source"].contains("type") &&
       !b.contains("backup-data-path")) {
-    Json& src = b["source"];
+    // A copy: adding backup-data-path to the body moves its members.
+    const Json src = b["source"];
     std::string location =
         src.contains("path") && src["path"].is_string() ? src["path"].get<std::string>() : "";
     std::string kind = src["type"].is_string() ? src["type"].get<std::string>() : "";
@@ -247,7 +248,7 @@ Json UpgradeLegacyRestoreRequest(const Json& body, LegacyReading& reading) {
       while (!rel.empty() && rel.front() == '/')
         rel.erase(rel.begin());
       b["backup-data-path"] = rel;
-      src["path"] = "/";
+      b["source"]["path"] = "/";
       up.Warn("source.path",
               "ABS 2.x's backup location read as source {local-storage: {path: "
               "/}} with backup-data-path " +
@@ -256,7 +257,7 @@ Json UpgradeLegacyRestoreRequest(const Json& body, LegacyReading& reading) {
       std::string rest = location.substr(5);
       auto slash = rest.find('/');
       b["backup-data-path"] = slash == std::string::npos ? "" : rest.substr(slash + 1);
-      src["path"] = "s3://" + rest.substr(0, slash);
+      b["source"]["path"] = "s3://" + rest.substr(0, slash);
       up.Warn("source.path",
               "ABS 2.x's backup location read as the bucket's root with "
               "backup-data-path " +

@@ -323,5 +323,27 @@ TEST_F(AbsContractTest, TheKubernetesOperatorsCallsInItsOrder) {
   }
 }
 
+// A file shaped like ABS's own sample configuration (zero-valued logger settings, a log
+// directory that does not exist yet, grouped digits) starts absd unchanged, and is served
+// back as written.
+TEST_F(AbsContractTest, AFileShapedLikeAbsSampleStartsUnchanged) {
+  std::ifstream in(std::string(ABS_SOURCE_DIR) + "/tests/data/abs-configs/abs-sample-shaped.yml");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  for (auto [from, to] : {std::pair<std::string, std::string>{"@DIR@", dir_.string()},
+                          {"@PORT@", std::to_string(port_)}}) {
+    for (size_t at; (at = text.find(from)) != std::string::npos;)
+      text.replace(at, from.size(), to);
+  }
+  WriteConfigMap(text);
+  ASSERT_FALSE(fs::exists(dir_ / "log"));
+  absd_ = std::make_unique<AbsdProcess>(dir_ / "config.yml", (dir_ / "state").string(), port_);
+  ASSERT_GT(absd_->Start(), 0);
+  ASSERT_TRUE(absd_->WaitUp(std::chrono::seconds(10))) << "absd did not start with " << text;
+  auto expected = YamlToJson(text);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_TRUE(DeepEqual(GetJson("/v1/config", "Config"), *expected));
+  EXPECT_TRUE(fs::exists(dir_ / "log" / "backup-service" / "aerospike-backup-service.log"));
+}
+
 }  // namespace
 }  // namespace absvc::service
