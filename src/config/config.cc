@@ -158,6 +158,10 @@ void ParseService(const Json* j, ServiceConfig& s, Errors& errors) {
     Assign(tls.key_file_password, h.Secret("key-file-password"));
     Assign(tls.client_auth, h.Enum("client-auth", {"none", "request", "require-and-verify"}));
     Assign(tls.client_ca_file, h.String("client-ca-file"));
+    Assign(tls.crl_file, h.String("crl-file"));
+    if (!tls.crl_file.empty() && tls.client_auth == "none") {
+      h.Error("crl-file", "revokes client certificates, and client-auth none asks for none");
+    }
     if (tls.client_auth != "none" && tls.client_ca_file.empty()) {
       h.Error("client-ca-file", "is required with client-auth " + tls.client_auth +
                                     ": client certificates are verified against it");

@@ -65,6 +65,9 @@ struct HttpsConfig {
   // must verify against client-ca-file; require-and-verify: one must be given and verify.
   std::string client_auth = "none";
   std::string client_ca_file;
+  // crl-file: PEM certificate revocation lists of the client CA; a client certificate
+  // they revoke is refused. Re-read when the file changes, as the certificates are.
+  std::string crl_file;
   std::vector<std::string> cipher_suites;  // IANA names; empty: OpenSSL's defaults
   std::string min_version = "1.2";         // 1.2 or 1.3
 };

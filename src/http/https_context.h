@@ -40,7 +40,7 @@ class HttpsContext {
     bool operator==(const FileStamp&) const = default;
   };
   struct Stamps {
-    FileStamp cert, key, ca;
+    FileStamp cert, key, ca, crl;
     bool operator==(const Stamps&) const = default;
   };
   explicit HttpsContext(HttpsConfig config, std::chrono::milliseconds recheck)

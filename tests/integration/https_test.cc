@@ -229,6 +229,33 @@ TEST_F(HttpsTest, RequireAndVerifyAcceptsOnlyAValidClientCertificateFromTheCa) {
   EXPECT_EQ(Curl("/metrics", &client_).output, "200");
 }
 
+// crl-file: a revoked client certificate is refused, one the list does not name is
+// served, and a new list takes effect without a restart.
+TEST_F(HttpsTest, ACertificateTheCrlRevokesIsRefused) {
+  CertFiles revoked = ca_->Issue("revoked-client", "revoked");
+  HttpsConfig tls = Tls("require-and-verify");
+  tls.crl_file = ca_->WriteCrl("crl", {revoked});
+  Start(tls);
+  EXPECT_EQ(Curl("/health", &client_).output, "200");
+  Ran r = Curl("/health", &revoked);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("200"), std::string::npos) << r.output;
+  EXPECT_EQ(Node("/health", &revoked).rfind("ERROR", 0), 0u);
+  // The CA revokes the other client too: the next connection sees the new list.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a new mtime
+  ca_->WriteCrl("crl", {revoked, client_});
+  r = Curl("/health", &client_);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_EQ(context_->reloads(), 1u);
+  // A file that holds no list is refused by name.
+  std::ofstream(dir_ / "empty-crl.pem") << "nothing\n";
+  tls.crl_file = (dir_ / "empty-crl.pem").string();
+  auto bad = HttpsContext::Create(tls);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("holds no PEM certificate revocation list"),
+            std::string::npos);
+}
+
 TEST_F(HttpsTest, RequestAsksForACertificateButServesClientsWithout) {
   Start(Tls("request"));
   EXPECT_EQ(Curl("/health").output, "200");

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <stdexcept>
 
 namespace absvc::testing {
@@ -112,6 +113,39 @@ CertFiles TestCa::Issue(const std::string& file, const std::string& common_name,
   X509_free(cert);
   EVP_PKEY_free(key);
   return out;
+}
+
+std::string TestCa::WriteCrl(const std::string& file, const std::vector<CertFiles>& revoked) const {
+  X509_CRL* crl = X509_CRL_new();
+  X509_CRL_set_version(crl, 1);  // v2
+  X509_CRL_set_issuer_name(crl, X509_get_subject_name(impl_->cert));
+  ASN1_TIME* now = ASN1_TIME_adj(nullptr, std::time(nullptr), 0, -60);
+  ASN1_TIME* next = ASN1_TIME_adj(nullptr, std::time(nullptr), 1, 0);
+  X509_CRL_set1_lastUpdate(crl, now);
+  X509_CRL_set1_nextUpdate(crl, next);
+  for (const auto& c : revoked) {
+    FILE* f = std::fopen(c.cert.c_str(), "r");
+    X509* cert = f ? PEM_read_X509(f, nullptr, nullptr, nullptr) : nullptr;
+    if (f) std::fclose(f);
+    if (!cert) continue;
+    X509_REVOKED* r = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(cert));
+    X509_REVOKED_set_revocationDate(r, now);
+    X509_CRL_add0_revoked(crl, r);
+    X509_free(cert);
+  }
+  X509_CRL_sort(crl);
+  X509_CRL_sign(crl, impl_->key, EVP_sha256());
+  std::string path = dir_ + "/" + file + ".pem";
+  FILE* out = std::fopen(path.c_str(), "w");
+  if (out) {
+    PEM_write_X509_CRL(out, crl);
+    std::fclose(out);
+  }
+  ASN1_TIME_free(now);
+  ASN1_TIME_free(next);
+  X509_CRL_free(crl);
+  return path;
 }
 
 }  // namespace absvc::testing

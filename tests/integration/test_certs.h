@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace absvc::testing {
 
@@ -28,6 +29,9 @@ class TestCa {
   CertFiles Issue(const std::string& file, const std::string& common_name,
                   long not_before_s = -3600, long not_after_s = 86400,
                   const std::string& key_password = "") const;
+  // A certificate revocation list of this CA revoking `revoked` (certificates it issued),
+  // written to dir/<file>.pem in PEM; returns its path.
+  std::string WriteCrl(const std::string& file, const std::vector<CertFiles>& revoked) const;
 
  private:
   struct Impl;
