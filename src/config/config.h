@@ -118,6 +118,11 @@ struct ClusterConfig {
   std::vector<uint32_t> prefer_racks;
 };
 
+// "main (production)": the cluster's name with its label, as logs and errors show it.
+inline std::string ClusterTitle(const std::string& name, const ClusterConfig& c) {
+  return c.label.empty() ? name : name + " (" + c.label + ")";
+}
+
 // A storage block, parsed once into what the registry opens.
 using StorageKind = storage::StorageKind;
 using StorageConfig = storage::StorageSpec;

@@ -152,7 +152,7 @@ class Upgrader {
         return;
       }
       // 2.x retried the whole backup at a fixed delay (defaults 3 and 60000 ms); 3.x
-      // retries the failed scan requests, with backoff.
+      // retries a failed namespace from its checkpoint, with backoff.
       Json retry = {{"max-retries", p.value("max-retries", Json(3))},
                     {"base-timeout", p.value("retry-delay", Json(60000))},
                     {"multiplier", 1}};
@@ -161,8 +161,8 @@ class Upgrader {
       Warn(path + ".max-retries",
            "ABS 2.x's max-retries and retry-delay read as retry-policy " +
                ShortValue(retry.dump()) +
-               " (retries of the failed scan requests at a fixed delay, not of the whole "
-               "backup); write retry-policy instead");
+               " (a failed namespace is retried from its checkpoint at a fixed delay; 2.x "
+               "restarted the whole backup); write retry-policy instead");
       p["retry-policy"] = std::move(retry);
     }
   }

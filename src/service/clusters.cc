@@ -61,7 +61,7 @@ Result<std::shared_ptr<client::Client>> ClusterConnections::ClientFor(const std:
   // Connecting can take the whole connect timeout: not under the lock.
   ABS_ASSIGN_OR_RETURN(auto options, ClientOptionsFor(c));
   auto client = client::Client::Connect(std::move(options));
-  if (!client.ok()) return client.status().WithContext("cluster " + name);
+  if (!client.ok()) return client.status().WithContext("cluster " + ClusterTitle(name, c));
   std::shared_ptr<client::Client> shared(std::move(client).value());
   std::lock_guard lock(mu_);
   for (auto it = clients_.begin(); it != clients_.end();) {

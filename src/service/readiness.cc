@@ -61,7 +61,10 @@ Readiness CheckReadiness(const Config& config, ClusterConnections& connections,
   }
   for (const auto& name : clusters) {
     Status st = ProbeCluster(name, config.clusters.at(name), &connections);
-    if (!st.ok()) r.problems.push_back("cluster " + name + ": " + st.message());
+    if (!st.ok()) {
+      r.problems.push_back("cluster " + ClusterTitle(name, config.clusters.at(name)) + ": " +
+                           st.message());
+    }
   }
   r.ready = r.problems.empty();
   return r;

@@ -573,14 +573,15 @@ TEST_F(ServiceTest, SystemEndpoints) {
   // Ready is honest: a routine whose cluster is gone makes it 503, naming the cluster.
   Json doc = BaseConfig();
   doc["aerospike-clusters"]["dead"] = {{"seed-nodes", {{{"host-name", "127.0.0.1"}, {"port", 1}}}},
-                                       {"conn-timeout", 200}};
+                                       {"conn-timeout", 200},
+                                       {"label", "the old DC"}};
   doc["backup-routines"]["r2"] = doc["backup-routines"]["r1"];
   doc["backup-routines"]["r2"]["source-cluster"] = "dead";
   auto bad = StartInstance(doc, "b");
   ASSERT_TRUE(bad);
   r = bad->Get("/ready");
   EXPECT_EQ(r->status, 503);
-  EXPECT_NE(r->body.find("cluster dead"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("cluster dead (the old DC)"), std::string::npos) << r->body;
 }
 
 TEST_F(ServiceTest, BackupAndRestoreThroughTheApi) {
