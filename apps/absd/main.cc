@@ -30,8 +30,12 @@ int main(int argc, char** argv) {
   using namespace absvc;
   CLI::App app{"absd - Aerospike backup service"};
   std::string config_path, state_dir;
-  bool show_version = false;
+  bool show_version = false, remote = false;
   app.add_option("-c,--config", config_path, "aerospike-backup-service.yml");
+  app.add_flag("-r,--remote", remote,
+               "--config names a file holding one storage definition (local-storage, "
+               "s3-storage, gcp-storage or azure-storage) whose path is the configuration "
+               "object; edits are written back there");
   app.add_option("--state-dir", state_dir,
                  "where job history is kept (default: absd-state beside the config file)");
   app.add_flag("-v,--version", show_version, "print the version and exit");
@@ -45,7 +49,18 @@ int main(int argc, char** argv) {
     std::cerr << "absd: --config is required\n";
     return 2;
   }
-  auto cfg = service::LoadConfigFile(config_path);
+  std::shared_ptr<service::ConfigSource> source;
+  if (remote) {
+    auto opened = service::RemoteConfig(config_path);
+    if (!opened.ok()) {
+      std::cerr << "absd: " << opened.status().message() << "\n";
+      return 2;
+    }
+    source = std::move(opened).value();
+  } else {
+    source = service::ConfigFile(config_path);
+  }
+  auto cfg = source->Load();
   if (!cfg.ok()) {
     std::cerr << "absd: " << cfg.status().message() << "\n";
     return 2;
@@ -86,6 +101,7 @@ int main(int argc, char** argv) {
     tls = std::move(loaded).value();
   }
   service::ServiceOptions options{config_path, state_dir, version};
+  options.config_source = source;
   auto svc = service::Service::Create(options, std::move(cfg).value());
   if (!svc.ok()) {
     std::cerr << "absd: " << svc.status().ToString() << "\n";

@@ -8,27 +8,15 @@
 
 #include "common/file.h"
 #include "config/config.h"
+#include "config/source.h"
 
 namespace absvc::service {
 
 Result<Config> LoadConfigFile(const std::string& path) {
   ABS_ASSIGN_OR_RETURN(std::string text,
                        ReadSmallFile(path, kMaxConfigFileBytes, "configuration file"));
-  Json doc;
   bool json_file = path.size() > 5 && path.substr(path.size() - 5) == ".json";
-  if (json_file) {
-    if (JsonNestingDepth(text) > kMaxYamlDepth) {
-      return Status::InvalidArgument(path + ": nests deeper than " + std::to_string(kMaxYamlDepth) +
-                                     " levels");
-    }
-    doc = Json::parse(text, nullptr, false);
-    if (doc.is_discarded()) return Status::InvalidArgument(path + ": not valid JSON");
-  } else {
-    ABS_ASSIGN_OR_RETURN(doc, YamlToJson(text, path));
-  }
-  auto cfg = ParseConfig(doc);
-  if (!cfg.ok()) return cfg.status().WithContext(path);
-  return cfg;
+  return ParseConfigText(text, json_file, path);
 }
 
 Status SaveConfigFile(const std::string& path, const Json& document) {

@@ -321,7 +321,9 @@ Status Service::EditConfig(const std::function<Status(Json&)>& edit) {
   Json doc = config()->document;
   ABS_RETURN_IF_ERROR(edit(doc));
   ABS_ASSIGN_OR_RETURN(Config cfg, ParseConfig(doc));
-  if (!options_.config_path.empty()) {
+  if (options_.config_source) {
+    ABS_RETURN_IF_ERROR(options_.config_source->Save(cfg.document));
+  } else if (!options_.config_path.empty()) {
     ABS_RETURN_IF_ERROR(SaveConfigFile(options_.config_path, cfg.document));
   }
   std::lock_guard lock(mu_);
@@ -342,9 +344,12 @@ Status Service::ReplaceConfig(const Json& document) {
 }
 
 Status Service::ReloadConfigFile() {
-  if (options_.config_path.empty()) return Status::InvalidArgument("no configuration file");
+  if (!options_.config_source && options_.config_path.empty()) {
+    return Status::InvalidArgument("no configuration file");
+  }
   std::lock_guard writer(config_write_mu_);
-  ABS_ASSIGN_OR_RETURN(Config cfg, LoadConfigFile(options_.config_path));
+  ABS_ASSIGN_OR_RETURN(Config cfg, options_.config_source ? options_.config_source->Load()
+                                                          : LoadConfigFile(options_.config_path));
   std::lock_guard lock(mu_);
   return ApplyLocked(std::move(cfg));
 }

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/semaphore.h"
 #include "config/config.h"
+#include "config/source.h"
 #include "jobs/job_store.h"
 #include "restore/restore_job.h"
 #include "service/clusters.h"
@@ -43,6 +44,9 @@ struct ServiceOptions {
   std::string config_path;  // where PUT /v1/config persists; empty = not persisted
   std::string state_dir;    // job history
   std::string version = "dev";
+  // Where the configuration is read and edits persist, when not config_path: the storage
+  // object of absd -r (config/source.h).
+  std::shared_ptr<ConfigSource> config_source = nullptr;
   // How long a run's claim and lock stay valid without a heartbeat, for instances on
   // other machines sharing the storage; heartbeats come every quarter of it.
   int64_t run_lease_ms = 60000;

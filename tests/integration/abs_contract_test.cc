@@ -15,6 +15,7 @@
 
 #include "absd_harness.h"
 #include "json_schema.h"
+#include "storage/registry.h"
 #include "wire/info.h"
 
 namespace absvc::service {
@@ -343,6 +344,65 @@ TEST_F(AbsContractTest, AFileShapedLikeAbsSampleStartsUnchanged) {
   ASSERT_TRUE(expected.ok());
   EXPECT_TRUE(DeepEqual(GetJson("/v1/config", "Config"), *expected));
   EXPECT_TRUE(fs::exists(dir_ / "log" / "backup-service" / "aerospike-backup-service.log"));
+}
+
+// absd -r: the configuration is an object in a storage, named by a storage definition
+// file, on every storage abs supports; it is read with the same validation, an edit
+// through the API is written back to it, and apply reads it again.
+TEST_F(AbsContractTest, RemoteConfigurationIsReadFromAndWrittenToAStorage) {
+  for (const std::string kind : {"local", "s3", "gcs", "azure"}) {
+    SCOPED_TRACE(kind);
+    const fs::path where = dir_ / ("remote-" + kind);
+    Json definition;
+    std::unique_ptr<storage::Storage> store;
+    CloudStore cloud;
+    if (kind == "local") {
+      fs::create_directories(where / "configs");
+      definition = {{"local-storage", {{"path", (where / "configs" / "abs.yml").string()}}}};
+      storage::StorageSpec spec;
+      spec.path = (where / "configs").string();
+      store = storage::OpenStorage(spec).value();
+    } else {
+      auto started = StartCloud(kind, where, "configs/abs.yml");
+      ASSERT_TRUE(started.ok()) << started.status().ToString();
+      cloud = std::move(started).value();
+      definition = cloud.block;
+      storage::StorageSpec spec = cloud.spec;
+      spec.path = "configs";
+      store = storage::OpenStorage(spec).value();
+    }
+    std::ofstream(dir_ / "config.yml") << definition.dump();
+    port_ = testing::FreeLocalPort();
+    ASSERT_TRUE(store->PutAtomic("abs.yml", BackupYaml()).ok());
+    absd_ = std::make_unique<AbsdProcess>(dir_ / "config.yml", (where / "state").string(), port_);
+    absd_->extra_args = {"-r"};
+    ASSERT_GT(absd_->Start(), 0);
+    ASSERT_TRUE(absd_->WaitUp(std::chrono::seconds(10)));
+    EXPECT_TRUE(DeepEqual(GetJson("/v1/config", "Config"), BackupDoc()));
+
+    auto r = absd_->http->Put((std::string("/v1/config/routines/") + kRoutine + "/disable").c_str(),
+                              "", "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 204) << r->body;
+    auto saved = YamlToJson(store->ReadAll("abs.yml").value());
+    ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+    EXPECT_EQ((*saved)["backup-routines"][kRoutine]["disabled"], true);
+
+    // Changed in the storage, then applied: absd reads it again.
+    ASSERT_TRUE(store->PutAtomic("abs.yml", ServiceYaml()).ok());
+    r = Call("POST", "/v1/config/apply");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_TRUE(DeepEqual(GetJson("/v1/config", "Config"), ServiceDoc()));
+    absd_.reset();
+  }
+  // A definition that is not one storage is refused, naming the field.
+  std::ofstream(dir_ / "bad.yml") << "local-storage: {}\n";
+  AbsdProcess bad(dir_ / "bad.yml", (dir_ / "bad-state").string(), testing::FreeLocalPort());
+  bad.extra_args = {"-r"};
+  ASSERT_GT(bad.Start(), 0);
+  int status = bad.WaitExit(std::chrono::seconds(10));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
 }
 
 }  // namespace

@@ -154,6 +154,7 @@ struct AbsdProcess {
   int port = 0;
   pid_t pid = -1;
   std::unique_ptr<httplib::Client> http;
+  std::vector<std::string> extra_args;  // after -c and --state-dir (-r, say)
 
   AbsdProcess(fs::path config_path, std::string state_dir, int http_port)
       : config(std::move(config_path)), state(std::move(state_dir)), port(http_port) {
@@ -162,10 +163,15 @@ struct AbsdProcess {
   ~AbsdProcess() { Kill(SIGKILL); }
   pid_t Start() {
     const std::string absd = testing::SiblingBinary("absd");
+    std::vector<std::string> args = {absd, "-c", config.string(), "--state-dir", state};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid = fork();
     if (pid == 0) {
-      execl(absd.c_str(), absd.c_str(), "-c", config.c_str(), "--state-dir", state.c_str(),
-            static_cast<char*>(nullptr));
+      execv(absd.c_str(), argv.data());
       _exit(127);
     }
     return pid;
