@@ -17,6 +17,21 @@ int NumberedJson(std::string_view name) {
   return ec == std::errc() && end == name.data() + name.size() && n >= 0 ? n : -1;
 }
 
+// Fields of records any instance (or a damaged write) may have left: a wrong type reads
+// as absent, never as an exception.
+std::string StringField(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+std::optional<int64_t> IntField(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    return std::nullopt;
+  }
+  return it->get<int64_t>();
+}
+
 Result<json> ReadJson(storage::Storage& storage, const std::string& path) {
   ABS_ASSIGN_OR_RETURN(std::string text, storage.ReadAll(path));
   json j = json::parse(text, nullptr, false);
@@ -51,9 +66,7 @@ Result<std::optional<int64_t>> ChunkClaims::HeartbeatOf(const std::string& owner
     if (beat.status().code() == StatusCode::kNotFound) return std::optional<int64_t>();
     return beat.status();
   }
-  auto it = beat->find("heartbeat-ms");
-  if (it == beat->end() || !it->is_number_integer()) return std::optional<int64_t>();
-  return std::optional<int64_t>(it->get<int64_t>());
+  return IntField(*beat, "heartbeat-ms");
 }
 
 Result<std::map<int, json>> ChunkClaims::Committed() {
@@ -111,13 +124,13 @@ Result<std::optional<ChunkClaim>> ChunkClaims::ClaimNext() {
     const int generation = it->second;
     auto claim = ReadJson(storage_, ClaimPath(chunk, generation));
     if (!claim.ok()) continue;  // being written, or gone with its set: not ours to judge
-    const std::string holder = claim->value("owner", "");
+    const std::string holder = StringField(*claim, "owner");
     if (holder == owner_) return std::optional<ChunkClaim>(ChunkClaim{chunk, generation, ""});
     auto known = silent.find(holder);
     if (known == silent.end()) {
       ABS_ASSIGN_OR_RETURN(auto beat, HeartbeatOf(holder));
       // No heartbeat at all: judged by when the claim was made.
-      int64_t last = beat ? *beat : claim->value("claimed-ms", int64_t{0});
+      int64_t last = beat ? *beat : IntField(*claim, "claimed-ms").value_or(0);
       known =
           silent.emplace(holder, now - last > options_.lease_ms + options_.max_clock_skew_ms).first;
     }

@@ -61,7 +61,8 @@ class ChunkClaims {
   // Commits the chunk with `result` (its files and counts): true when this commit is the
   // chunk's, false when another generation committed it first.
   Result<bool> Commit(const ChunkClaim& claim, const nlohmann::json& result);
-  // Every committed chunk's done record, by chunk.
+  // Every committed chunk's done record, by chunk: JSON objects as the storage holds them,
+  // whose fields the caller checks.
   Result<std::map<int, nlohmann::json>> Committed();
   Result<bool> AllDone();
 
