@@ -31,6 +31,20 @@ using config_fields::Errors;
 using config_fields::Fields;
 using config_fields::TypeName;
 
+// A count ABS bounds only from below. Above `cap`, more than abs puts to use, it runs
+// `cap`, with a warning: the file still loads, as it does in ABS.
+std::optional<int64_t> Capped(Fields& f, const std::string& key, int64_t min, int64_t cap) {
+  auto v = f.Int(key, min, INT64_MAX);
+  if (v && *v > cap) {
+    if (config_fields::warnings != nullptr) {
+      config_fields::warnings->push_back(f.Path(key) + ": " + std::to_string(*v) + " is read as " +
+                                         std::to_string(cap) + ", the most abs uses");
+    }
+    return cap;
+  }
+  return v;
+}
+
 // secret-agents.<name> or an inline secret-agent.
 void ParseSecretAgent(Fields& a, SecretAgentConfig& out) {
   Assign(out.connection_type, a.Enum("connection-type", {"tcp", "unix"}, true));
@@ -122,17 +136,16 @@ void ParseListener(Fields& h, HttpConfig& l, Errors& errors) {
       std::string addr = entry.substr(0, slash);
       in_addr v4{};
       in6_addr v6{};
-      bool ok = inet_pton(AF_INET, addr.c_str(), &v4) == 1;
-      if (slash != std::string::npos) {
+      const bool is_v4 = inet_pton(AF_INET, addr.c_str(), &v4) == 1;
+      bool ok = is_v4 || inet_pton(AF_INET6, addr.c_str(), &v6) == 1;
+      if (ok && slash != std::string::npos) {
         std::string bits = entry.substr(slash + 1);
-        ok = ok && !bits.empty() && bits.size() <= 2 &&
-             std::all_of(bits.begin(), bits.end(), ::isdigit) && std::stoi(bits) <= 32;
-      } else {
-        ok = ok || inet_pton(AF_INET6, addr.c_str(), &v6) == 1;
+        ok = !bits.empty() && bits.size() <= 3 &&
+             std::all_of(bits.begin(), bits.end(), ::isdigit) &&
+             std::stoi(bits) <= (is_v4 ? 32 : 128);
       }
       if (!ok) {
-        r.Error("white-list",
-                "'" + ShortValue(entry) + "' is neither an IP address nor an IPv4 CIDR");
+        r.Error("white-list", "'" + ShortValue(entry) + "' is neither an IP address nor a CIDR");
       }
     }
     r.Finish();
@@ -309,7 +322,7 @@ void ParseCluster(const std::string& name, const Json& j, ClusterConfig& c, Erro
                      ".credentials.auth-mode: PKI logs in with a client certificate; give tls "
                      "with cert-file and key-file");
   }
-  Assign(c.max_parallel_scans, f.Int("max-parallel-scans", 1, 1 << 20));
+  Assign(c.max_parallel_scans, Capped(f, "max-parallel-scans", 1, 1 << 20));
   if (auto racks = f.Ints("prefer-racks", 0, 1000000)) {
     for (auto r : *racks)
       c.prefer_racks.push_back(static_cast<uint32_t>(r));
@@ -414,17 +427,18 @@ void ParseStorage(const std::string& name, const Json& j, StorageConfig& s, Erro
 void ParsePolicy(const std::string& name, const Json& j, BackupPolicyConfig& p, Errors& errors) {
   std::string path = "backup-policies." + name;
   Fields f(&j, path, errors);
-  Assign(p.parallel, f.Int("parallel", 1, 1024));
-  Assign(p.parallel_write, f.Int("parallel-write", 1, 1024));
+  Assign(p.parallel, Capped(f, "parallel", 1, 1024));
+  Assign(p.parallel_write, Capped(f, "parallel-write", 1, 1024));
   Assign(p.socket_timeout_ms, f.Int("socket-timeout", 0, INT32_MAX));
   Assign(p.total_timeout_ms, f.Int("total-timeout", 0, INT32_MAX));
-  Assign(p.max_concurrent_nodes, f.Int("max-concurrent-nodes", 1, 1 << 16));
+  Assign(p.max_concurrent_nodes, Capped(f, "max-concurrent-nodes", 1, 1 << 16));
   Assign(p.use_scan_compression, f.Bool("use-scan-compression"));
   if (const Json* r = f.Get("retry-policy")) {
     Fields x(r, path + ".retry-policy", errors);
     Assign(p.retry.base_timeout_ms, x.Int("base-timeout", 0, INT32_MAX));
-    Assign(p.retry.max_retries, x.Int("max-retries", 0, 1000));
-    Assign(p.retry.multiplier, x.Number("multiplier", 1.0, 100.0));
+    Assign(p.retry.max_retries, Capped(x, "max-retries", 0, 1000));
+    // ABS sets no upper bound; past 100 the second retry waits over an hour already.
+    if (auto m = x.Number("multiplier", 1.0, 1e9)) p.retry.multiplier = std::min(*m, 100.0);
     x.Finish();
   }
   // 0 is "no limit" for each, as in ABS.
@@ -638,7 +652,7 @@ constexpr size_t kMaxStoragePathBytes = 4096;
 void ParseRestorePolicy(const Json* j, RestorePolicyConfig& p, Errors& errors,
                         const std::optional<SecretAgentConfig>& agent) {
   Fields f(j, "policy", errors);
-  Assign(p.parallel, f.Int("parallel", 1, 1024));
+  Assign(p.parallel, Capped(f, "parallel", 1, 1024));
   Assign(p.no_records, f.Bool("no-records"));
   Assign(p.no_indexes, f.Bool("no-indexes"));
   Assign(p.no_udfs, f.Bool("no-udfs"));
@@ -660,8 +674,8 @@ void ParseRestorePolicy(const Json* j, RestorePolicyConfig& p, Errors& errors,
   // 0 is "no limit" for both, as in ABS.
   Assign(p.tps, f.Int("tps", 0, INT32_MAX));
   Assign(p.bandwidth_mib, f.Int("bandwidth", 0, 1 << 30));
-  Assign(p.batch_size, f.Int("batch-size", 1, 100000));
-  Assign(p.max_async_batches, f.Int("max-async-batches", 1, 100000));
+  Assign(p.batch_size, Capped(f, "batch-size", 1, 100000));
+  Assign(p.max_async_batches, Capped(f, "max-async-batches", 1, 100000));
   Assign(p.disable_batch_writes, f.Bool("disable-batch-writes"));
   Assign(p.salvage, f.Bool("salvage"));
   // Accepted as ABS documents them; abs's restore writes keep their own timeouts and

@@ -27,6 +27,24 @@
 
 namespace absvc::service {
 
+bool AddressInCidr(const std::string& ip, const std::string& cidr) {
+  auto slash = cidr.find('/');
+  std::string net = cidr.substr(0, slash);
+  unsigned char a[16] = {}, n[16] = {};
+  int family = net.find(':') == std::string::npos ? AF_INET : AF_INET6;
+  const int width = family == AF_INET ? 32 : 128;
+  int bits = slash == std::string::npos ? width : std::atoi(cidr.c_str() + slash + 1);
+  if (inet_pton(family, ip.c_str(), a) != 1 || inet_pton(family, net.c_str(), n) != 1) {
+    return ip == cidr;
+  }
+  bits = std::clamp(bits, 0, width);
+  for (int i = 0; i < bits / 8; ++i)
+    if (a[i] != n[i]) return false;
+  if (bits % 8 == 0) return true;
+  const unsigned char mask = static_cast<unsigned char>(0xFF << (8 - bits % 8));
+  return (a[bits / 8] & mask) == (n[bits / 8] & mask);
+}
+
 // A token bucket per client address (http.rate.tps and .size); white-listed addresses
 // and CIDRs are exempt.
 struct HttpApi::RateLimiter {
@@ -37,22 +55,9 @@ struct HttpApi::RateLimiter {
   std::mutex mu;
   std::map<std::string, Bucket> buckets;
 
-  static bool InCidr(const std::string& ip, const std::string& cidr) {
-    auto slash = cidr.find('/');
-    std::string net = cidr.substr(0, slash);
-    int bits = slash == std::string::npos ? 32 : std::atoi(cidr.c_str() + slash + 1);
-    in_addr a{}, n{};
-    if (inet_pton(AF_INET, ip.c_str(), &a) != 1 || inet_pton(AF_INET, net.c_str(), &n) != 1) {
-      return ip == cidr;
-    }
-    if (bits <= 0) return true;
-    uint32_t mask = bits >= 32 ? 0xFFFFFFFFu : ~((1u << (32 - bits)) - 1);
-    return (ntohl(a.s_addr) & mask) == (ntohl(n.s_addr) & mask);
-  }
-
   bool Allow(const std::string& ip, const HttpConfig& http) {
     for (const auto& w : http.rate_white_list) {
-      if (InCidr(ip, w)) return true;
+      if (AddressInCidr(ip, w)) return true;
     }
     std::lock_guard lock(mu);
     // Bounded memory under address churn: start afresh (before taking a reference).

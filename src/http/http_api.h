@@ -13,6 +13,10 @@
 
 namespace absvc::service {
 
+// Whether `ip` is the address `cidr` names or lies in the network it names (IPv4 or IPv6;
+// an address of the other family never matches): http.rate.white-list.
+bool AddressInCidr(const std::string& ip, const std::string& cidr);
+
 class HttpApi {
  public:
   // Connection limits from the service's http config, or as given.

@@ -241,6 +241,31 @@ TEST_F(AbsConfigTest, EverySettingOfAbs3IsReadWithAbsMeaning) {
   EXPECT_TRUE(HasWarning(cfg->warnings, "aerospike-clusters.by-path.credentials.auth-mode"));
 }
 
+// ABS bounds these counts only from below: a file with more than abs uses still loads,
+// read as abs's most, with a warning each.
+TEST_F(AbsConfigTest, CountsAboveWhatAbsUsesLoadAsItsMostWithAWarning) {
+  auto doc = YamlToJson(ReadFixture("abs3-every-setting.yml", dir_));
+  ASSERT_TRUE(doc.ok());
+  (*doc)["backup-policies"]["everything"]["parallel"] = 5000;
+  (*doc)["backup-policies"]["everything"]["retry-policy"]["max-retries"] = 100000;
+  (*doc)["backup-policies"]["everything"]["retry-policy"]["multiplier"] = 1000;
+  (*doc)["aerospike-clusters"]["main"]["max-parallel-scans"] = 1 << 21;
+  auto cfg = ParseConfig(*doc, FakeAgent());
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  const auto& p = cfg->policies.at("everything");
+  EXPECT_EQ(p.parallel, 1024);
+  EXPECT_EQ(p.retry.max_retries, 1000);
+  EXPECT_EQ(p.retry.multiplier, 100.0);
+  EXPECT_EQ(cfg->clusters.at("main").max_parallel_scans, 1 << 20);
+  EXPECT_TRUE(HasWarning(cfg->warnings,
+                         "backup-policies.everything.parallel: 5000 is read as 1024, the most abs "
+                         "uses"));
+  EXPECT_TRUE(HasWarning(cfg->warnings, "aerospike-clusters.main.max-parallel-scans: 2097152"));
+  // Below ABS's own minimum is still an error.
+  (*doc)["backup-policies"]["everything"]["parallel"] = 0;
+  EXPECT_FALSE(ParseConfig(*doc, FakeAgent()).ok());
+}
+
 TEST_F(AbsConfigTest, EveryAbs2SettingIsReadAsItsReplacementWithAWarning) {
   auto doc = YamlToJson(ReadFixture("abs2-every-setting.yml", dir_));
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();

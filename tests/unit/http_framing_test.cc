@@ -1,9 +1,12 @@
-// RequestFramer: where requests end, fed whole or a byte at a time, and what it refuses.
+// RequestFramer: where requests end, fed whole or a byte at a time, and what it refuses;
+// and the rate limit's white-list matching.
 #include "http/http_framing.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "http/http_api.h"
 
 namespace absvc::service {
 namespace {
@@ -126,6 +129,30 @@ TEST(RequestFramer, RefusesWhatItCannotFrameSafely) {
       EXPECT_LT(f.error().size(), 200u);  // a long value is quoted short
     }
   }
+}
+
+}  // namespace
+}  // namespace absvc::service
+
+namespace absvc::service {
+namespace {
+
+// http.rate.white-list: addresses and networks of both families, as ABS reads them.
+TEST(RateWhiteList, AddressesAndNetworksOfBothFamilies) {
+  EXPECT_TRUE(AddressInCidr("10.1.2.3", "10.0.0.0/8"));
+  EXPECT_FALSE(AddressInCidr("11.1.2.3", "10.0.0.0/8"));
+  EXPECT_TRUE(AddressInCidr("10.1.2.3", "10.1.2.3"));
+  EXPECT_TRUE(AddressInCidr("192.168.1.130", "192.168.1.128/25"));
+  EXPECT_FALSE(AddressInCidr("192.168.1.127", "192.168.1.128/25"));
+  EXPECT_TRUE(AddressInCidr("8.8.8.8", "0.0.0.0/0"));
+  EXPECT_TRUE(AddressInCidr("fd00::1", "fd00::/8"));
+  EXPECT_FALSE(AddressInCidr("fe80::1", "fd00::/8"));
+  EXPECT_TRUE(AddressInCidr("2001:db8::7", "2001:db8::/33"));
+  EXPECT_FALSE(AddressInCidr("2001:db8:8000::7", "2001:db8::/33"));
+  EXPECT_TRUE(AddressInCidr("::1", "::1"));
+  EXPECT_TRUE(AddressInCidr("::1", "::/0"));
+  EXPECT_FALSE(AddressInCidr("127.0.0.1", "::/0")) << "another family never matches";
+  EXPECT_FALSE(AddressInCidr("::1", "0.0.0.0/0"));
 }
 
 }  // namespace

@@ -290,6 +290,11 @@ TEST(Config, StrictValidationNamesEveryField) {
   d = MinimalDoc();
   d["service"] = {{"http", {{"rate", {{"white-list", {"10.0.0.0/x"}}}}}}};
   EXPECT_NE(ParseError(d).find("service.http.rate.white-list"), std::string::npos);
+  d["service"] = {{"http", {{"rate", {{"white-list", {"fd00::/129"}}}}}}};
+  EXPECT_NE(ParseError(d).find("'fd00::/129' is neither an IP address nor a CIDR"),
+            std::string::npos);
+  d["service"] = {{"http", {{"rate", {{"white-list", {"fd00::/8", "10.0.0.0/8", "::1"}}}}}}};
+  EXPECT_TRUE(ParseConfig(d).ok());
 
   d = MinimalDoc();
   d["backup-routines"]["a/b"] = d["backup-routines"]["r1"];
