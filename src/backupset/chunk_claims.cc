@@ -63,7 +63,11 @@ Status ChunkClaims::Heartbeat() {
 Result<std::optional<int64_t>> ChunkClaims::HeartbeatOf(const std::string& owner) {
   auto beat = ReadJson(storage_, dir_ + "/owners/" + owner + ".json");
   if (!beat.ok()) {
-    if (beat.status().code() == StatusCode::kNotFound) return std::optional<int64_t>();
+    // Missing or damaged (a write cut short): no heartbeat to go by.
+    const StatusCode code = beat.status().code();
+    if (code == StatusCode::kNotFound || code == StatusCode::kCorrupt) {
+      return std::optional<int64_t>();
+    }
     return beat.status();
   }
   return IntField(*beat, "heartbeat-ms");
@@ -79,7 +83,15 @@ Result<std::map<int, json>> ChunkClaims::Committed() {
   for (const auto& o : *listed) {
     int chunk = NumberedJson(std::string_view(o.path).substr(o.path.rfind('/') + 1));
     if (chunk < 0 || chunk >= chunks_) continue;
-    ABS_ASSIGN_OR_RETURN(out[chunk], ReadJson(storage_, o.path));
+    auto record = ReadJson(storage_, o.path);
+    if (record.ok()) {
+      out[chunk] = std::move(record).value();
+    } else if (record.status().code() == StatusCode::kCorrupt) {
+      // Committed (the name is taken for good) but unreadable: shown, never claimed again.
+      out[chunk] = json{{"damaged", record.status().message()}};
+    } else if (record.status().code() != StatusCode::kNotFound) {
+      return record.status();
+    }
   }
   return out;
 }
@@ -123,14 +135,17 @@ Result<std::optional<ChunkClaim>> ChunkClaims::ClaimNext() {
     }
     const int generation = it->second;
     auto claim = ReadJson(storage_, ClaimPath(chunk, generation));
-    if (!claim.ok()) continue;  // being written, or gone with its set: not ours to judge
-    const std::string holder = StringField(*claim, "owner");
+    if (!claim.ok() && claim.status().code() != StatusCode::kCorrupt) continue;  // gone
+    // A damaged claim (a write cut short) names nobody: it is taken over like a silent
+    // owner's. If it was being written, two owners work; one commit counts.
+    const json record = claim.ok() ? *claim : json::object();
+    const std::string holder = StringField(record, "owner");
     if (holder == owner_) return std::optional<ChunkClaim>(ChunkClaim{chunk, generation, ""});
     auto known = silent.find(holder);
     if (known == silent.end()) {
       ABS_ASSIGN_OR_RETURN(auto beat, HeartbeatOf(holder));
       // No heartbeat at all: judged by when the claim was made.
-      int64_t last = beat ? *beat : IntField(*claim, "claimed-ms").value_or(0);
+      int64_t last = beat ? *beat : IntField(record, "claimed-ms").value_or(0);
       known =
           silent.emplace(holder, now - last > options_.lease_ms + options_.max_clock_skew_ms).first;
     }
@@ -150,9 +165,17 @@ Result<bool> ChunkClaims::Superseded(const ChunkClaim& claim) {
 }
 
 Result<bool> ChunkClaims::Commit(const ChunkClaim& claim, const json& result) {
-  json record = {{"generation", claim.generation}, {"owner", owner_}, {"result", result}};
-  return storage_.CreateExclusive(dir_ + "/done/" + std::to_string(claim.chunk) + ".json",
-                                  record.dump());
+  const std::string path = dir_ + "/done/" + std::to_string(claim.chunk) + ".json";
+  // The nonce tells this commit from any other: a storage that retried a create whose
+  // answer was lost reports "exists" for the object this very call created.
+  const std::string nonce = owner_ + "/" + std::to_string(claim.generation) + "/" +
+                            std::to_string(clock_.UnixMillis()) + "/" + std::to_string(commits_++);
+  json record = {
+      {"generation", claim.generation}, {"owner", owner_}, {"nonce", nonce}, {"result", result}};
+  ABS_ASSIGN_OR_RETURN(bool created, storage_.CreateExclusive(path, record.dump()));
+  if (created) return true;
+  auto there = ReadJson(storage_, path);
+  return there.ok() && StringField(*there, "nonce") == nonce;
 }
 
 }  // namespace absvc::backupset

@@ -31,8 +31,11 @@ namespace absvc::backupset {
 
 struct ClaimOptions {
   int64_t lease_ms = 30000;
-  // How far apart two instances' clocks may be; a lease is taken over only once its
-  // owner has been silent for lease + max-clock-skew.
+  // How far apart any two instances' clocks may be (not each clock's distance from true
+  // time: that, doubled); a lease is taken over only once its owner has been silent for
+  // lease + max-clock-skew by the claimer's clock, so for more than a lease in truth.
+  // A heartbeat is stamped before it is written: a storage whose writes take longer than
+  // lease - renewal interval makes a live owner look silent (one commit still counts).
   int64_t max_clock_skew_ms = 5000;
 };
 
@@ -59,7 +62,8 @@ class ChunkClaims {
   // Whether another owner took the chunk over since `claim` (the work may stop early).
   Result<bool> Superseded(const ChunkClaim& claim);
   // Commits the chunk with `result` (its files and counts): true when this commit is the
-  // chunk's, false when another generation committed it first.
+  // chunk's (also when the storage retried a create whose answer was lost), false when
+  // another generation committed it first.
   Result<bool> Commit(const ChunkClaim& claim, const nlohmann::json& result);
   // Every committed chunk's done record, by chunk: JSON objects as the storage holds them,
   // whose fields the caller checks.
@@ -78,6 +82,7 @@ class ChunkClaims {
   const ClaimOptions options_;
   Clock& clock_;
   const int first_;
+  uint64_t commits_ = 0;
 };
 
 }  // namespace absvc::backupset

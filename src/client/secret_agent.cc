@@ -198,6 +198,9 @@ class Exchange {
       return Status::InvalidArgument(who_ + ": cannot load ca-file " + agent_.tls_ca_file + ": " +
                                      tls::OpenSslErrors());
     }
+    // An encrypted key-file fails here with a clear error instead of OpenSSL asking for
+    // its password on the terminal.
+    SSL_CTX_set_default_passwd_cb(ctx_, [](char*, int, int, void*) { return 0; });
     if (!agent_.tls_cert_file.empty() &&
         (SSL_CTX_use_certificate_chain_file(ctx_, agent_.tls_cert_file.c_str()) != 1 ||
          SSL_CTX_use_PrivateKey_file(ctx_, agent_.tls_key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||

@@ -891,6 +891,15 @@ Result<Config> ParseConfig(const Json& document, const SecretFetcher& fetch) {
                  ParseRoutine(n, j, cfg, r, errors);
                });
   FetchKeySecrets(cfg, errors);
+  if (size_t inline_secrets = CountInlineSecrets(cfg.document);
+      inline_secrets > 0 && !cfg.service.redact_config_secrets) {
+    cfg.warnings.push_back(
+        "service.config-secrets: as-written: GET /v1/config shows the " +
+        std::to_string(inline_secrets) +
+        " secret(s) written in the file as they are (as ABS 3.6 does, and as the Kubernetes "
+        "operator needs to compare what it applied); write them as references "
+        "(password-path, file:, env:, secrets:) or set config-secrets: redacted");
+  }
   if (!errors.empty()) {
     std::string msg = "invalid configuration (" + std::to_string(errors.size()) +
                       (errors.size() == 1 ? " problem): " : " problems): ");

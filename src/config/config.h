@@ -269,6 +269,9 @@ Json RedactSecrets(const Json& document);
 // `incoming` with each "[secret]" placeholder replaced by the value `stored` has at the
 // same place, so a client can PUT back what it GOT.
 Json KeepStoredSecrets(const Json& incoming, const Json& stored);
+// Secret fields whose value is the secret itself, not a reference to where it lives
+// (file:, env:, env-b64:, secrets:).
+size_t CountInlineSecrets(const Json& document);
 
 // Entity names become path segments in storage and URLs.
 Status ValidateEntityName(const std::string& name);

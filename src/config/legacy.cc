@@ -243,6 +243,7 @@ Json UpgradeLegacyRestoreRequest(const Json& body, LegacyReading& reading) {
     std::string location =
         src.contains("path") && src["path"].is_string() ? src["path"].get<std::string>() : "";
     std::string kind = src["type"].is_string() ? src["type"].get<std::string>() : "";
+    std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
     if (kind == "local" && !location.empty()) {
       std::string rel = location;
       while (!rel.empty() && rel.front() == '/')
@@ -276,7 +277,7 @@ Json UpgradeLegacyRestoreRequest(const Json& body, LegacyReading& reading) {
   if (p.contains("bandwidth") && p["bandwidth"].is_number_integer()) {
     int64_t v = p["bandwidth"].get<int64_t>();
     if (v >= kBandwidthBytesPerSecondFrom) {
-      int64_t mib = std::max<int64_t>(1, (v + (1 << 20) - 1) >> 20);
+      int64_t mib = std::max<int64_t>(1, v / (1 << 20) + (v % (1 << 20) != 0 ? 1 : 0));
       p["bandwidth"] = mib;
       up.Warn("policy.bandwidth", std::to_string(v) +
                                       " is bytes/s as ABS 2.x and 3.0-3.1 wrote it (3.2 and later "

@@ -35,6 +35,30 @@ Json RedactSecrets(const Json& document) {
   return out;
 }
 
+size_t CountInlineSecrets(const Json& document) {
+  size_t n = 0;
+  std::function<void(const Json&)> walk = [&](const Json& j) {
+    if (j.is_object()) {
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (kSecretKeys.count(it.key()) && it.value().is_string()) {
+          const std::string& v = it.value().get_ref<const std::string&>();
+          bool reference = false;
+          for (const char* prefix : {"file:", "env:", "env-b64:", "secrets:"})
+            reference = reference || v.rfind(prefix, 0) == 0;
+          n += !v.empty() && !reference;
+        } else {
+          walk(it.value());
+        }
+      }
+    } else if (j.is_array()) {
+      for (const auto& e : j)
+        walk(e);
+    }
+  };
+  walk(document);
+  return n;
+}
+
 Json KeepStoredSecrets(const Json& incoming, const Json& stored) {
   Json out = incoming;
   std::function<void(Json&, const Json*)> walk = [&](Json& j, const Json* old) {

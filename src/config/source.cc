@@ -80,6 +80,10 @@ Result<std::unique_ptr<ConfigSource>> RemoteConfig(const std::string& definition
                        ReadSmallFile(definition_file, 64 << 10, "remote configuration storage"));
   Json definition;
   if (IsJsonName(definition_file)) {
+    if (JsonNestingDepth(text) > kMaxYamlDepth) {
+      return Status::InvalidArgument(definition_file + ": nests deeper than " +
+                                     std::to_string(kMaxYamlDepth) + " levels");
+    }
     definition = Json::parse(text, nullptr, false);
     if (definition.is_discarded()) {
       return Status::InvalidArgument(definition_file + ": not valid JSON");
@@ -95,8 +99,16 @@ Result<std::unique_ptr<ConfigSource>> RemoteConfig(const std::string& definition
   // The definition's path is the configuration object: its last part is the object's
   // name, the rest where the storage is rooted.
   std::string path = spec.path;
-  while (!path.empty() && path.back() == '/')
-    path.pop_back();
+  if (!path.empty() && path.back() == '/') {
+    return Status::InvalidArgument(definition_file + ": the storage's path '" + path +
+                                   "' ends with '/'; it must name the configuration object");
+  }
+  // A relative local path is the definition file's neighbour, not absd's working
+  // directory's.
+  if (spec.kind == StorageKind::kLocal && !path.empty() && path.front() != '/') {
+    auto dir = definition_file.rfind('/');
+    if (dir != std::string::npos) path = definition_file.substr(0, dir + 1) + path;
+  }
   auto slash = path.rfind('/');
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (name.empty()) {

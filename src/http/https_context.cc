@@ -63,7 +63,14 @@ Status UseRevocationLists(SSL_CTX* ctx, const std::string& path) {
     }
     ++loaded;
   }
-  ERR_clear_error();  // the end of the file reads as an error
+  // The end of the file reads as "no start line"; anything else is a damaged list.
+  const unsigned long last = ERR_peek_last_error();
+  if (last != 0 && ERR_GET_REASON(last) != PEM_R_NO_START_LINE) {
+    return Status::InvalidArgument("service.https.crl-file: " + path + ": list " +
+                                   std::to_string(loaded + 1) +
+                                   " is damaged: " + tls::OpenSslErrors());
+  }
+  ERR_clear_error();
   if (loaded == 0) {
     return Status::InvalidArgument("service.https.crl-file: " + path +
                                    " holds no PEM certificate revocation list");

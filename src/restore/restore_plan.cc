@@ -250,7 +250,17 @@ Result<RestorePlan> PlanRestore(storage::Storage& storage,
     };
     bool any = false;
     for (const auto& [dir, d] : dirs) {
-      if (d.asb_files.empty() && !d.manifest && !d.start_marker) continue;
+      if (d.asb_files.empty() && !d.manifest && !d.start_marker) {
+        // A backup that found nothing (an incremental with no change, as ABS writes it:
+        // metadata.yaml alone, record-count 0) is a backup to restore, with no files.
+        if (d.metadata) {
+          auto text = storage.ReadAll(dir + (dir.empty() ? "" : "/") + backupset::kMetadataFile);
+          auto meta = text.ok() ? backupset::ParseMetadataYaml(*text)
+                                : Result<backupset::BackupMetadata>(text.status());
+          if (meta.ok() && meta->record_count == 0) any = true;
+        }
+        continue;
+      }
       any = true;
       if (!d.manifest && !d.start_marker) {
         auto above = d.run_claim ? std::optional<std::string>(dir) : abs_backup_above(dir);

@@ -524,7 +524,10 @@ Result<Json> Service::ListBackups(bool incremental, const std::string& routine, 
     const RoutineConfig& r = cfg->routines.at(name);
     ABS_ASSIGN_OR_RETURN(auto storage, OpenStorage(cfg->storage.at(r.storage)));
     ABS_ASSIGN_OR_RETURN(auto entries, backupset::ListBackups(*storage, name, incremental));
-    const Json& definition = doc["storage"][r.storage];
+    Json definition = Json::object();
+    if (auto section = doc.find("storage"); section != doc.end() && section->is_object()) {
+      if (auto entry = section->find(r.storage); entry != section->end()) definition = *entry;
+    }
     Json arr = Json::array();
     for (const auto& e : entries) {
       if (from_ms > 0 && e.timestamp_ms < from_ms) continue;

@@ -236,9 +236,18 @@ TEST_F(AbsConfigTest, EverySettingOfAbs3IsReadWithAbsMeaning) {
   EXPECT_EQ(cfg->policies.at("secret-key").key_pem, "keys/backup");
   EXPECT_EQ(cfg->secret_agents.at("vault").port, 3005);
   EXPECT_EQ(cfg->secret_agents.at("vault").tls_name, "agent.internal");
-  // The only warning: EXTERNAL without tls sends the password in clear text, as in ABS.
-  ASSERT_EQ(cfg->warnings.size(), 1u) << ::testing::PrintToString(cfg->warnings);
+  // The only warnings: EXTERNAL without tls sends the password in clear text, as in ABS,
+  // and the API shows the secrets the file holds as written.
+  ASSERT_EQ(cfg->warnings.size(), 2u) << ::testing::PrintToString(cfg->warnings);
   EXPECT_TRUE(HasWarning(cfg->warnings, "aerospike-clusters.by-path.credentials.auth-mode"));
+  EXPECT_TRUE(HasWarning(cfg->warnings,
+                         "service.config-secrets: as-written: GET /v1/config "
+                         "shows the 7 secret(s) written in the file"))
+      << ::testing::PrintToString(cfg->warnings);
+  (*doc)["service"]["config-secrets"] = "redacted";
+  cfg = ParseConfig(*doc, FakeAgent());
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->warnings.size(), 1u) << ::testing::PrintToString(cfg->warnings);
 }
 
 // ABS bounds these counts only from below: a file with more than abs uses still loads,

@@ -212,5 +212,63 @@ TEST(ChunkClaims, ALiveOwnerKeepsItsChunkAndARestartedOneFindsIt) {
   EXPECT_EQ(b.Committed().value().at(0)["owner"], "a");
 }
 
+// A storage whose conditional creates under done/ succeed but lose their answer, so the
+// retry reports "exists" (what a retrying client sees after a timeout).
+class LostAnswers : public storage::Storage {
+ public:
+  explicit LostAnswers(storage::Storage& inner) : inner_(inner) {}
+  Result<std::vector<storage::ObjectInfo>> List(const std::string& prefix) override {
+    return inner_.List(prefix);
+  }
+  Result<std::unique_ptr<storage::Reader>> OpenReader(const std::string& path) override {
+    return inner_.OpenReader(path);
+  }
+  Result<std::unique_ptr<storage::Writer>> OpenWriter(const std::string& path) override {
+    return inner_.OpenWriter(path);
+  }
+  Status Remove(const std::string& path) override { return inner_.Remove(path); }
+  Status PutAtomic(const std::string& path, std::string_view data) override {
+    return inner_.PutAtomic(path, data);
+  }
+  Result<std::string> ReadAll(const std::string& path) override { return inner_.ReadAll(path); }
+  Result<bool> CreateExclusive(const std::string& path, std::string_view data) override {
+    auto first = inner_.CreateExclusive(path, data);
+    if (!first.ok() || path.find("/done/") == std::string::npos) return first;
+    return inner_.CreateExclusive(path, data);  // the retry after the lost answer
+  }
+  Result<bool> Exists(const std::string& path) override { return inner_.Exists(path); }
+  std::string Describe() const override { return "lost answers"; }
+
+ private:
+  storage::Storage& inner_;
+};
+
+TEST(ChunkClaims, ACommitWhoseAnswerWasLostIsStillTheCommittersAndDamageIsShown) {
+  auto inner = storage::OpenMemoryStorage("claims-lost").value();
+  LostAnswers storage(*inner);
+  FakeClock clock;
+  clock.SetUnixMillis(1700000000000);
+  ChunkClaims a(storage, "set", "a", 3, {kLease, kSkew}, clock);
+  ChunkClaims b(storage, "set", "b", 3, {kLease, kSkew}, clock);
+  auto claim = a.ClaimNext();
+  ASSERT_TRUE(claim.ok() && *claim);
+  EXPECT_TRUE(a.Commit(**claim, {{"records", 1}}).value()) << "the retry found its own commit";
+  EXPECT_FALSE(b.Commit(**claim, {{"records", 1}}).value()) << "another's commit is not ours";
+  // A damaged commit record still counts as committed (never claimed again) and shows
+  // as damaged; a damaged claim is taken over; a damaged heartbeat reads as none.
+  ASSERT_TRUE(inner->PutAtomic("set/done/1.json", "{\"generation\":").ok());
+  ASSERT_TRUE(inner->PutAtomic("set/claims/2/0.json", "").ok());
+  ASSERT_TRUE(inner->PutAtomic("set/owners/ghost.json", "[]").ok());
+  auto committed = b.Committed();
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_TRUE(committed->at(1).contains("damaged"));
+  auto next = b.ClaimNext();
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  ASSERT_TRUE(*next);
+  EXPECT_EQ(**next, (ChunkClaim{2, 1, ""}));
+  EXPECT_TRUE(b.Commit(**next, {{"records", 1}}).value());
+  EXPECT_TRUE(b.AllDone().value());
+}
+
 }  // namespace
 }  // namespace absvc::backupset

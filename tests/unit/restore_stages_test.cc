@@ -7,6 +7,8 @@
 #include "restore/record_sink.h"
 #include "restore/record_transform.h"
 #include "restore/restore_job.h"
+#include "restore/restore_plan.h"
+#include "storage/memory/memory_storage.h"
 #include "wire/message.h"
 #include "wire/result_code.h"
 
@@ -251,6 +253,27 @@ TEST(RecordSink, RowsWithoutAnAnswerAndAbandonedRowsAreFailed) {
   sink.Abandon();
   EXPECT_EQ(counters.failed.load(), 3u);
   EXPECT_TRUE(sink.Flush().ok()) << "nothing waits after Abandon";
+}
+
+// An incremental that found nothing, as ABS writes it (metadata.yaml alone, record-count
+// 0), is a backup with no files to restore; a metadata.yaml that counts records with no
+// files beside it is no backup.
+TEST(PlanRestore, AnEmptyBackupWithOnlyItsMetadataRestoresNothing) {
+  auto storage = storage::OpenMemoryStorage("plan-empty").value();
+  ASSERT_TRUE(storage
+                  ->PutAtomic("r1/incremental/1700000000000/data/test/metadata.yaml",
+                              "namespace: test\nrecord-count: 0\nfile-count: 0\n")
+                  .ok());
+  auto plan = PlanRestore(*storage, {"r1/incremental/1700000000000/data/test"}, false);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_TRUE(plan->files.empty());
+  ASSERT_TRUE(storage
+                  ->PutAtomic("r1/incremental/1700000000001/data/test/metadata.yaml",
+                              "namespace: test\nrecord-count: 5\n")
+                  .ok());
+  plan = PlanRestore(*storage, {"r1/incremental/1700000000001/data/test"}, false);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace
