@@ -32,16 +32,11 @@ file(WRITE "${OUT}" "// Generated from ui/ by cmake/embed_ui.cmake; do not edit.
 namespace absvc::service {
 namespace {
 ${arrays}
-const UiAsset kAssets[] = {
+const EmbeddedFile kAssets[] = {
 ${entries}};
 }  // namespace
 
-const UiAsset* FindUiAsset(std::string_view name) {
-  for (const auto& a : kAssets) {
-    if (a.name == name) return &a;
-  }
-  return nullptr;
-}
+const EmbeddedFile* FindUiAsset(std::string_view name) { return FindEmbeddedFile(kAssets, name); }
 
 }  // namespace absvc::service
 ")

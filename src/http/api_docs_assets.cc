@@ -17,7 +17,7 @@ std::string_view Bytes(const char* begin, const char* end) {
   return {begin, static_cast<size_t>(end - begin)};
 }
 
-const ApiDocsFile kFiles[] = {
+const EmbeddedFile kFiles[] = {
     {"index.html", "text/html; charset=utf-8", Bytes(abs_api_docs_0_begin, abs_api_docs_0_end)},
     {"api-docs.js", "text/javascript; charset=utf-8",
      Bytes(abs_api_docs_1_begin, abs_api_docs_1_end)},
@@ -30,11 +30,8 @@ const ApiDocsFile kFiles[] = {
 
 }  // namespace
 
-const ApiDocsFile* FindApiDocsFile(std::string_view name) {
-  for (const auto& f : kFiles) {
-    if (f.name == name) return &f;
-  }
-  return nullptr;
+const EmbeddedFile* FindApiDocsFile(std::string_view name) {
+  return FindEmbeddedFile(kFiles, name);
 }
 
 }  // namespace absvc::service

@@ -5,15 +5,11 @@
 
 #include <string_view>
 
+#include "http/ui_assets.h"
+
 namespace absvc::service {
 
-struct ApiDocsFile {
-  std::string_view name;  // "swagger-ui-bundle.js"
-  std::string_view content_type;
-  std::string_view body;
-};
-
 // nullptr when the page has no such file.
-const ApiDocsFile* FindApiDocsFile(std::string_view name);
+const EmbeddedFile* FindApiDocsFile(std::string_view name);
 
 }  // namespace absvc::service

@@ -347,7 +347,7 @@ void HttpApi::Register() {
   get("/api-docs/openapi.json", openapi_json);
   get("/api-docs/([^/]*)", [](const httplib::Request& req, httplib::Response& res) {
     const std::string file = req.matches[1].str().empty() ? "index.html" : req.matches[1].str();
-    const ApiDocsFile* f = FindApiDocsFile(file);
+    const EmbeddedFile* f = FindApiDocsFile(file);
     if (!f) return SendError(res, Status::NotFound("the API page has no file '" + file + "'"));
     // Swagger UI styles its elements inline and draws icons as data: images; nothing
     // comes from elsewhere.
@@ -384,7 +384,7 @@ void HttpApi::Register() {
     res.set_redirect(cp + "/ui/", 301);
   });
   auto asset = [](const std::string& file, httplib::Response& res) {
-    const UiAsset* a = FindUiAsset(file.empty() ? "index.html" : file);
+    const EmbeddedFile* a = FindUiAsset(file.empty() ? "index.html" : file);
     if (!a) return SendError(res, Status::NotFound("the dashboard has no file '" + file + "'"));
     // The page loads nothing from elsewhere, and nobody may frame it.
     res.set_header("Content-Security-Policy",

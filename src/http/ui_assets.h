@@ -1,18 +1,29 @@
-// The dashboard's static files (ui/ in the repository), compiled into absd so that the
-// page works offline and a package needs no data directory for it.
+// Files absd serves from its own binary, so that its pages work offline and a package
+// needs no data directory: the dashboard (ui/, embedded by cmake/embed_ui.cmake) and the
+// API page (api_docs_assets.h).
 #pragma once
 
+#include <span>
 #include <string_view>
 
 namespace absvc::service {
 
-struct UiAsset {
+struct EmbeddedFile {
   std::string_view name;  // "index.html"
   std::string_view content_type;
   std::string_view body;
 };
 
-// nullptr when the dashboard has no such file.
-const UiAsset* FindUiAsset(std::string_view name);
+// The file of `files` named `name`; nullptr when there is none.
+inline const EmbeddedFile* FindEmbeddedFile(std::span<const EmbeddedFile> files,
+                                            std::string_view name) {
+  for (const auto& f : files) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+// The dashboard's file; nullptr when it has none of that name.
+const EmbeddedFile* FindUiAsset(std::string_view name);
 
 }  // namespace absvc::service
