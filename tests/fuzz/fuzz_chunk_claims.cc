@@ -11,8 +11,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace absvc;
-  static int run = 0;
-  auto storage = storage::OpenMemoryStorage("fuzz-claims-" + std::to_string(run++)).value();
+  // One store, emptied before each input.
+  auto storage = storage::OpenMemoryStorage("fuzz-claims").value();
+  (void)storage->Remove("set/");
   // The input, split in three, is the claim of chunk 0, its owner's heartbeat and the
   // commit of chunk 1.
   std::string input(reinterpret_cast<const char*>(data), size);
