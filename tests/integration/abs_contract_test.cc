@@ -72,6 +72,7 @@ class AbsContractTest : public ::testing::Test {
            "    parallel: 3\n"
            "service:\n"
            "  http:\n"
+           "    address: 127.0.0.1\n"
            "    port: " +
            std::to_string(port_) +
            "\n"
@@ -91,7 +92,7 @@ class AbsContractTest : public ::testing::Test {
   Json ServiceDoc() const {
     return {{"backup-policies", {{"test-policy", {{"parallel", 3}}}}},
             {"service",
-             {{"http", {{"port", port_}}},
+             {{"http", {{"address", "127.0.0.1"}, {"port", port_}}},
               {"logger",
                {{"file-writer", {{"filename", (dir_ / "log" / "absd.log").string()}}},
                 {"level", "INFO"}}}}},
