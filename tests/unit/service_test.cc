@@ -622,6 +622,24 @@ TEST_F(CatalogTest, RetentionKeepsNewestFullsAndTheirIncrementals) {
   EXPECT_EQ(incrs->front().timestamp_ms, 1700004500000);
 }
 
+// retention {incremental: 0} without full (ABS 2.x's RemoveIncremental): every full stays,
+// and a full removes the incrementals before it; those after the newest full stay.
+TEST_F(CatalogTest, RetentionWithoutFullKeepsEveryFullAndDropsOlderIncrementals) {
+  for (int i = 0; i < 3; ++i) {
+    AddBackup("r", false, 1700000000000 + i * 1000000, "test");
+    AddBackup("r", true, 1700000000000 + i * 1000000 + 500000, "test");
+  }
+  ASSERT_TRUE(backupset::ApplyRetention(*storage_, "r", 0, 0).ok());
+  EXPECT_EQ(backupset::ListBackups(*storage_, "r", false)->size(), 3u);
+  auto incrs = backupset::ListBackups(*storage_, "r", true);
+  ASSERT_EQ(incrs->size(), 1u);
+  EXPECT_EQ(incrs->front().timestamp_ms, 1700002500000);
+  // Neither bound: nothing is removed.
+  AddBackup("r", true, 1700000000001, "test");
+  ASSERT_TRUE(backupset::ApplyRetention(*storage_, "r", 0, -1).ok());
+  EXPECT_EQ(backupset::ListBackups(*storage_, "r", true)->size(), 2u);
+}
+
 TEST_F(CatalogTest, RetentionOfOneSliceLeavesOtherInstancesAlone) {
   for (int i = 0; i < 3; ++i) {
     AddBackup("r", false, 1700000000000 + i * 1000, "test", true, "node-list:a");
